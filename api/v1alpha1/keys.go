@@ -1,0 +1,28 @@
+package v1alpha1
+
+// Every annotation and label sroll reads or writes, in one place.
+const (
+	// AnnotationPromote asks to finish the current step (pause or percent) and
+	// go to the next. Any new value is one request: kubectl annotate --overwrite.
+	AnnotationPromote = "sroll.dev/promote"
+	// AnnotationPromoteFull asks to skip every remaining step and pause.
+	AnnotationPromoteFull = "sroll.dev/promote-full"
+	// AnnotationAbort asks to roll back to the stable revision and stay there.
+	AnnotationAbort = "sroll.dev/abort"
+	// AnnotationRetry asks an Aborted or Degraded rollout to start again from step 0.
+	AnnotationRetry = "sroll.dev/retry"
+	// AnnotationUndo asks to set spec.template back to a revision of the
+	// history: "previous" or a revision number. The operator rewrites the
+	// template and removes the annotation in one update.
+	AnnotationUndo = "sroll.dev/undo"
+
+	// AnnotationTemplateHash on the StatefulSet names the rollout template
+	// it carries, so sroll writes the template only when it changed.
+	AnnotationTemplateHash = "sroll.dev/template-hash"
+
+	// LabelRollout on the StatefulSet names the StatefulSetRollout that owns it.
+	LabelRollout = "sroll.dev/rollout"
+)
+
+// Actions lists the one-shot request annotations the planner acts on.
+var Actions = []string{AnnotationPromote, AnnotationPromoteFull, AnnotationAbort, AnnotationRetry}

@@ -1,0 +1,86 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// NotificationTarget is one place a rollout reports to: a Slack channel or a
+// webhook. Secrets are referenced, never inlined.
+// +kubebuilder:validation:XValidation:rule="has(self.slack) != has(self.webhook)",message="each notification target sets exactly one of slack or webhook"
+type NotificationTarget struct {
+	// Name identifies the target in status; unique within the rollout.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// +optional
+	Slack *SlackTarget `json:"slack,omitempty"`
+	// +optional
+	Webhook *WebhookTarget `json:"webhook,omitempty"`
+}
+
+// SlackTarget posts one message per rollout and updates it in place.
+type SlackTarget struct {
+	// Channel ID or name, for example C0123456 or #releases.
+	// +kubebuilder:validation:MinLength=1
+	Channel string `json:"channel"`
+	// TokenSecretRef names the Secret key holding the bot token (xoxb-...).
+	TokenSecretRef SecretKeyRef `json:"tokenSecretRef"`
+	// APIURL of the Slack Web API, for Slack-compatible proxies.
+	// +optional
+	// +kubebuilder:default="https://slack.com/api/"
+	// +kubebuilder:validation:Pattern=`^https?://`
+	APIURL string `json:"apiURL,omitempty"`
+}
+
+// WebhookTarget receives a signed JSON event for each notable rollout change.
+type WebhookTarget struct {
+	// +kubebuilder:validation:Pattern=`^https?://`
+	URL string `json:"url"`
+	// SigningKeySecretRef names the HMAC-SHA256 key for the X-Sroll-Signature header.
+	// +optional
+	SigningKeySecretRef *SecretKeyRef `json:"signingKeySecretRef,omitempty"`
+	// BearerTokenSecretRef names a token sent as Authorization: Bearer.
+	// +optional
+	BearerTokenSecretRef *SecretKeyRef `json:"bearerTokenSecretRef,omitempty"`
+	// Events to send; empty sends all of them.
+	// +optional
+	Events []NotificationEvent `json:"events,omitempty"`
+}
+
+// SecretKeyRef points at one key of a Secret in the rollout's namespace.
+type SecretKeyRef struct {
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key"`
+}
+
+// NotificationEvent is a kind of rollout event a target can be told about.
+// +kubebuilder:validation:Enum=Started;StepCompleted;Paused;Completed;Failed;RolledBack
+type NotificationEvent string
+
+const (
+	EventStarted       NotificationEvent = "Started"
+	EventStepCompleted NotificationEvent = "StepCompleted"
+	EventPaused        NotificationEvent = "Paused"
+	EventCompleted     NotificationEvent = "Completed"
+	EventFailed        NotificationEvent = "Failed"
+	EventRolledBack    NotificationEvent = "RolledBack"
+)
+
+// NotificationStatus records what a target was last told, so terminal
+// events survive an operator restart and are delivered at least once.
+type NotificationStatus struct {
+	Target string `json:"target"`
+	// Revision the rollout was moving to when the event happened.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+	// Delivered is the last terminal event the target acknowledged.
+	// +optional
+	Delivered NotificationEvent `json:"delivered,omitempty"`
+	// +optional
+	DeliveredAt *metav1.Time `json:"deliveredAt,omitempty"`
+	// SlackTS is the timestamp of the rollout's Slack message, to update it after a restart.
+	// +optional
+	SlackTS string `json:"slackTS,omitempty"`
+	// +optional
+	SlackChannel string `json:"slackChannel,omitempty"`
+}

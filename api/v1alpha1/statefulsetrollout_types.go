@@ -1,0 +1,202 @@
+package v1alpha1
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// StatefulSetRolloutSpec is a StatefulSet spec plus how to roll it out. sroll
+// owns the StatefulSet's updateStrategy (it pins the partition), so setting it
+// here is refused.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.updateStrategy)",message="spec.updateStrategy is owned by sroll (it pins the partition); remove it and describe the rollout in spec.rollout"
+// +kubebuilder:validation:XValidation:rule="!has(self.selector.matchLabels) || (has(self.template.metadata) && has(self.template.metadata.labels) && self.selector.matchLabels.all(k, k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k]))",message="spec.selector.matchLabels must all appear with the same values in spec.template.metadata.labels"
+type StatefulSetRolloutSpec struct {
+	appsv1.StatefulSetSpec `json:",inline"`
+
+	// Paused holds the rollout where it is: no partition change, no deletion.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+
+	// Rollout says how a new template reaches the pods.
+	// +optional
+	// +kubebuilder:default={}
+	Rollout RolloutStrategy `json:"rollout,omitempty"`
+
+	// Notifications are told about the rollout as it moves.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	Notifications []NotificationTarget `json:"notifications,omitempty"`
+}
+
+// RolloutStrategy is the disruption budget, the steps and the safety net of a rollout.
+type RolloutStrategy struct {
+	// MaxUnavailable is the disruption budget: at most this many pods (or this
+	// percent of replicas, rounded down, at least 1) may be unavailable at once,
+	// counting pods broken for unrelated reasons.
+	// +optional
+	// +kubebuilder:default="25%"
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 1 : self.matches('^([1-9][0-9]?|100)%$')",message="maxUnavailable must be an integer >= 1 or a percent from 1% to 100%"
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// Steps are walked in order. A percent step updates that share of the
+	// replicas (rounded up); a pause step waits for its duration or, without
+	// one, for a promote. After the last step the rest of the pods are updated.
+	// +optional
+	// +kubebuilder:default={{percent: 100}}
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.filter(s, has(s.percent)).map(s, s.percent).isSorted() && self.filter(s, has(s.percent)).all(a, self.filter(b, has(b.percent) && b.percent == a.percent).size() == 1)",message="percent steps must be strictly increasing (for example 10, 50, 100)"
+	Steps []RolloutStep `json:"steps,omitempty"`
+
+	// ProgressDeadlineSeconds is how long updated pods may take to become Ready
+	// before the rollout is Degraded.
+	// +optional
+	// +kubebuilder:default=600
+	// +kubebuilder:validation:Minimum=1
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+
+	// AutoRollback rolls a Degraded rollout back to the stable revision.
+	// +optional
+	AutoRollback bool `json:"autoRollback,omitempty"`
+
+	// RollbackMaxUnavailable is the disruption budget while rolling back;
+	// it defaults to maxUnavailable.
+	// +optional
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 1 : self.matches('^([1-9][0-9]?|100)%$')",message="rollbackMaxUnavailable must be an integer >= 1 or a percent from 1% to 100%"
+	RollbackMaxUnavailable *intstr.IntOrString `json:"rollbackMaxUnavailable,omitempty"`
+}
+
+// RolloutStep is either a percent of replicas to update or a pause.
+// +kubebuilder:validation:XValidation:rule="has(self.percent) != has(self.pause)",message="each step sets exactly one of percent or pause"
+type RolloutStep struct {
+	// Percent of replicas that run the new revision once this step completes.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Percent *int32 `json:"percent,omitempty"`
+
+	// Pause waits for Duration, or for a promote when Duration is unset.
+	// +optional
+	Pause *PauseStep `json:"pause,omitempty"`
+}
+
+// PauseStep holds a rollout between two percent steps.
+type PauseStep struct {
+	// Duration to wait; unset waits for a promote.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="pause duration must not be negative"
+	Duration *metav1.Duration `json:"duration,omitempty"`
+}
+
+// Phase is where a rollout stands.
+// +kubebuilder:validation:Enum=Progressing;Paused;Completed;Degraded;RollingBack;Aborted
+type Phase string
+
+const (
+	PhaseProgressing Phase = "Progressing"
+	PhasePaused      Phase = "Paused"
+	PhaseCompleted   Phase = "Completed"
+	PhaseDegraded    Phase = "Degraded"
+	PhaseRollingBack Phase = "RollingBack"
+	PhaseAborted     Phase = "Aborted"
+)
+
+// StatefulSetRolloutStatus is written by the operator only. Everything the
+// planner needs to resume after a restart is here or observable in the cluster.
+type StatefulSetRolloutStatus struct {
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+	// +optional
+	Message string `json:"message,omitempty"`
+	// CurrentStepIndex is the step being worked on; len(steps) when all are done.
+	// +optional
+	CurrentStepIndex int32 `json:"currentStepIndex"`
+	// StableRevision is the StatefulSet revision every pod ran before this rollout.
+	// +optional
+	StableRevision string `json:"stableRevision,omitempty"`
+	// UpdateRevision is the StatefulSet revision this rollout moves pods to.
+	// +optional
+	UpdateRevision string `json:"updateRevision,omitempty"`
+	// Partition is the StatefulSet partition sroll last authorised.
+	// +optional
+	Partition int32 `json:"partition"`
+	// +optional
+	Replicas int32 `json:"replicas"`
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas"`
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas"`
+	// +optional
+	UpdatedReadyReplicas int32 `json:"updatedReadyReplicas"`
+	// Selector is the label selector of the pods, for the scale subresource.
+	// +optional
+	Selector string `json:"selector,omitempty"`
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// TemplateHash identifies the spec.template this rollout moves to; a new
+	// template restarts the rollout from step 0.
+	// +optional
+	TemplateHash string `json:"templateHash,omitempty"`
+	// StepStartedAt is when the current step began (pause durations).
+	// +optional
+	StepStartedAt *metav1.Time `json:"stepStartedAt,omitempty"`
+	// ProgressedAt is when the rollout last made progress (the deadline counts from here).
+	// +optional
+	ProgressedAt *metav1.Time `json:"progressedAt,omitempty"`
+	// StartedAt is when the rollout of TemplateHash began.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// RollbackReason is set while the rollout is rolled back to the stable
+	// revision (Aborted or ProgressDeadlineExceeded); empty when moving forward.
+	// +optional
+	RollbackReason string `json:"rollbackReason,omitempty"`
+	// HandledActions maps each action annotation to the value last acted on,
+	// so a request is carried out once even if removing its annotation fails.
+	// +optional
+	HandledActions map[string]string `json:"handledActions,omitempty"`
+	// Notifications records, per target, the last terminal event delivered.
+	// +optional
+	Notifications []NotificationStatus `json:"notifications,omitempty"`
+
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// StatefulSetRollout owns a StatefulSet of the same name and rolls new
+// templates out to its pods in partition-pinned batches.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:resource:shortName=sroll,categories=all
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.replicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedReplicas`
+// +kubebuilder:printcolumn:name="Step",type=integer,JSONPath=`.status.currentStepIndex`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type StatefulSetRollout struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   StatefulSetRolloutSpec   `json:"spec,omitempty"`
+	Status StatefulSetRolloutStatus `json:"status,omitempty"`
+}
+
+// StatefulSetRolloutList is a list of StatefulSetRollouts.
+// +kubebuilder:object:root=true
+type StatefulSetRolloutList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []StatefulSetRollout `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&StatefulSetRollout{}, &StatefulSetRolloutList{})
+}
