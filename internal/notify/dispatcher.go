@@ -1,0 +1,523 @@
+package notify
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// SecretReader returns the value of one key of a Secret in a namespace. It
+// is called for every send attempt, so it should read from a cache.
+type SecretReader func(ctx context.Context, namespace string, ref v1alpha1.SecretKeyRef) (string, error)
+
+// Options tune the dispatcher. Zero values take the defaults, which follow
+// Slack's published limits; tests shorten the intervals.
+type Options struct {
+	// Cluster is the name shown in messages and sent in webhooks (the
+	// operator's --cluster-name flag).
+	Cluster string
+	// Workers send concurrently, one call each at a time. Default 4.
+	Workers int
+	// HTTPClient makes every call. Default: a client with a 10s timeout.
+	HTTPClient *http.Client
+	// PostInterval spaces chat.postMessage calls (messages and thread
+	// replies) per channel. Default DefaultPostInterval.
+	PostInterval time.Duration
+	// UpdateInterval spaces chat.update calls per workspace. Default
+	// DefaultUpdateInterval.
+	UpdateInterval time.Duration
+	// InitialBackoff doubles on each failed attempt up to MaxBackoff.
+	// Defaults 1s and 5m.
+	InitialBackoff, MaxBackoff time.Duration
+	// MaxAttempts bounds the attempts for a non-terminal event (thread
+	// reply or webhook). The latest Slack state and terminal events are
+	// retried until delivered. Default 10 (about 13 minutes with the
+	// default backoff).
+	MaxAttempts int
+	// MaxPending bounds the items waiting per rollout and target; beyond
+	// it the oldest non-terminal event is dropped. Default 64.
+	MaxPending int
+	// MaxStreams bounds the rollout-target pairs remembered; a new pair
+	// beyond it is dropped. Default 4096.
+	MaxStreams int
+	// Registerer receives the metrics (controller-runtime's
+	// metrics.Registry in the operator); nil registers nothing.
+	Registerer prometheus.Registerer
+	// Log defaults to controller-runtime's logger named "notify".
+	Log logr.Logger
+}
+
+func (o Options) withDefaults() Options {
+	set := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	set(&o.PostInterval, DefaultPostInterval)
+	set(&o.UpdateInterval, DefaultUpdateInterval)
+	set(&o.InitialBackoff, time.Second)
+	set(&o.MaxBackoff, 5*time.Minute)
+	setInt(&o.Workers, 4)
+	setInt(&o.MaxAttempts, 10)
+	setInt(&o.MaxPending, 64)
+	setInt(&o.MaxStreams, 4096)
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if o.Log.GetSink() == nil {
+		o.Log = log.Log.WithName("notify")
+	}
+	return o
+}
+
+// Dispatcher sends rollout notifications in the background. Notify never
+// blocks; Start runs the workers. See the package documentation for how the
+// controller calls it.
+type Dispatcher struct {
+	opts    Options
+	secrets SecretReader
+	log     logr.Logger
+	metrics *metrics
+	limiter *limiter
+	queue   workqueue.TypedDelayingInterface[streamKey]
+
+	mu       sync.Mutex
+	rollouts map[types.NamespacedName]*rolloutState
+	streams  int    // streams in rollouts, against MaxStreams
+	nextID   uint64 // item ids
+	// signals are rollouts whose recorded status changed and that the
+	// controller has not been told about yet.
+	signals map[types.NamespacedName]bool
+
+	poke      chan struct{}
+	delivered chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]
+}
+
+// NewDispatcher returns a dispatcher that reads target secrets with secrets.
+func NewDispatcher(secrets SecretReader, opts Options) *Dispatcher {
+	opts = opts.withDefaults()
+	return &Dispatcher{
+		opts:      opts,
+		secrets:   secrets,
+		log:       opts.Log,
+		metrics:   newMetrics(opts.Registerer),
+		limiter:   newLimiter(),
+		queue:     workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[streamKey]{}),
+		rollouts:  map[types.NamespacedName]*rolloutState{},
+		signals:   map[types.NamespacedName]bool{},
+		poke:      make(chan struct{}, 1),
+		delivered: make(chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout], 64),
+	}
+}
+
+// Start runs the workers until ctx is done. It fits manager.Runnable, and
+// like any runnable without NeedLeaderElection it runs on the leader only.
+// Work still pending at shutdown is lost, except terminal events, which the
+// next leader redelivers from the recorded status.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range d.opts.Workers {
+		wg.Go(func() {
+			for d.processNext(ctx) {
+			}
+		})
+	}
+	wg.Go(func() { d.signalLoop(ctx) })
+	<-ctx.Done()
+	d.queue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+// Delivered yields a rollout whenever what its targets were told changed:
+// the controller should reconcile it and write Record's result to
+// status.notifications. Use it with source.Channel.
+func (d *Dispatcher) Delivered() <-chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout] {
+	return d.delivered
+}
+
+// Notify takes a snapshot of a rollout, after its status was written. It
+// never blocks: it appends to per-target backlogs, coalescing Slack states,
+// and wakes a worker.
+func (d *Dispatcher) Notify(s Snapshot) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := d.rollouts[s.Key]
+	if r != nil && r.uid != s.UID {
+		d.forgetLocked(s.Key)
+		r = nil
+	}
+	if r == nil {
+		r = &rolloutState{uid: s.UID, streams: map[string]*stream{}}
+		d.rollouts[s.Key] = r
+	}
+	configured := map[string]bool{}
+	for _, t := range s.Targets {
+		configured[t.Name] = true
+		st := r.streams[t.Name]
+		fresh := st == nil || st.kind != kindOf(t)
+		if fresh {
+			if st != nil {
+				d.dropStream(r, st)
+			}
+			if d.streams >= d.opts.MaxStreams {
+				d.metrics.dropped.WithLabelValues(kindOf(t)).Inc()
+				d.log.Info("Dropped notification: too many targets", "rollout", s.Key, "target", t.Name, "maxStreams", d.opts.MaxStreams)
+				continue
+			}
+			st = newStream(s, t)
+			r.streams[t.Name] = st
+			d.streams++
+		}
+		st.target = t
+		if d.add(st, s, fresh) {
+			d.queue.Add(st.key)
+		}
+	}
+	for name, st := range r.streams {
+		if !configured[name] {
+			d.dropStream(r, st)
+		}
+	}
+}
+
+// Record returns status.notifications for a rollout: recorded (what the
+// status holds now) with what the dispatcher has delivered since merged in,
+// one entry per configured target, sorted by target. It returns recorded
+// unchanged for a rollout the dispatcher has not been told about.
+func (d *Dispatcher) Record(key types.NamespacedName, recorded []v1alpha1.NotificationStatus) []v1alpha1.NotificationStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := d.rollouts[key]
+	if r == nil {
+		return recorded
+	}
+	var out []v1alpha1.NotificationStatus
+	for _, st := range r.streams {
+		if st.status.Revision != "" {
+			out = append(out, copyStatus(st.status))
+		}
+	}
+	slices.SortFunc(out, func(a, b v1alpha1.NotificationStatus) int { return strings.Compare(a.Target, b.Target) })
+	return out
+}
+
+// Forget drops everything pending for a rollout; the controller calls it
+// when the rollout is deleted.
+func (d *Dispatcher) Forget(key types.NamespacedName) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.forgetLocked(key)
+}
+
+func (d *Dispatcher) forgetLocked(key types.NamespacedName) {
+	r := d.rollouts[key]
+	if r == nil {
+		return
+	}
+	for _, st := range r.streams {
+		d.dropStream(r, st)
+	}
+	delete(d.rollouts, key)
+	delete(d.signals, key)
+}
+
+// dropStream forgets a target, counting what it still had to send.
+func (d *Dispatcher) dropStream(r *rolloutState, st *stream) {
+	if n := len(st.items); n > 0 {
+		d.metrics.dropped.WithLabelValues(st.kind).Add(float64(n))
+	}
+	delete(r.streams, st.key.Target)
+	d.streams--
+}
+
+// newStream starts a target's stream from what the status recorded, so that
+// a restarted operator updates the Slack message it posted before.
+func newStream(s Snapshot, t v1alpha1.NotificationTarget) *stream {
+	st := &stream{
+		key:    streamKey{Rollout: s.Key, Target: t.Name},
+		kind:   kindOf(t),
+		target: t,
+		status: v1alpha1.NotificationStatus{Target: t.Name},
+	}
+	for _, rec := range s.Recorded {
+		if rec.Target == t.Name {
+			st.status = copyStatus(rec)
+		}
+	}
+	if st.kind == kindSlack && st.status.SlackTS != "" && st.status.Revision == s.UpdateRevision {
+		st.msg = slackMessage{revision: s.UpdateRevision, channel: st.status.SlackChannel, ts: st.status.SlackTS}
+	}
+	return st
+}
+
+// add appends what the snapshot means for one target and reports whether
+// there is anything new to send.
+//
+// A fresh stream (first snapshot since the operator started, or a new
+// target) of a rollout that has reached a terminal phase looks at the
+// recorded status: if this target was told about this revision but not
+// about its end, the end is delivered again, once; otherwise the rollout is
+// settled, or was never announced to this target, and nothing is sent.
+func (d *Dispatcher) add(st *stream, s Snapshot, fresh bool) bool {
+	var events []Event
+	for _, e := range s.Events {
+		if wants(st.target, e.Type) {
+			events = append(events, e)
+		}
+	}
+	if end := impliedTerminal(s.Phase); fresh && end != "" && !slices.ContainsFunc(events, func(e Event) bool { return e.Type == end }) {
+		rec := st.status
+		switch {
+		case rec.Revision != s.UpdateRevision || rec.Delivered == end:
+			if len(events) == 0 {
+				return false
+			}
+		case wants(st.target, end):
+			events = append(events, Event{Type: end, Step: s.Step, Reason: s.Message})
+			d.log.Info("Redelivering unrecorded terminal event", "rollout", s.Key, "target", st.key.Target, "event", end, "revision", s.UpdateRevision)
+		}
+	}
+	s.Targets, s.Recorded = nil, nil // the items need the rollout, not the configuration
+	added := false
+	if st.kind == kindSlack {
+		if st.appendState(d.newItem(s, Event{})) {
+			d.metrics.coalesced.WithLabelValues(kindSlack).Inc()
+		}
+		added = true
+	}
+	for _, e := range events {
+		st.items = append(st.items, d.newItem(s, e))
+		added = true
+	}
+	if n := st.trim(d.opts.MaxPending); n > 0 {
+		d.metrics.dropped.WithLabelValues(st.kind).Add(float64(n))
+		d.log.Info("Dropped notifications: backlog full", "rollout", s.Key, "target", st.key.Target, "dropped", n)
+	}
+	return added
+}
+
+func (d *Dispatcher) newItem(s Snapshot, e Event) item {
+	d.nextID++
+	it := item{id: d.nextID, snap: s, event: e}
+	if e.Type != "" {
+		it.body = payloadJSON(s, e, d.opts.Cluster)
+	}
+	return it
+}
+
+// job is a copy of what a worker needs to send a stream's head item, taken
+// under the lock so that the call itself runs without it.
+type job struct {
+	stream *stream
+	key    streamKey
+	target v1alpha1.NotificationTarget
+	item   item
+	msg    slackMessage
+}
+
+// outcome is what one send attempt did; commit applies it to the stream.
+type outcome struct {
+	// done: the head item needs nothing more; pop it.
+	done bool
+	// sent: a call succeeded.
+	sent bool
+	// wait: nothing was sent; try again after this long (a limiter slot or
+	// a Retry-After).
+	wait time.Duration
+	// err: the call failed. permanent: retrying cannot help.
+	err       error
+	permanent bool
+	// msg is the stream's Slack message after the call, when it changed.
+	msg *slackMessage
+	// delivered is a terminal event the target acknowledged.
+	delivered v1alpha1.NotificationEvent
+}
+
+// processNext sends one item of one stream and reports whether the worker
+// should go on.
+func (d *Dispatcher) processNext(ctx context.Context) bool {
+	key, shutdown := d.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer d.queue.Done(key)
+	j, ok := d.next(key)
+	if !ok {
+		return true
+	}
+	var out outcome
+	if j.target.Slack != nil {
+		out = d.sendSlack(ctx, j)
+	} else {
+		out = d.sendWebhook(ctx, j)
+	}
+	if ctx.Err() != nil {
+		return false // shutting down: the failure says nothing about the target
+	}
+	if delay, more := d.commit(j, out); more {
+		// Add, not a loop: other streams get their turn between two calls.
+		d.queue.AddAfter(key, delay)
+	}
+	return true
+}
+
+func (d *Dispatcher) next(key streamKey) (job, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.stream(key)
+	if st == nil || len(st.items) == 0 {
+		return job{}, false
+	}
+	return job{stream: st, key: key, target: st.target, item: st.items[0], msg: st.msg}, true
+}
+
+func (d *Dispatcher) stream(key streamKey) *stream {
+	if r := d.rollouts[key.Rollout]; r != nil {
+		return r.streams[key.Target]
+	}
+	return nil
+}
+
+// commit applies an outcome and returns when to look at the stream again.
+func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.stream(j.key)
+	if st != j.stream {
+		return 0, false // forgotten or replaced while the call ran
+	}
+	kind := st.kind
+	log := d.log.WithValues("rollout", j.key.Rollout, "target", j.key.Target, "event", j.item.event.Type, "revision", j.item.snap.UpdateRevision)
+	if out.msg != nil {
+		st.msg = *out.msg
+	}
+	if out.sent {
+		d.metrics.sent.WithLabelValues(kind).Inc()
+		d.recordSent(st, j.item, out.delivered)
+	}
+	switch {
+	case out.err != nil && out.permanent:
+		d.metrics.failed.WithLabelValues(kind).Inc()
+		if st.pop(j.item.id) {
+			d.metrics.dropped.WithLabelValues(kind).Inc()
+		}
+		log.Error(out.err, "Dropped notification: permanent error")
+	case out.err != nil:
+		d.metrics.failed.WithLabelValues(kind).Inc()
+		st.attempts++
+		if !j.item.persistent() && st.attempts >= d.opts.MaxAttempts {
+			if st.pop(j.item.id) {
+				d.metrics.dropped.WithLabelValues(kind).Inc()
+			}
+			log.Error(out.err, "Dropped notification: attempts exhausted", "attempts", d.opts.MaxAttempts)
+			break
+		}
+		delay = out.wait
+		if delay == 0 {
+			delay = d.backoff(st.attempts)
+		}
+		log.Info("Notification failed, retrying", "error", out.err.Error(), "attempt", st.attempts, "retryIn", delay)
+	case out.done:
+		st.pop(j.item.id)
+	default:
+		delay = out.wait
+	}
+	return delay, len(st.items) > 0
+}
+
+// recordSent updates what the target was told, for Record: the revision it
+// heard about, the Slack message, the terminal event it acknowledged.
+func (d *Dispatcher) recordSent(st *stream, it item, delivered v1alpha1.NotificationEvent) {
+	before := st.status
+	if st.status.Revision != it.snap.UpdateRevision {
+		st.status = v1alpha1.NotificationStatus{Target: st.key.Target, Revision: it.snap.UpdateRevision}
+	}
+	if st.msg.revision == st.status.Revision {
+		st.status.SlackTS, st.status.SlackChannel = st.msg.ts, st.msg.channel
+	}
+	if delivered != "" {
+		// Second precision, as the API server keeps it: a status read back
+		// must compare equal, or the controller would write it forever.
+		at := metav1.NewTime(time.Now()).Rfc3339Copy()
+		st.status.Delivered, st.status.DeliveredAt = delivered, &at
+	}
+	if st.status.Revision != before.Revision || st.status.SlackTS != before.SlackTS ||
+		st.status.SlackChannel != before.SlackChannel || st.status.Delivered != before.Delivered {
+		d.signals[st.key.Rollout] = true
+		select {
+		case d.poke <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (d *Dispatcher) backoff(attempts int) time.Duration {
+	delay := d.opts.InitialBackoff
+	for range attempts - 1 {
+		if delay >= d.opts.MaxBackoff {
+			break
+		}
+		delay *= 2
+	}
+	return min(delay, d.opts.MaxBackoff)
+}
+
+// signalLoop tells the controller about rollouts with news for their
+// status. It is the only sender on the channel, so a controller that is
+// slow to read holds up signals, never deliveries.
+func (d *Dispatcher) signalLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.poke:
+		}
+		for _, key := range d.takeSignals() {
+			rollout := &v1alpha1.StatefulSetRollout{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+			select {
+			case d.delivered <- event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]{Object: rollout}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+func (d *Dispatcher) takeSignals() []types.NamespacedName {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	keys := make([]types.NamespacedName, 0, len(d.signals))
+	for key := range d.signals {
+		keys = append(keys, key)
+	}
+	clear(d.signals)
+	slices.SortFunc(keys, func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) })
+	return keys
+}
+
+func copyStatus(s v1alpha1.NotificationStatus) v1alpha1.NotificationStatus {
+	if s.DeliveredAt != nil {
+		at := *s.DeliveredAt
+		s.DeliveredAt = &at
+	}
+	return s
+}

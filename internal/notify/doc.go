@@ -1,0 +1,62 @@
+// Package notify tells Slack channels and webhooks about rollouts, without
+// ever holding up reconciliation.
+//
+// # What is sent
+//
+// Slack: one message per rollout of a revision, posted when the rollout
+// starts and updated in place (chat.update) as it moves: rollout, cluster,
+// old → new image, step n/N, a progress bar and the batch in flight. Notable
+// events are replies in the message's thread: Paused, Failed (degraded),
+// RollbackStarted, RolledBack (aborted) and Completed.
+//
+// Webhooks: a signed JSON Payload (schema SchemaVersion) for Started,
+// StepCompleted, Paused, Completed, Failed and RolledBack, filtered by the
+// target's events, in order, retried with exponential backoff, each with an
+// idempotency key that stays the same across retries and restarts.
+//
+// # How the controller calls it
+//
+//	d := notify.NewDispatcher(notify.ClientSecretReader(mgr.GetClient()), notify.Options{
+//		Cluster: clusterName, Registerer: metrics.Registry,
+//	})
+//	mgr.Add(d) // Start: the workers, on the leader
+//	builder.WatchesRawSource(source.Channel(d.Delivered(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+//
+// In Reconcile, with old the status as read and the planned status in
+// rollout.Status:
+//
+//  1. rollout.Status.Notifications = d.Record(key, old.Notifications)
+//     merges what was delivered since the last reconcile (the Slack
+//     message's ts, terminal events acknowledged). Delivered() yields the
+//     rollout whenever that changes, so this runs soon after a delivery.
+//  2. Write the status.
+//  3. Only if the write succeeded: d.Notify(notify.NewSnapshot(rollout, old,
+//     now)) with OldImages and InFlight filled in. Notify never blocks. Call
+//     it on every reconcile, not only on changes: after a restart the first
+//     snapshot is how the dispatcher learns what was recorded.
+//  4. When the rollout is gone: d.Forget(key).
+//
+// # Coalescing and limits
+//
+// Per rollout and target, Notify appends to a backlog: the latest state for
+// the Slack message, replacing a pending older state (latest state wins),
+// and one item per event. The work queue holds each rollout-target pair at
+// most once, so it is bounded by the number of pairs (Options.MaxStreams),
+// and each backlog by Options.MaxPending. Workers never wait: a call that
+// Slack's limits (see limiter.go) do not allow yet is put back with a delay,
+// and a 429's Retry-After closes the channel or workspace for that long.
+// A rollout therefore costs at most one chat.update per UpdateInterval per
+// workspace, plus one before each thread reply, however many snapshots it
+// produces.
+//
+// # At least once, across restarts
+//
+// status.notifications records per target the revision it was told about,
+// the Slack message (SlackTS, SlackChannel) and the last terminal event it
+// acknowledged (Delivered). A dispatcher that has not seen a rollout yet
+// starts from that record: it updates the recorded Slack message instead of
+// posting a new one, and if the rollout's phase implies a terminal event
+// (Completed → Completed, Degraded → Failed, Aborted → RolledBack) that the
+// target heard the start of but not the end, it delivers it once more.
+// Webhook receivers drop the duplicate by its idempotency key.
+package notify

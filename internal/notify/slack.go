@@ -1,0 +1,161 @@
+package notify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// DefaultSlackAPIURL is used when a target does not set apiURL.
+const DefaultSlackAPIURL = "https://slack.com/api/"
+
+// slackMessage is the one Slack message of a rollout, posted when the
+// rollout starts and updated in place as it moves.
+type slackMessage struct {
+	revision string
+	// channel is the channel ID Slack answered with: chat.update refuses a
+	// channel name.
+	channel string
+	ts      string
+	// rendered is the last layout sent, to skip updates that change nothing.
+	rendered string
+	// stableRevision and oldImages are what the rollout moved away from,
+	// kept for when a finished rollout's status makes them equal to the new
+	// revision.
+	stableRevision string
+	oldImages      []string
+}
+
+// show fills in what the message keeps about where the rollout came from.
+func (m slackMessage) show(s Snapshot) Snapshot {
+	if m.stableRevision != "" && (s.StableRevision == "" || s.StableRevision == s.UpdateRevision) {
+		s.StableRevision, s.OldImages = m.stableRevision, m.oldImages
+	}
+	return s
+}
+
+// retryableSlackErrors are the "ok": false answers that a later attempt may
+// turn into success; any other one (invalid_auth, channel_not_found,
+// not_in_channel...) needs a human, so retrying would only add noise.
+var retryableSlackErrors = map[string]bool{
+	"ratelimited":         true,
+	"internal_error":      true,
+	"fatal_error":         true,
+	"service_unavailable": true,
+	"request_timeout":     true,
+}
+
+// sendSlack makes the one Slack call that moves the head item forward:
+// post the rollout's message if it has none, else update it to the item's
+// state, else reply in its thread with the item's event.
+func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
+	target := j.target.Slack
+	token, err := d.secrets(ctx, j.key.Rollout.Namespace, target.TokenSecretRef)
+	if err != nil {
+		return outcome{err: fmt.Errorf("reading Slack token: %w", err)}
+	}
+	apiURL := target.APIURL
+	if apiURL == "" {
+		apiURL = DefaultSlackAPIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/" // slack-go appends the method name
+	}
+	client := slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(d.opts.HTTPClient))
+	// chat.postMessage is limited per channel, chat.update per workspace,
+	// which the token stands for (hashed: keys show up in no log, but a
+	// secret does not belong in a map key either).
+	postKey := "post " + apiURL + " " + target.Channel
+	tokenSum := sha256.Sum256([]byte(token))
+	updateKey := "update " + apiURL + " " + hex.EncodeToString(tokenSum[:8])
+
+	msg := j.msg
+	s := msg.show(j.item.snap)
+	now := time.Now()
+	switch {
+	case msg.revision != s.UpdateRevision || msg.ts == "":
+		if !j.item.isEvent() && !s.active() {
+			return outcome{done: true} // nothing rolls out: no message to start
+		}
+		if wait := d.limiter.reserve(postKey, d.opts.PostInterval, now); wait > 0 {
+			return outcome{wait: wait}
+		}
+		text, blocks := renderMessage(s, d.opts.Cluster)
+		channel, ts, err := client.PostMessageContext(ctx, target.Channel,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		if err != nil {
+			return d.slackFailure(err, postKey, now)
+		}
+		posted := slackMessage{revision: s.UpdateRevision, channel: channel, ts: ts, rendered: blocksJSON(blocks),
+			stableRevision: s.StableRevision, oldImages: s.OldImages}
+		// An event item stays: its reply goes into the new thread next.
+		return outcome{sent: true, msg: &posted, done: !j.item.isEvent()}
+
+	case !j.item.isEvent():
+		text, blocks := renderMessage(s, d.opts.Cluster)
+		rendered := blocksJSON(blocks)
+		if rendered == msg.rendered {
+			return outcome{done: true}
+		}
+		if wait := d.limiter.reserve(updateKey, d.opts.UpdateInterval, now); wait > 0 {
+			return outcome{wait: wait}
+		}
+		_, _, _, err := client.UpdateMessageContext(ctx, msg.channel, msg.ts,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok && se.Err == "message_not_found" {
+			// Deleted by someone, or a stale record: start a new message.
+			d.log.Info("Slack message not found, posting a new one", "rollout", j.key.Rollout, "target", j.key.Target, "ts", msg.ts)
+			return outcome{msg: &slackMessage{}}
+		}
+		if err != nil {
+			return d.slackFailure(err, updateKey, now)
+		}
+		msg.rendered = rendered
+		return outcome{sent: true, msg: &msg, done: true}
+
+	default:
+		if wait := d.limiter.reserve(postKey, d.opts.PostInterval, now); wait > 0 {
+			return outcome{wait: wait}
+		}
+		_, _, err := client.PostMessageContext(ctx, msg.channel, slack.MsgOptionTS(msg.ts),
+			slack.MsgOptionText(renderReply(s, j.item.event), false))
+		if err != nil {
+			return d.slackFailure(err, postKey, now)
+		}
+		out := outcome{sent: true, done: true}
+		if terminal(j.item.event.Type) {
+			out.delivered = j.item.event.Type
+		}
+		return out
+	}
+}
+
+// slackFailure classifies a failed call. A 429 closes the limiter key for
+// Retry-After, so no other rollout's call to that channel or workspace goes
+// out before Slack allows it.
+func (d *Dispatcher) slackFailure(err error, limiterKey string, now time.Time) outcome {
+	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+		d.limiter.holdUntil(limiterKey, now.Add(rl.RetryAfter))
+		return outcome{err: err, wait: rl.RetryAfter}
+	}
+	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
+		return outcome{err: err, permanent: !retryableStatus(sc.Code)}
+	}
+	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		return outcome{err: err, permanent: !retryableSlackErrors[se.Err]}
+	}
+	return outcome{err: err} // network trouble: try again
+}
+
+// retryableStatus tells a server's passing trouble from a request it will
+// never accept.
+func retryableStatus(code int) bool {
+	return code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout
+}

@@ -1,0 +1,104 @@
+package notify
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// Snapshot is a rollout as the notifier needs it. The controller builds one
+// after each successful status write (NewSnapshot does most of it) and hands
+// it to Notify. The dispatcher keeps it: do not modify its slices afterwards.
+type Snapshot struct {
+	Key types.NamespacedName
+	// UID tells a recreated rollout of the same name from the old one.
+	UID     types.UID
+	Phase   v1alpha1.Phase
+	Message string
+	// Step is status.currentStepIndex (0-based, Steps when all are done);
+	// Steps is the number of steps in spec.rollout.steps.
+	Step, Steps int
+	// StableRevision is what the rollout moves away from, UpdateRevision what
+	// it moves to. UpdateRevision must stay the same for the whole rollout,
+	// rollback included: it names the Slack message and the idempotency keys.
+	StableRevision, UpdateRevision string
+	// OldImages and NewImages are the container images of the two
+	// revisions, in container order.
+	OldImages, NewImages                   []string
+	Replicas, Ready, Updated, UpdatedReady int32
+	// InFlight names the pods of the batch being replaced (deleted and not
+	// yet Ready on the new revision).
+	InFlight []string
+	// Events are the notable changes that led to this status (EventsFor).
+	Events    []Event
+	StartedAt time.Time
+	Now       time.Time
+	Targets   []v1alpha1.NotificationTarget
+	// Recorded is status.notifications as written: what each target was
+	// told before, possibly by an operator that has restarted since.
+	Recorded []v1alpha1.NotificationStatus
+}
+
+// NewSnapshot fills a Snapshot from the rollout as written (r) and the status
+// it had before the write (old). The controller adds OldImages and InFlight,
+// which only it can see (the stable ControllerRevision and the pods).
+func NewSnapshot(r *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRolloutStatus, now time.Time) Snapshot {
+	steps := len(r.Spec.Rollout.Steps)
+	if steps == 0 {
+		steps = 1 // the API's default: [{percent: 100}]
+	}
+	var images []string
+	for _, c := range r.Spec.Template.Spec.Containers {
+		images = append(images, c.Image)
+	}
+	st := r.Status
+	return Snapshot{
+		Key:            types.NamespacedName{Namespace: r.Namespace, Name: r.Name},
+		UID:            r.UID,
+		Phase:          st.Phase,
+		Message:        st.Message,
+		Step:           int(st.CurrentStepIndex),
+		Steps:          steps,
+		StableRevision: st.StableRevision,
+		UpdateRevision: st.UpdateRevision,
+		NewImages:      images,
+		Replicas:       st.Replicas,
+		Ready:          st.ReadyReplicas,
+		Updated:        st.UpdatedReplicas,
+		UpdatedReady:   st.UpdatedReadyReplicas,
+		Events:         EventsFor(old, st),
+		StartedAt:      timeOf(st.StartedAt),
+		Now:            now,
+		Targets:        r.Spec.Notifications,
+		Recorded:       st.Notifications,
+	}
+}
+
+// active reports whether the snapshot shows a rollout worth a new Slack
+// message: there is an old revision to move away from.
+func (s Snapshot) active() bool {
+	return s.StableRevision != "" && s.StableRevision != s.UpdateRevision
+}
+
+// stepShown is the 1-based step for humans: the step being worked on, or
+// the last one once all are done.
+func (s Snapshot) stepShown() int {
+	return min(s.Step+1, s.Steps)
+}
+
+func timeOf(t *metav1.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time
+}
+
+func unix(t *metav1.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.Unix()
+}
