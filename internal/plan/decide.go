@@ -1,6 +1,251 @@
 package plan
 
-// Decide returns what to do next for one rollout.
+import (
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// Rollback reasons recorded in status.rollbackReason.
+const (
+	RollbackAborted          = "Aborted"
+	RollbackDeadlineExceeded = "ProgressDeadlineExceeded"
+)
+
+// decider carries one Decide call: the input, the status being built and the
+// plan being filled in.
+type decider struct {
+	in       Input
+	rollout  *v1alpha1.StatefulSetRollout
+	steps    []v1alpha1.RolloutStep
+	status   *v1alpha1.StatefulSetRolloutStatus
+	previous v1alpha1.Phase
+	plan     Plan
+	now      time.Time
+	replicas int32
+	minReady time.Duration
+	pods     map[int32]podView
+	timers   []time.Duration
+}
+
+// Decide returns what to do next for one rollout. It reads nothing but its
+// input, so the same world always gives the same plan.
 func Decide(in Input) Plan {
-	return Plan{Status: *in.Rollout.Status.DeepCopy()}
+	d := &decider{
+		in:       in,
+		rollout:  in.Rollout,
+		steps:    steps(in.Rollout),
+		now:      in.Now.Truncate(time.Second),
+		replicas: replicas(in.Rollout),
+		minReady: time.Duration(in.Rollout.Spec.MinReadySeconds) * time.Second,
+	}
+	d.plan.Status = *in.Rollout.Status.DeepCopy()
+	d.status = &d.plan.Status
+	d.previous = d.status.Phase
+	if in.StatefulSet != nil {
+		d.pods = observedPods(in.StatefulSet, in.Pods)
+	}
+
+	d.startOnNewTemplate()
+	d.handleActions()
+	d.move()
+	d.fillStatus()
+	d.plan.RequeueAfter = d.nextTimer()
+	return d.plan
+}
+
+func replicas(r *v1alpha1.StatefulSetRollout) int32 {
+	if r.Spec.Replicas == nil {
+		return 1
+	}
+	return *r.Spec.Replicas
+}
+
+// startOnNewTemplate restarts the rollout from step 0 when spec.template
+// changed, towards the newest template; the stable revision stays the one
+// every pod ran before.
+func (d *decider) startOnNewTemplate() {
+	hash := TemplateHash(&d.rollout.Spec.Template)
+	if hash == d.status.TemplateHash {
+		return
+	}
+	first := d.status.TemplateHash == ""
+	if d.status.Phase == v1alpha1.PhaseCompleted {
+		d.status.StableRevision = d.status.UpdateRevision
+	}
+	d.status.TemplateHash = hash
+	d.status.UpdateRevision = ""
+	d.status.RollbackReason = ""
+	d.status.CurrentStepIndex = 0
+	d.status.Phase = v1alpha1.PhaseProgressing
+	now := metav1.NewTime(d.now)
+	d.status.StartedAt, d.status.StepStartedAt, d.status.ProgressedAt = &now, &now, &now
+	if !first {
+		d.event(corev1.EventTypeNormal, ReasonStepStarted, "New template: rollout starts at %s", d.stepName(0))
+	}
+}
+
+// move decides the StatefulSet, the deletions and the phase.
+func (d *decider) move() {
+	wantHash, wantRevision := d.status.TemplateHash, ""
+	if d.status.RollbackReason != "" {
+		wantHash, wantRevision = rollbackHash(d.status.StableRevision), d.status.StableRevision
+	}
+	sts := d.in.StatefulSet
+	if sts == nil {
+		d.setTemplate(wantHash, wantRevision, d.replicas)
+		d.status.Message = "creating the StatefulSet"
+		return
+	}
+	hash, partition := sts.Annotations[v1alpha1.AnnotationTemplateHash], currentPartition(sts)
+	if d.rollout.Spec.Paused {
+		// Frozen: not even a new template reaches the StatefulSet.
+		d.setTemplate(hash, "", partition)
+		d.status.Phase = v1alpha1.PhasePaused
+		d.status.Message = "paused by spec.paused; set it to false to resume"
+		if d.previous != v1alpha1.PhasePaused {
+			d.event(corev1.EventTypeNormal, ReasonPaused, "Rollout paused by spec.paused")
+		}
+		return
+	}
+	if hash != wantHash {
+		// The new template goes out with every pod pinned, so the
+		// StatefulSet controller replaces nothing by itself.
+		d.setTemplate(wantHash, wantRevision, d.replicas)
+		d.waiting("writing the new template to the StatefulSet")
+		return
+	}
+	d.setTemplate(wantHash, wantRevision, partition)
+	if sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdateRevision == "" {
+		d.waiting("waiting for the StatefulSet controller to catch up")
+		return
+	}
+	w := world{
+		target:    sts.Status.UpdateRevision,
+		current:   sts.Status.CurrentRevision,
+		partition: partition,
+	}
+	d.status.UpdateRevision = w.target
+	d.noteProgress(w.target)
+	if d.status.StableRevision == "" && w.current != w.target {
+		d.status.StableRevision = w.current
+	}
+	switch {
+	case d.status.RollbackReason != "":
+		d.rollBack(w)
+	case d.status.Phase == v1alpha1.PhaseDegraded:
+		d.status.Message = d.previousMessage()
+	case d.status.Phase == v1alpha1.PhaseCompleted:
+		d.plan.Partition = 0
+	default:
+		d.forward(w)
+	}
+	d.timersForMinReady()
+}
+
+// noteProgress restarts the deadline when more updated pods are available
+// than the last status said.
+func (d *decider) noteProgress(target string) {
+	var updatedAvailable int32
+	for _, p := range d.pods {
+		if p.revision == target && p.available(d.now, d.minReady) {
+			updatedAvailable++
+		}
+	}
+	if updatedAvailable > d.in.Rollout.Status.UpdatedReadyReplicas {
+		now := metav1.NewTime(d.now)
+		d.status.ProgressedAt = &now
+	}
+}
+
+// waiting keeps the phase of a rollout that moves but can't act this time.
+func (d *decider) waiting(message string) {
+	switch {
+	case d.status.RollbackReason != "":
+		d.status.Phase = v1alpha1.PhaseRollingBack
+	case d.status.Phase == v1alpha1.PhasePaused && int(d.status.CurrentStepIndex) >= len(d.steps),
+		d.status.Phase == v1alpha1.PhasePaused && d.steps[d.status.CurrentStepIndex].Pause == nil:
+		d.status.Phase = v1alpha1.PhaseProgressing
+	}
+	d.status.Message = message
+}
+
+// world is the StatefulSet's view of revisions once it observed the template.
+type world struct {
+	// target is the revision pods move to (the StatefulSet's updateRevision).
+	target string
+	// current is the revision the StatefulSet recreates pods below the
+	// partition at (its currentRevision).
+	current string
+	// partition is the StatefulSet's partition now.
+	partition int32
+}
+
+// pin is the partition after authorising ordinals down to lowest. When pods
+// below the partition come back at the target revision anyway, sroll keeps
+// every pod pinned while pods are outdated, so the StatefulSet controller
+// never replaces a pod on its own, and unpins once none is.
+func (d *decider) pin(w world, lowest int32) int32 {
+	if w.current == w.target {
+		if d.anyOutdated(w.target) {
+			return d.replicas
+		}
+		return 0
+	}
+	return min(w.partition, lowest)
+}
+
+func (d *decider) anyOutdated(target string) bool {
+	for _, p := range d.pods {
+		if !p.terminating && p.revision != target && p.ordinal < d.replicas {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decider) setTemplate(hash, revision string, partition int32) {
+	d.plan.TemplateHash, d.plan.TemplateRevision, d.plan.Partition = hash, revision, partition
+}
+
+func currentPartition(sts *appsv1.StatefulSet) int32 {
+	ru := sts.Spec.UpdateStrategy.RollingUpdate
+	if ru == nil || ru.Partition == nil {
+		return 0
+	}
+	return *ru.Partition
+}
+
+// previousMessage keeps the message that explained a held phase.
+func (d *decider) previousMessage() string { return d.in.Rollout.Status.Message }
+
+func (d *decider) timersForMinReady() {
+	if d.minReady == 0 {
+		return
+	}
+	for _, p := range d.pods {
+		if p.ready() && !p.available(d.now, d.minReady) {
+			d.timer(p.readySince.Add(d.minReady).Sub(d.now))
+		}
+	}
+}
+
+func (d *decider) timer(after time.Duration) {
+	if after > 0 {
+		d.timers = append(d.timers, after)
+	}
+}
+
+func (d *decider) nextTimer() time.Duration {
+	var next time.Duration
+	for _, t := range d.timers {
+		if next == 0 || t < next {
+			next = t
+		}
+	}
+	return next
 }

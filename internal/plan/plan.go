@@ -37,9 +37,14 @@ type Plan struct {
 	// 1. Status to write (one patch; skipped when equal to the current one).
 	Status v1alpha1.StatefulSetRolloutStatus
 
-	// 2. The StatefulSet to converge to: its template comes from the rollout's
-	// spec.template when TemplateRevision is empty, else from that
-	// ControllerRevision (a rollback). Partition is the updateStrategy pin.
+	// 2. The StatefulSet to converge to. TemplateHash is the value its
+	// sroll.dev/template-hash annotation must carry; when the StatefulSet
+	// carries another one, its template is replaced: by the rollout's
+	// spec.template when TemplateRevision is empty, else by that
+	// ControllerRevision's template (a rollback). A paused rollout returns the
+	// StatefulSet's own hash so its template is left alone. Partition is the
+	// updateStrategy pin, written in the same update as the template.
+	TemplateHash     string
 	TemplateRevision string
 	Partition        int32
 
@@ -74,16 +79,18 @@ type Event struct {
 
 // Event reasons are stable: alerts and tests match on them.
 const (
-	ReasonStepStarted     = "StepStarted"
-	ReasonBatchDeleted    = "BatchDeleted"
-	ReasonPaused          = "Paused"
-	ReasonPromoted        = "Promoted"
-	ReasonStepCompleted   = "StepCompleted"
-	ReasonDegraded        = "Degraded"
-	ReasonRollbackStarted = "RollbackStarted"
-	ReasonAborted         = "Aborted"
-	ReasonCompleted       = "Completed"
-	ReasonRetried         = "Retried"
+	ReasonStepStarted       = "StepStarted"
+	ReasonBatchDeleted      = "BatchDeleted"
+	ReasonPaused            = "Paused"
+	ReasonPromoted          = "Promoted"
+	ReasonStepCompleted     = "StepCompleted"
+	ReasonDegraded          = "Degraded"
+	ReasonRollbackStarted   = "RollbackStarted"
+	ReasonAborted           = "Aborted"
+	ReasonCompleted         = "Completed"
+	ReasonRollbackCompleted = "RollbackCompleted"
+	ReasonRetried           = "Retried"
+	ReasonActionIgnored     = "ActionIgnored"
 )
 
 // Condition types on the rollout.

@@ -1,0 +1,155 @@
+package plan
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// forward walks the steps towards the target revision. Several steps can
+// complete in one call (a pause that expired, a step whose pods are already
+// updated); it stops at the first step with work left.
+func (d *decider) forward(w world) {
+	if w.current == w.target && !d.anyOutdated(w.target) {
+		// Nothing to roll out (a new set, or every pod already runs the
+		// template): steps and pauses would only be ceremony.
+		d.status.CurrentStepIndex = int32(len(d.steps))
+	}
+	if d.previous == v1alpha1.PhasePaused && !d.inPauseStep() {
+		// Leaving a pause: the deadline counts from now.
+		now := metav1.NewTime(d.now)
+		d.status.ProgressedAt = &now
+	}
+	for {
+		index := d.status.CurrentStepIndex
+		if d.inPauseStep() {
+			if d.pauseOver(d.steps[index].Pause) {
+				d.advance()
+				continue
+			}
+			d.plan.Partition = d.pin(w, w.partition)
+			d.hold()
+			return
+		}
+		goal := stepGoal(d.steps, index, d.replicas)
+		budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailable, d.replicas) -
+			unavailable(d.pods, d.replicas, d.now, d.minReady)
+		b := nextBatch(d.pods, d.replicas, goal, budget, w.target, d.now, d.minReady)
+		partition := d.pin(w, b.lowest)
+		if b.done && (w.current == w.target || partition <= goal) {
+			if int(index) >= len(d.steps) {
+				d.complete(w.target)
+				return
+			}
+			d.advance()
+			continue
+		}
+		if len(b.delete) == 0 && d.deadlineExceeded() {
+			d.degrade(w)
+			return
+		}
+		d.status.Phase = v1alpha1.PhaseProgressing
+		d.plan.Partition = partition
+		d.deleteBatch(b.delete)
+		d.status.Message = d.progressMessage(goal, w.target)
+		d.timer(d.status.ProgressedAt.Add(d.deadline()).Sub(d.now))
+		return
+	}
+}
+
+func (d *decider) inPauseStep() bool {
+	i := int(d.status.CurrentStepIndex)
+	return i < len(d.steps) && d.steps[i].Pause != nil
+}
+
+func (d *decider) pauseOver(p *v1alpha1.PauseStep) bool {
+	if p.Duration == nil {
+		return false
+	}
+	end := d.status.StepStartedAt.Add(p.Duration.Duration)
+	if d.now.Before(end) {
+		d.timer(end.Sub(d.now))
+		return false
+	}
+	return true
+}
+
+// hold waits in a pause step.
+func (d *decider) hold() {
+	d.status.Phase = v1alpha1.PhasePaused
+	step := d.steps[d.status.CurrentStepIndex]
+	if step.Pause.Duration == nil {
+		d.status.Message = d.stepName(d.status.CurrentStepIndex) + ": paused, waiting for promote"
+	} else {
+		end := d.status.StepStartedAt.Add(step.Pause.Duration.Duration)
+		d.status.Message = d.stepName(d.status.CurrentStepIndex) + ": paused until " + end.UTC().Format(time.RFC3339)
+	}
+	if d.previous != v1alpha1.PhasePaused {
+		d.event(corev1.EventTypeNormal, ReasonPaused, "%s", d.status.Message)
+	}
+}
+
+// advance finishes the current step and starts the next one.
+func (d *decider) advance() {
+	d.event(corev1.EventTypeNormal, ReasonStepCompleted, "%s completed", d.stepName(d.status.CurrentStepIndex))
+	d.status.CurrentStepIndex++
+	now := metav1.NewTime(d.now)
+	d.status.StepStartedAt, d.status.ProgressedAt = &now, &now
+	if int(d.status.CurrentStepIndex) < len(d.steps) {
+		d.event(corev1.EventTypeNormal, ReasonStepStarted, "%s started", d.stepName(d.status.CurrentStepIndex))
+	}
+}
+
+func (d *decider) complete(target string) {
+	d.status.Phase = v1alpha1.PhaseCompleted
+	d.status.StableRevision = target
+	d.status.Message = "every pod runs " + target
+	d.plan.Partition = 0
+	if d.previous != v1alpha1.PhaseCompleted {
+		d.event(corev1.EventTypeNormal, ReasonCompleted, "Rollout to %s completed", target)
+	}
+}
+
+// deleteBatch authorises the batch; deleting counts as progress, so the
+// deadline restarts with each batch.
+func (d *decider) deleteBatch(pods []podView) {
+	if len(pods) == 0 {
+		return
+	}
+	names := make([]string, 0, len(pods))
+	for _, p := range pods {
+		d.plan.Delete = append(d.plan.Delete, p.ref)
+		names = append(names, p.ref.Name)
+	}
+	now := metav1.NewTime(d.now)
+	d.status.ProgressedAt = &now
+	d.event(corev1.EventTypeNormal, ReasonBatchDeleted, "Deleted %d pods: %s", len(names), summarise(names))
+}
+
+func (d *decider) deadline() time.Duration {
+	if s := d.rollout.Spec.Rollout.ProgressDeadlineSeconds; s != nil {
+		return time.Duration(*s) * time.Second
+	}
+	return 600 * time.Second
+}
+
+func (d *decider) deadlineExceeded() bool {
+	return d.status.ProgressedAt != nil && !d.now.Before(d.status.ProgressedAt.Add(d.deadline()))
+}
+
+// degrade stops a rollout that made no progress within the deadline and,
+// when asked to, rolls it back to the stable revision.
+func (d *decider) degrade(w world) {
+	reason := "no progress for " + d.deadline().String() + ": " + d.stuckPods(w.target)
+	d.event(corev1.EventTypeWarning, ReasonDegraded, "%s", reason)
+	if d.rollout.Spec.Rollout.AutoRollback && d.status.StableRevision != "" && d.status.StableRevision != w.target {
+		d.startRollback(RollbackDeadlineExceeded, reason)
+		return
+	}
+	d.status.Phase = v1alpha1.PhaseDegraded
+	d.status.Message = reason
+	d.plan.Partition = w.partition
+}

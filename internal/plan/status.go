@@ -1,0 +1,156 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// fillStatus writes the counts, the selector and the conditions, all derived
+// from what was observed, so an unchanged world gives an unchanged status.
+func (d *decider) fillStatus() {
+	s := d.status
+	s.ObservedGeneration = d.rollout.Generation
+	s.Partition = d.plan.Partition
+	if sel, err := metav1.LabelSelectorAsSelector(d.rollout.Spec.Selector); err == nil {
+		s.Selector = sel.String()
+	}
+	s.Replicas, s.ReadyReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0
+	for _, p := range d.pods {
+		if p.terminating {
+			continue
+		}
+		s.Replicas++
+		updated := p.revision == s.UpdateRevision
+		if updated {
+			s.UpdatedReplicas++
+		}
+		if p.ready() {
+			s.ReadyReplicas++
+		}
+		if updated && p.available(d.now, d.minReady) {
+			s.UpdatedReadyReplicas++
+		}
+	}
+	d.setConditions()
+}
+
+func (d *decider) setConditions() {
+	s := d.status
+	status, reason := metav1.ConditionTrue, "RolloutProgressing"
+	switch s.Phase {
+	case v1alpha1.PhasePaused:
+		status, reason = metav1.ConditionUnknown, "RolloutPaused"
+	case v1alpha1.PhaseCompleted:
+		reason = "RolloutCompleted"
+	case v1alpha1.PhaseRollingBack:
+		reason = "RollingBack"
+	case v1alpha1.PhaseDegraded:
+		status, reason = metav1.ConditionFalse, RollbackDeadlineExceeded
+	case v1alpha1.PhaseAborted:
+		status, reason = metav1.ConditionFalse, "RolloutAborted"
+	}
+	d.condition(ConditionProgressing, status, reason, s.Message)
+
+	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailable, d.replicas)
+	available := d.replicas - unavailable(d.pods, d.replicas, d.now, d.minReady)
+	if available >= d.replicas-budget {
+		d.condition(ConditionAvailable, metav1.ConditionTrue, "WithinBudget",
+			fmt.Sprintf("%d of %d pods available, at least %d required", available, d.replicas, d.replicas-budget))
+	} else {
+		d.condition(ConditionAvailable, metav1.ConditionFalse, "BudgetExceeded",
+			fmt.Sprintf("%d of %d pods available, at least %d required", available, d.replicas, d.replicas-budget))
+	}
+
+	if d.rollout.Spec.PodManagementPolicy == appsv1.OrderedReadyPodManagement {
+		d.condition(ConditionSerialBatches, metav1.ConditionTrue, "OrderedReady",
+			"podManagementPolicy OrderedReady makes the StatefulSet controller recreate a batch one pod at a time; use Parallel for parallel batches")
+	} else {
+		meta.RemoveStatusCondition(&s.Conditions, ConditionSerialBatches)
+	}
+}
+
+func (d *decider) condition(kind string, status metav1.ConditionStatus, reason, message string) {
+	meta.SetStatusCondition(&d.status.Conditions, metav1.Condition{
+		Type:               kind,
+		Status:             status,
+		Reason:             reason,
+		Message:            message,
+		ObservedGeneration: d.rollout.Generation,
+		LastTransitionTime: metav1.NewTime(d.now),
+	})
+}
+
+func (d *decider) event(kind, reason, format string, args ...any) {
+	d.plan.Events = append(d.plan.Events, Event{Type: kind, Reason: reason, Message: fmt.Sprintf(format, args...)})
+}
+
+// stepName is how people count steps: "step 2/5 (pause)".
+func (d *decider) stepName(index int32) string {
+	total := len(d.steps)
+	if int(index) >= total {
+		return fmt.Sprintf("final step (100%%) after %d steps", total)
+	}
+	step := d.steps[index]
+	if step.Percent != nil {
+		return fmt.Sprintf("step %d/%d (%d%%)", index+1, total, *step.Percent)
+	}
+	return fmt.Sprintf("step %d/%d (pause)", index+1, total)
+}
+
+func (d *decider) progressMessage(goal int32, target string) string {
+	var updated, inFlight int32
+	for ordinal := goal; ordinal < d.replicas; ordinal++ {
+		p, ok := d.pods[ordinal]
+		switch {
+		case ok && !p.terminating && p.revision == target && p.available(d.now, d.minReady):
+			updated++
+		case !ok || p.terminating || p.revision == target:
+			inFlight++
+		}
+	}
+	want := d.replicas - goal
+	msg := fmt.Sprintf("%s: %d/%d pods updated and available", d.stepName(d.status.CurrentStepIndex), updated, want)
+	if inFlight > 0 {
+		return msg + fmt.Sprintf(", %d in flight", inFlight)
+	}
+	if updated < want {
+		msg += "; waiting for the disruption budget, " + d.stuckPods(target)
+	}
+	return msg
+}
+
+// stuckPods names the pods that keep a step from completing.
+func (d *decider) stuckPods(target string) string {
+	var names []string
+	for ordinal := range d.replicas {
+		p, ok := d.pods[ordinal]
+		switch {
+		case !ok:
+			names = append(names, fmt.Sprintf("ordinal %d missing", ordinal))
+		case !p.available(d.now, d.minReady):
+			names = append(names, p.ref.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "waiting for the disruption budget"
+	}
+	return "not available: " + summarise(names)
+}
+
+// summarise keeps a list of pod names readable at any size.
+func summarise(names []string) string {
+	const shown = 5
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted)
+	if len(sorted) <= shown {
+		return strings.Join(sorted, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(sorted[:shown], ", "), len(sorted)-shown)
+}

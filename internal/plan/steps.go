@@ -1,0 +1,43 @@
+package plan
+
+import (
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// steps returns the rollout's steps with the API default applied.
+func steps(r *v1alpha1.StatefulSetRollout) []v1alpha1.RolloutStep {
+	if len(r.Spec.Rollout.Steps) == 0 {
+		hundred := int32(100)
+		return []v1alpha1.RolloutStep{{Percent: &hundred}}
+	}
+	return r.Spec.Rollout.Steps
+}
+
+// stepGoal is the lowest ordinal that runs the update revision once a step of
+// the given percent is complete. Pods are updated from the highest ordinal
+// down, and the share rounds up so that every percent step moves a pod:
+//
+//	replicas=40 percent=25  -> 10 pods updated -> goal 30
+//	replicas=10 percent=15  ->  2 pods updated -> goal 8
+//	replicas=3  percent=1   ->  1 pod  updated -> goal 2
+//	replicas=40 percent=100 -> 40 pods updated -> goal 0
+//
+// Index len(steps) is the implicit last step that updates every pod.
+func stepGoal(allSteps []v1alpha1.RolloutStep, index int32, replicas int32) int32 {
+	updated := (int64(replicas)*int64(stepPercent(allSteps, index)) + 99) / 100
+	return replicas - int32(updated)
+}
+
+// stepPercent is the share a step holds: a pause step holds the share of the
+// percent step before it (none before it: 0).
+func stepPercent(allSteps []v1alpha1.RolloutStep, index int32) int32 {
+	if int(index) >= len(allSteps) {
+		return 100
+	}
+	for i := index; i >= 0; i-- {
+		if p := allSteps[i].Percent; p != nil {
+			return *p
+		}
+	}
+	return 0
+}
