@@ -51,3 +51,17 @@ cluster-up: k8s-bin
 
 cluster-down:
 	go run ./cmd/localcluster down
+
+.PHONY: install uninstall
+
+## install: install the CRDs into the cluster of $KUBECONFIG.
+install:
+	kubectl apply --server-side -f config/crd/bases
+
+## uninstall: remove the CRDs (and every rollout) from the cluster of $KUBECONFIG.
+uninstall:
+	kubectl delete --ignore-not-found -f config/crd/bases
+
+## run: run the operator on this machine against the cluster of $KUBECONFIG.
+run: install
+	go run ./cmd/sroll-operator --leader-elect=false

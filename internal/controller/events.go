@@ -1,0 +1,34 @@
+package controller
+
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
+)
+
+// Event reasons of the controller itself; the planner's are in package plan.
+const (
+	ReasonUndone          = "Undone"
+	ReasonUndoFailed      = "UndoFailed"
+	ReasonAdoptionRefused = "AdoptionRefused"
+)
+
+// Event actions: what the operator did, in the events.k8s.io sense.
+const (
+	actionRollout = "Rollout"
+	actionUndo    = "Undo"
+	actionAdopt   = "Adopt"
+)
+
+// recordPlanEvents records the planner's events on the rollout.
+func (r *Reconciler) recordPlanEvents(rollout *v1alpha1.StatefulSetRollout, events []plan.Event) {
+	for _, e := range events {
+		r.Recorder.Eventf(rollout, nil, e.Type, e.Reason, actionRollout, "%s", e.Message)
+	}
+}
+
+// warn records a Warning event on the rollout.
+func (r *Reconciler) warn(rollout *v1alpha1.StatefulSetRollout, reason, action, format string, args ...any) {
+	r.Recorder.Eventf(rollout, nil, corev1.EventTypeWarning, reason, action, format, args...)
+}

@@ -1,0 +1,78 @@
+package controller
+
+import (
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// deletions remembers the pods this operator deleted until the cache shows
+// each of them terminating or gone. Until then a stale cache shows a deleted
+// pod as running, and the planner would count it as available and spend the
+// disruption budget on it a second time. Memory only: after a restart the
+// cache starts from a fresh list, which already shows every deletion.
+type deletions struct {
+	mu sync.Mutex
+	// pending maps a rollout to the UIDs of its deleted pods and when each
+	// was deleted.
+	pending map[types.NamespacedName]map[types.UID]time.Time
+}
+
+// expect records that the pod with uid was deleted at the given time.
+func (d *deletions) expect(rollout types.NamespacedName, uid types.UID, at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pending == nil {
+		d.pending = map[types.NamespacedName]map[types.UID]time.Time{}
+	}
+	if d.pending[rollout] == nil {
+		d.pending[rollout] = map[types.UID]time.Time{}
+	}
+	d.pending[rollout][uid] = at
+}
+
+// observe marks, in place, every pod deleted but still shown running as
+// terminating since its deletion, and forgets the deletions pods already
+// show. A pod is identified by its UID, so a pod recreated under the same
+// name is not mistaken for the deleted one.
+func (d *deletions) observe(rollout types.NamespacedName, pods []corev1.Pod) []corev1.Pod {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pending := d.pending[rollout]
+	if len(pending) == 0 {
+		return pods
+	}
+	listed := make(map[types.UID]bool, len(pending))
+	for i := range pods {
+		pod := &pods[i]
+		at, ok := pending[pod.UID]
+		if !ok {
+			continue
+		}
+		listed[pod.UID] = true
+		if pod.DeletionTimestamp != nil {
+			delete(pending, pod.UID)
+			continue
+		}
+		pod.DeletionTimestamp = &metav1.Time{Time: at}
+	}
+	for uid := range pending {
+		if !listed[uid] {
+			delete(pending, uid)
+		}
+	}
+	if len(pending) == 0 {
+		delete(d.pending, rollout)
+	}
+	return pods
+}
+
+// forget drops the deletions of a rollout that no longer exists.
+func (d *deletions) forget(rollout types.NamespacedName) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.pending, rollout)
+}

@@ -1,0 +1,98 @@
+package controller
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// phases are every phase a rollout reports, so sroll_rollout_phase has one
+// series per phase: 1 for the current one, 0 for the others.
+var phases = []v1alpha1.Phase{
+	v1alpha1.PhaseProgressing, v1alpha1.PhasePaused, v1alpha1.PhaseCompleted,
+	v1alpha1.PhaseDegraded, v1alpha1.PhaseRollingBack, v1alpha1.PhaseAborted,
+}
+
+// Metrics are the operator's Prometheus metrics. Series of one rollout are
+// removed when the rollout is deleted.
+type Metrics struct {
+	phase           *prometheus.GaugeVec
+	step            *prometheus.GaugeVec
+	updatedPods     *prometheus.GaugeVec
+	deletedPods     *prometheus.CounterVec
+	duration        *prometheus.HistogramVec
+	reconcileErrors prometheus.Counter
+}
+
+// NewMetrics registers the operator's metrics with reg; the operator passes
+// controller-runtime's metrics.Registry, tests a registry of their own.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	rollout := []string{"namespace", "rollout"}
+	m := &Metrics{
+		phase: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sroll_rollout_phase",
+			Help: "Phase of the rollout: 1 for the current phase, 0 for the others.",
+		}, []string{"namespace", "rollout", "phase"}),
+		step: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sroll_rollout_step",
+			Help: "Index of the step the rollout works on; the number of steps once all are done.",
+		}, rollout),
+		updatedPods: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sroll_rollout_updated_pods",
+			Help: "Pods running the revision the rollout moves to.",
+		}, rollout),
+		deletedPods: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sroll_pods_deleted_total",
+			Help: "Pods the operator deleted to move them to another revision.",
+		}, rollout),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sroll_rollout_duration_seconds",
+			Help: "Time from the start of a rollout to its completion.",
+			// 10 seconds to about 11 hours.
+			Buckets: prometheus.ExponentialBuckets(10, 2, 13),
+		}, rollout),
+		reconcileErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sroll_reconcile_errors_total",
+			Help: "Reconciles that failed with an error (stale reads that are retried do not count).",
+		}),
+	}
+	reg.MustRegister(m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.reconcileErrors)
+	return m
+}
+
+// observe sets the series of a rollout from its status, just written over
+// previous, and times the rollout when it has just completed.
+func (m *Metrics) observe(rollout *v1alpha1.StatefulSetRollout, previous *v1alpha1.StatefulSetRolloutStatus, now time.Time) {
+	ns, name, status := rollout.Namespace, rollout.Name, &rollout.Status
+	for _, phase := range phases {
+		value := 0.0
+		if status.Phase == phase {
+			value = 1
+		}
+		m.phase.WithLabelValues(ns, name, string(phase)).Set(value)
+	}
+	m.step.WithLabelValues(ns, name).Set(float64(status.CurrentStepIndex))
+	m.updatedPods.WithLabelValues(ns, name).Set(float64(status.UpdatedReplicas))
+	if status.Phase == v1alpha1.PhaseCompleted && previous.Phase != v1alpha1.PhaseCompleted && status.StartedAt != nil {
+		m.duration.WithLabelValues(ns, name).Observe(now.Sub(status.StartedAt.Time).Seconds())
+	}
+}
+
+func (m *Metrics) podsDeleted(rollout *v1alpha1.StatefulSetRollout, n int) {
+	if n > 0 {
+		m.deletedPods.WithLabelValues(rollout.Namespace, rollout.Name).Add(float64(n))
+	}
+}
+
+// forget removes every series of a deleted rollout.
+func (m *Metrics) forget(rollout types.NamespacedName) {
+	labels := prometheus.Labels{"namespace": rollout.Namespace, "rollout": rollout.Name}
+	for _, vec := range []interface {
+		DeletePartialMatch(prometheus.Labels) int
+	}{m.phase, m.step, m.updatedPods, m.deletedPods, m.duration} {
+		vec.DeletePartialMatch(labels)
+	}
+}

@@ -1,0 +1,94 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
+)
+
+// listPods returns the pods the StatefulSet selects. The cache holds only
+// pods labelled sroll.dev/rollout (see CacheOptions). Until every pod of the
+// StatefulSet carries that label, which is right after an adoption or during
+// a rollback to a revision from before it, the pods are read from the API
+// server instead.
+func (r *Reconciler) listPods(ctx context.Context, sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) ([]corev1.Pod, error) {
+	selector, err := metav1.LabelSelectorAsSelector(sts.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("selector of StatefulSet %s: %w", sts.Name, err)
+	}
+	var reader client.Reader = r.Client
+	if !podsLabelled(sts, revisions) {
+		reader = r.LiveReader
+	}
+	var list corev1.PodList
+	if err := reader.List(ctx, &list, client.InNamespace(sts.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	return list.Items, nil
+}
+
+// podsLabelled says whether every pod of sts carries the rollout label: its
+// template does, and so do the revisions its pods run (a ControllerRevision
+// carries its template's labels). Pods run the current or the update
+// revision; a revision in between only exists while a new template is set in
+// the middle of a rollback to a revision from before the adoption.
+func podsLabelled(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) bool {
+	if _, ok := sts.Spec.Template.Labels[v1alpha1.LabelRollout]; !ok {
+		return false
+	}
+	for _, name := range []string{sts.Status.CurrentRevision, sts.Status.UpdateRevision} {
+		if name == "" {
+			continue
+		}
+		rev := findRevision(revisions, name)
+		if rev == nil {
+			return false
+		}
+		if _, ok := rev.Labels[v1alpha1.LabelRollout]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// deletePods deletes the planned pods, each only if it is still the version
+// the planner saw (UID and resourceVersion preconditions). A pod that changed
+// meanwhile is left alone and the reconcile retried; the others are deleted,
+// since the partition already authorised them.
+func (r *Reconciler) deletePods(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, refs []plan.PodRef) error {
+	log := ctrl.LoggerFrom(ctx)
+	key := client.ObjectKeyFromObject(rollout)
+	var deleted int
+	var changed []string
+	for _, ref := range refs {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: ref.Name, Namespace: rollout.Namespace}}
+		err := r.Delete(ctx, pod, client.Preconditions{UID: &ref.UID, ResourceVersion: &ref.ResourceVersion})
+		switch {
+		case err == nil:
+			r.deletions.expect(key, ref.UID, r.Clock.Now())
+			deleted++
+			log.Info("Deleted pod", "pod", ref.Name, "uid", ref.UID)
+		case apierrors.IsNotFound(err):
+			// Gone already: what the deletion wanted.
+		case apierrors.IsConflict(err):
+			changed = append(changed, ref.Name)
+		default:
+			r.Metrics.podsDeleted(rollout, deleted)
+			return fmt.Errorf("delete pod %s: %w", ref.Name, err)
+		}
+	}
+	r.Metrics.podsDeleted(rollout, deleted)
+	if len(changed) > 0 {
+		return fmt.Errorf("%w: pods %v changed since they were observed", errStale, changed)
+	}
+	return nil
+}

@@ -1,0 +1,20 @@
+package controller
+
+// The operator's permissions, generated into config/rbac/role.yaml.
+// statefulsetrollouts/finalizers: a StatefulSet's owner reference sets
+// blockOwnerDeletion, which clusters enforcing owner-reference permissions
+// only allow to who may update the owner's finalizers.
+// Events in both groups: sroll records through events.k8s.io, leader
+// election through the core group.
+// Secrets: notification targets reference their tokens in Secrets.
+
+// +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get

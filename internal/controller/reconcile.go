@@ -1,0 +1,169 @@
+// Package controller carries out the planner's decisions for
+// StatefulSetRollouts: it reads a rollout's world into a plan.Input, calls
+// plan.Decide, and applies the plan in the order the plan documents. Every
+// decision lives in internal/plan; this package only reads and writes.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
+)
+
+// staleRetry is how soon a reconcile whose write was refused because the
+// cache was behind the API server (a conflict or a failed precondition) looks
+// again. The watch event that brings the cache up to date usually comes
+// first; the timer covers objects no watch event announces.
+const staleRetry = time.Second
+
+// errStale marks a write the API server refused because it was computed from
+// an older version of the object. It is not a failure: the next reconcile
+// decides again from fresh data.
+var errStale = errors.New("the cache was stale")
+
+// Reconciler reconciles StatefulSetRollouts. Build it with New; tests set the
+// fields directly.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	client.Client
+	// LiveReader reads pods the cache can't see (see listPods).
+	LiveReader client.Reader
+	Recorder   events.EventRecorder
+	Metrics    *Metrics
+	Clock      clock.PassiveClock
+
+	deletions deletions
+}
+
+// observed is what one reconcile read of a rollout's world.
+type observed struct {
+	// sts is nil before the rollout's StatefulSet exists.
+	sts       *appsv1.StatefulSet
+	revisions []appsv1.ControllerRevision
+	pods      []corev1.Pod
+}
+
+// Reconcile reads the rollout's world, asks the planner what to do and does it.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	result, err := r.reconcile(ctx, req.NamespacedName)
+	if errors.Is(err, errStale) {
+		ctrl.LoggerFrom(ctx).V(1).Info("Retrying after a stale read", "reason", err.Error())
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	if err != nil {
+		r.Metrics.reconcileErrors.Inc()
+	}
+	return result, err
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (ctrl.Result, error) {
+	var rollout v1alpha1.StatefulSetRollout
+	if err := r.Get(ctx, key, &rollout); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(key)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if rollout.DeletionTimestamp != nil {
+		// The garbage collector removes the StatefulSet; there is nothing to roll out.
+		return ctrl.Result{}, nil
+	}
+	obs, err := r.observe(ctx, &rollout)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if obs.sts != nil && !adoptable(obs.sts, &rollout) {
+		r.refuseAdoption(ctx, &rollout, obs.sts)
+		return ctrl.Result{}, nil
+	}
+	if _, ok := rollout.Annotations[v1alpha1.AnnotationUndo]; ok {
+		// The undo rewrites spec.template; the update it makes starts the next reconcile.
+		return ctrl.Result{}, r.undo(ctx, &rollout, obs)
+	}
+	p := plan.Decide(plan.Input{
+		Rollout:     &rollout,
+		StatefulSet: obs.sts,
+		Pods:        obs.pods,
+		Revisions:   planRevisions(obs.revisions),
+		Now:         r.Clock.Now(),
+	})
+	if err := r.apply(ctx, &rollout, obs, p); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
+}
+
+// observe reads the StatefulSet, its history and its pods. Pods this operator
+// deleted but the cache still shows running come back marked terminating.
+func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetRollout) (observed, error) {
+	var obs observed
+	var sts appsv1.StatefulSet
+	if err := r.Get(ctx, client.ObjectKeyFromObject(rollout), &sts); err != nil {
+		if apierrors.IsNotFound(err) {
+			return obs, nil
+		}
+		return obs, fmt.Errorf("get StatefulSet: %w", err)
+	}
+	obs.sts = &sts
+	var err error
+	if obs.revisions, err = r.listRevisions(ctx, &sts); err != nil {
+		return obs, err
+	}
+	if obs.pods, err = r.listPods(ctx, &sts, obs.revisions); err != nil {
+		return obs, err
+	}
+	obs.pods = r.deletions.observe(client.ObjectKeyFromObject(rollout), obs.pods)
+	return obs, nil
+}
+
+// apply carries out a plan in the order plan.Plan documents: status first, so
+// a restarted operator resumes from what it decided; then the StatefulSet,
+// whose partition authorises the deletions; then the deletions; then the
+// clean-up of the action annotations.
+func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
+	previous := rollout.Status.DeepCopy()
+	if err := r.writeStatus(ctx, rollout, p.Status); err != nil {
+		return err
+	}
+	// Events and metrics describe the status just committed, so they are
+	// recorded now: a later step failing must not lose them.
+	r.recordPlanEvents(rollout, p.Events)
+	r.Metrics.observe(rollout, previous, r.Clock.Now())
+
+	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
+		return err
+	}
+	if err := r.deletePods(ctx, rollout, p.Delete); err != nil {
+		return err
+	}
+	return r.removeActions(ctx, rollout, p.HandledActions)
+}
+
+// forget drops what is remembered about a deleted rollout.
+func (r *Reconciler) forget(key types.NamespacedName) {
+	r.deletions.forget(key)
+	r.Metrics.forget(key)
+}
+
+// staleOr wraps err in errStale when the API server refused a write computed
+// from an older version of the object.
+func staleOr(err error) error {
+	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("%w: %w", errStale, err)
+	}
+	return err
+}

@@ -1,0 +1,109 @@
+package controller
+
+import (
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// Name is the controller's name in logs, metrics and events.
+const Name = "sroll-operator"
+
+// NewScheme knows the built-in types and sroll's.
+func NewScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	return scheme
+}
+
+// CacheOptions are the manager's cache options: the given namespaces (all
+// when empty), managed fields stripped, and only the pods sroll manages,
+// which its StatefulSets label sroll.dev/rollout.
+func CacheOptions(namespaces []string) cache.Options {
+	managed, err := labels.NewRequirement(v1alpha1.LabelRollout, selection.Exists, nil)
+	utilruntime.Must(err)
+	opts := cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Label: labels.NewSelector().Add(*managed)},
+		},
+	}
+	if len(namespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts
+}
+
+// New returns a reconciler wired to mgr.
+func New(mgr ctrl.Manager, metrics *Metrics) *Reconciler {
+	return &Reconciler{
+		Client:     mgr.GetClient(),
+		LiveReader: mgr.GetAPIReader(),
+		Recorder:   mgr.GetEventRecorder(Name),
+		Metrics:    metrics,
+		Clock:      clock.RealClock{},
+	}
+}
+
+// SetupWithManager watches rollouts, their StatefulSets and their pods.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("statefulsetrollout").
+		For(&v1alpha1.StatefulSetRollout{}).
+		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(rolloutOfStatefulSet)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod)).
+		Complete(r)
+}
+
+// rolloutOfStatefulSet maps a StatefulSet to the rollout of the same name when
+// a rollout controls it, or when nothing does: a rollout may be waiting to
+// adopt it.
+func rolloutOfStatefulSet(_ context.Context, sts client.Object) []reconcile.Request {
+	if owner := metav1.GetControllerOf(sts); owner != nil && !isRollout(owner) {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: sts.GetNamespace(), Name: sts.GetName()}}}
+}
+
+// rolloutOfPod maps a pod to the rollout named like the StatefulSet that
+// controls it.
+func rolloutOfPod(_ context.Context, pod client.Object) []reconcile.Request {
+	owner := metav1.GetControllerOf(pod)
+	if owner == nil || owner.Kind != "StatefulSet" || groupOf(owner) != appsv1.GroupName {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: pod.GetNamespace(), Name: owner.Name}}}
+}
+
+func isRollout(owner *metav1.OwnerReference) bool {
+	return owner.Kind == "StatefulSetRollout" && groupOf(owner) == v1alpha1.GroupVersion.Group
+}
+
+func groupOf(owner *metav1.OwnerReference) string {
+	gv, err := schema.ParseGroupVersion(owner.APIVersion)
+	if err != nil {
+		return ""
+	}
+	return gv.Group
+}

@@ -1,0 +1,32 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// writeStatus patches the rollout's status to want unless it already is. The
+// patch carries the resourceVersion, so a status decided from an older
+// rollout is refused (errStale) instead of overwriting a newer one. On
+// success rollout holds the server's answer, whose resourceVersion the
+// following writes build on.
+func (r *Reconciler) writeStatus(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, want v1alpha1.StatefulSetRolloutStatus) error {
+	if equality.Semantic.DeepEqual(rollout.Status, want) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(rollout.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	rollout.Status = want
+	if err := r.Status().Patch(ctx, rollout, patch); err != nil {
+		return staleOr(fmt.Errorf("patch status: %w", err))
+	}
+	ctrl.LoggerFrom(ctx).Info("Patched rollout status",
+		"phase", want.Phase, "step", want.CurrentStepIndex, "partition", want.Partition,
+		"updatedReplicas", want.UpdatedReplicas, "message", want.Message)
+	return nil
+}
