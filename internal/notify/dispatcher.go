@@ -169,6 +169,7 @@ func (d *Dispatcher) Notify(s Snapshot) {
 		r = &rolloutState{uid: s.UID, streams: map[string]*stream{}}
 		d.rollouts[s.Key] = r
 	}
+	s = r.show(s)
 	configured := map[string]bool{}
 	for _, t := range s.Targets {
 		configured[t.Name] = true
@@ -263,8 +264,8 @@ func newStream(s Snapshot, t v1alpha1.NotificationTarget) *stream {
 			st.status = copyStatus(rec)
 		}
 	}
-	if st.kind == kindSlack && st.status.SlackTS != "" && st.status.Revision == s.UpdateRevision {
-		st.msg = slackMessage{revision: s.UpdateRevision, channel: st.status.SlackChannel, ts: st.status.SlackTS}
+	if st.kind == kindSlack && st.status.SlackTS != "" && st.status.Revision == s.TemplateHash {
+		st.msg = slackMessage{rollout: s.TemplateHash, channel: st.status.SlackChannel, ts: st.status.SlackTS}
 	}
 	return st
 }
@@ -287,13 +288,13 @@ func (d *Dispatcher) add(st *stream, s Snapshot, fresh bool) bool {
 	if end := impliedTerminal(s.Phase); fresh && end != "" && !slices.ContainsFunc(events, func(e Event) bool { return e.Type == end }) {
 		rec := st.status
 		switch {
-		case rec.Revision != s.UpdateRevision || rec.Delivered == end:
+		case rec.Revision != s.TemplateHash || rec.Delivered == end:
 			if len(events) == 0 {
 				return false
 			}
 		case wants(st.target, end):
 			events = append(events, Event{Type: end, Step: s.Step, Reason: s.Message})
-			d.log.Info("Redelivering unrecorded terminal event", "rollout", s.Key, "target", st.key.Target, "event", end, "revision", s.UpdateRevision)
+			d.log.Info("Redelivering unrecorded terminal event", "rollout", s.Key, "target", st.key.Target, "event", end, "templateHash", s.TemplateHash)
 		}
 	}
 	s.Targets, s.Recorded = nil, nil // the items need the rollout, not the configuration
@@ -406,7 +407,7 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 		return 0, false // forgotten or replaced while the call ran
 	}
 	kind := st.kind
-	log := d.log.WithValues("rollout", j.key.Rollout, "target", j.key.Target, "event", j.item.event.Type, "revision", j.item.snap.UpdateRevision)
+	log := d.log.WithValues("rollout", j.key.Rollout, "target", j.key.Target, "event", j.item.event.Type, "templateHash", j.item.snap.TemplateHash)
 	if out.msg != nil {
 		st.msg = *out.msg
 	}
@@ -444,14 +445,16 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 	return delay, len(st.items) > 0
 }
 
-// recordSent updates what the target was told, for Record: the revision it
-// heard about, the Slack message, the terminal event it acknowledged.
+// recordSent updates what the target was told, for Record: the rollout it
+// heard about (status.templateHash, recorded as the entry's Revision: the
+// StatefulSet revisions change during a rollback), the Slack message, the
+// terminal event it acknowledged.
 func (d *Dispatcher) recordSent(st *stream, it item, delivered v1alpha1.NotificationEvent) {
 	before := st.status
-	if st.status.Revision != it.snap.UpdateRevision {
-		st.status = v1alpha1.NotificationStatus{Target: st.key.Target, Revision: it.snap.UpdateRevision}
+	if st.status.Revision != it.snap.TemplateHash {
+		st.status = v1alpha1.NotificationStatus{Target: st.key.Target, Revision: it.snap.TemplateHash}
 	}
-	if st.msg.revision == st.status.Revision {
+	if st.msg.rollout == st.status.Revision {
 		st.status.SlackTS, st.status.SlackChannel = st.msg.ts, st.msg.channel
 	}
 	if delivered != "" {

@@ -51,9 +51,10 @@
 //
 // # At least once, across restarts
 //
-// status.notifications records per target the revision it was told about,
-// the Slack message (SlackTS, SlackChannel) and the last terminal event it
-// acknowledged (Delivered). A dispatcher that has not seen a rollout yet
+// status.notifications records per target the rollout it was told about
+// (Revision holds status.templateHash: the StatefulSet revisions change
+// during a rollback), the Slack message (SlackTS, SlackChannel) and the last
+// terminal event it acknowledged (Delivered). A dispatcher that has not seen a rollout yet
 // starts from that record: it updates the recorded Slack message instead of
 // posting a new one, and if the rollout's phase implies a terminal event
 // (Completed → Completed, Degraded → Failed, Aborted → RolledBack) that the

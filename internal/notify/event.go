@@ -5,7 +5,7 @@ import (
 )
 
 // EventRollbackStarted is reported when a rollout starts rolling back (a
-// failed deadline with autoRollback, or an abort). It is not in the API's
+// missed deadline with autoRollback, or an abort). It is not in the API's
 // NotificationEvent enum yet, so it is shown in Slack only and never sent to
 // webhooks, whose Events filter could not name it.
 const EventRollbackStarted v1alpha1.NotificationEvent = "RollbackStarted"
@@ -30,24 +30,10 @@ func terminal(t v1alpha1.NotificationEvent) bool {
 	return false
 }
 
-// impliedTerminal is the terminal event a rollout standing in phase has
-// reached, or "" while it is still moving. A restarted dispatcher uses it to
-// redeliver what the controller had not recorded as delivered.
-func impliedTerminal(phase v1alpha1.Phase) v1alpha1.NotificationEvent {
-	switch phase {
-	case v1alpha1.PhaseCompleted:
-		return v1alpha1.EventCompleted
-	case v1alpha1.PhaseDegraded:
-		return v1alpha1.EventFailed
-	case v1alpha1.PhaseAborted:
-		return v1alpha1.EventRolledBack
-	}
-	return ""
-}
-
 // phaseEvents maps the phase a rollout enters to the event announcing it.
 // Entering Progressing is not an event: a resumed rollout reports the step
-// it completes instead.
+// it completes instead. The terminal ones are also what a restarted
+// dispatcher redelivers for a rollout found standing in that phase.
 var phaseEvents = map[v1alpha1.Phase]v1alpha1.NotificationEvent{
 	v1alpha1.PhasePaused:      v1alpha1.EventPaused,
 	v1alpha1.PhaseCompleted:   v1alpha1.EventCompleted,
@@ -56,31 +42,46 @@ var phaseEvents = map[v1alpha1.Phase]v1alpha1.NotificationEvent{
 	v1alpha1.PhaseAborted:     v1alpha1.EventRolledBack,
 }
 
+// impliedTerminal is the terminal event of a rollout standing in phase, or
+// "" while it is still moving.
+func impliedTerminal(phase v1alpha1.Phase) v1alpha1.NotificationEvent {
+	if e := phaseEvents[phase]; terminal(e) {
+		return e
+	}
+	return ""
+}
+
 // EventsFor returns the notable events between two statuses of one rollout,
 // oldest first. The controller calls it with the status it read and the
 // status it wrote, after the write succeeded.
 //
-// A rollout is identified by its UpdateRevision and StartedAt (a retry of
-// the same revision starts a new rollout). Events are reported only for a
-// rollout that has something to roll out (StableRevision set and different
-// from UpdateRevision) at its start or at the previous status, so creating a
-// StatefulSet announces nothing. Worked examples, matching the table test:
+// An attempt at rolling out a template is named by status.templateHash,
+// status.startedAt and the last retry handled; a new template or a retry
+// starts a new attempt. An attempt is announced (Started) once the
+// StatefulSet reports a new revision different from the stable one, and
+// reports nothing before: creating a StatefulSet announces nothing. Worked
+// examples, rows of the table test:
 //
-//	new revision, Progressing at step 0         → Started
-//	step 0 → 2, Paused at the pause step 2      → StepCompleted(0), StepCompleted(1), Paused
-//	step 3 → 4, Completed                       → StepCompleted(3), Completed
-//	Progressing → Degraded                      → Failed
-//	Degraded → RollingBack → Aborted            → RollbackStarted, then RolledBack
-//	same phase, same step                       → nothing
+//	updateRevision "" → R2 (stable R1), Progressing  → Started
+//	step 0 → 2, Paused at the pause step 2           → StepCompleted(0), StepCompleted(1), Paused
+//	step 3 → 4, Completed                            → StepCompleted(3), Completed
+//	Progressing → Degraded                           → Failed
+//	Progressing → RollingBack (abort or deadline)    → RollbackStarted
+//	RollingBack → Aborted                            → RolledBack
+//	RollingBack → Degraded (deadline, rolled back)   → Failed
+//	same phase, same step                            → nothing
 func EventsFor(old, new v1alpha1.StatefulSetRolloutStatus) []Event {
-	if !announced(new) && (!sameRollout(old, new) || !announced(old)) {
+	same := sameAttempt(old, new)
+	if !announced(new) && !(same && announced(old)) {
 		return nil
 	}
+	fromPhase, fromStep, wasForward := old.Phase, int(old.CurrentStepIndex), forward(old)
+	if !same {
+		fromPhase, fromStep, wasForward = v1alpha1.PhaseProgressing, 0, false
+	}
 	var events []Event
-	fromPhase, fromStep := old.Phase, int(old.CurrentStepIndex)
-	if !sameRollout(old, new) {
-		events = append(events, Event{Type: v1alpha1.EventStarted, Step: 0, Reason: new.Message})
-		fromPhase, fromStep = v1alpha1.PhaseProgressing, 0
+	if forward(new) && !wasForward && movingForward(new.Phase) {
+		events = append(events, Event{Type: v1alpha1.EventStarted, Step: int(new.CurrentStepIndex), Reason: new.Message})
 	}
 	if movingForward(new.Phase) {
 		for step := fromStep; step < int(new.CurrentStepIndex); step++ {
@@ -93,16 +94,26 @@ func EventsFor(old, new v1alpha1.StatefulSetRolloutStatus) []Event {
 	return events
 }
 
-// announced reports whether a status describes a rollout worth telling
-// anyone about: there is an old revision to move away from.
-func announced(s v1alpha1.StatefulSetRolloutStatus) bool {
-	return s.StableRevision != "" && s.StableRevision != s.UpdateRevision
+// forward reports whether pods are moving from a stable revision to a new
+// one. The planner shows the StatefulSet's revisions: updateRevision is
+// empty while a new template is being written, and equals the stable
+// revision once a rollout completes or while it rolls back.
+func forward(s v1alpha1.StatefulSetRolloutStatus) bool {
+	return s.StableRevision != "" && s.UpdateRevision != "" && s.UpdateRevision != s.StableRevision
 }
 
-// sameRollout compares rollout identities. StartedAt is compared at second
+// announced reports whether a status belongs to a rollout worth telling
+// anyone about: one moving forward, or one rolling back (only a rollout
+// with a stable revision to return to can).
+func announced(s v1alpha1.StatefulSetRolloutStatus) bool {
+	return forward(s) || s.RollbackReason != ""
+}
+
+// sameAttempt compares attempt identities. StartedAt is compared at second
 // precision because that is all a status read back from the API server keeps.
-func sameRollout(old, new v1alpha1.StatefulSetRolloutStatus) bool {
-	return old.UpdateRevision == new.UpdateRevision && unix(old.StartedAt) == unix(new.StartedAt)
+func sameAttempt(old, new v1alpha1.StatefulSetRolloutStatus) bool {
+	return old.TemplateHash == new.TemplateHash && unix(old.StartedAt) == unix(new.StartedAt) &&
+		old.HandledActions[v1alpha1.AnnotationRetry] == new.HandledActions[v1alpha1.AnnotationRetry]
 }
 
 // movingForward is false while a rollout goes back to its stable revision:

@@ -54,8 +54,25 @@ type stream struct {
 type rolloutState struct {
 	uid     types.UID
 	streams map[string]*stream // by target name
-	// changed is set when a stream's status moved and Record has news.
-	changed bool
+	moved   movement
+}
+
+// movement is what a rollout was last seen moving between.
+type movement struct {
+	templateHash, stableRevision, updateRevision string
+	oldImages                                    []string
+}
+
+// show fills in the revisions a rollout moves between once its status no
+// longer says (rolling back, completed: both revisions are the same), so
+// that messages and payloads keep naming the revision being rolled out.
+func (r *rolloutState) show(s Snapshot) Snapshot {
+	if s.forward() {
+		r.moved = movement{s.TemplateHash, s.StableRevision, s.UpdateRevision, s.OldImages}
+	} else if r.moved.templateHash == s.TemplateHash && r.moved.updateRevision != "" {
+		s.StableRevision, s.UpdateRevision, s.OldImages = r.moved.stableRevision, r.moved.updateRevision, r.moved.oldImages
+	}
+	return s
 }
 
 func kindOf(t v1alpha1.NotificationTarget) string {
@@ -93,7 +110,7 @@ func wants(t v1alpha1.NotificationTarget, e v1alpha1.NotificationEvent) bool {
 func (st *stream) appendState(it item) (coalesced bool) {
 	if n := len(st.items); n > 0 {
 		last := &st.items[n-1]
-		if !last.isEvent() && last.snap.UpdateRevision == it.snap.UpdateRevision {
+		if !last.isEvent() && last.snap.TemplateHash == it.snap.TemplateHash {
 			*last = it
 			return true
 		}

@@ -19,26 +19,13 @@ const DefaultSlackAPIURL = "https://slack.com/api/"
 // slackMessage is the one Slack message of a rollout, posted when the
 // rollout starts and updated in place as it moves.
 type slackMessage struct {
-	revision string
+	rollout string // Snapshot.TemplateHash
 	// channel is the channel ID Slack answered with: chat.update refuses a
 	// channel name.
 	channel string
 	ts      string
 	// rendered is the last layout sent, to skip updates that change nothing.
 	rendered string
-	// stableRevision and oldImages are what the rollout moved away from,
-	// kept for when a finished rollout's status makes them equal to the new
-	// revision.
-	stableRevision string
-	oldImages      []string
-}
-
-// show fills in what the message keeps about where the rollout came from.
-func (m slackMessage) show(s Snapshot) Snapshot {
-	if m.stableRevision != "" && (s.StableRevision == "" || s.StableRevision == s.UpdateRevision) {
-		s.StableRevision, s.OldImages = m.stableRevision, m.oldImages
-	}
-	return s
 }
 
 // retryableSlackErrors are the "ok": false answers that a later attempt may
@@ -76,12 +63,11 @@ func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
 	tokenSum := sha256.Sum256([]byte(token))
 	updateKey := "update " + apiURL + " " + hex.EncodeToString(tokenSum[:8])
 
-	msg := j.msg
-	s := msg.show(j.item.snap)
+	msg, s := j.msg, j.item.snap
 	now := time.Now()
 	switch {
-	case msg.revision != s.UpdateRevision || msg.ts == "":
-		if !j.item.isEvent() && !s.active() {
+	case msg.rollout != s.TemplateHash || msg.ts == "":
+		if !j.item.isEvent() && !s.forward() {
 			return outcome{done: true} // nothing rolls out: no message to start
 		}
 		if wait := d.limiter.reserve(postKey, d.opts.PostInterval, now); wait > 0 {
@@ -93,8 +79,7 @@ func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
 		if err != nil {
 			return d.slackFailure(err, postKey, now)
 		}
-		posted := slackMessage{revision: s.UpdateRevision, channel: channel, ts: ts, rendered: blocksJSON(blocks),
-			stableRevision: s.StableRevision, oldImages: s.OldImages}
+		posted := slackMessage{rollout: s.TemplateHash, channel: channel, ts: ts, rendered: blocksJSON(blocks)}
 		// An event item stays: its reply goes into the new thread next.
 		return outcome{sent: true, msg: &posted, done: !j.item.isEvent()}
 

@@ -15,28 +15,35 @@ import (
 type Snapshot struct {
 	Key types.NamespacedName
 	// UID tells a recreated rollout of the same name from the old one.
-	UID     types.UID
-	Phase   v1alpha1.Phase
-	Message string
+	UID types.UID
+	// TemplateHash is status.templateHash: it names the rollout (its Slack
+	// message, its entries in status.notifications) from start to end,
+	// rollback included. StartedAt and Retry (the last retry request
+	// handled, status.handledActions[sroll.dev/retry]) tell two attempts at
+	// one template apart, for idempotency keys.
+	TemplateHash string
+	StartedAt    time.Time
+	Retry        string
+	Phase        v1alpha1.Phase
+	Message      string
 	// Step is status.currentStepIndex (0-based, Steps when all are done);
 	// Steps is the number of steps in spec.rollout.steps.
 	Step, Steps int
-	// StableRevision is what the rollout moves away from, UpdateRevision what
-	// it moves to. UpdateRevision must stay the same for the whole rollout,
-	// rollback included: it names the Slack message and the idempotency keys.
+	// StableRevision and UpdateRevision are the status's. While a rollout
+	// rolls back or once it completed they are equal; the dispatcher then
+	// shows the revisions it saw the rollout move between.
 	StableRevision, UpdateRevision string
-	// OldImages and NewImages are the container images of the two
-	// revisions, in container order.
+	// OldImages are the stable revision's container images, NewImages
+	// spec.template's, in container order.
 	OldImages, NewImages                   []string
 	Replicas, Ready, Updated, UpdatedReady int32
 	// InFlight names the pods of the batch being replaced (deleted and not
 	// yet Ready on the new revision).
 	InFlight []string
 	// Events are the notable changes that led to this status (EventsFor).
-	Events    []Event
-	StartedAt time.Time
-	Now       time.Time
-	Targets   []v1alpha1.NotificationTarget
+	Events  []Event
+	Now     time.Time
+	Targets []v1alpha1.NotificationTarget
 	// Recorded is status.notifications as written: what each target was
 	// told before, possibly by an operator that has restarted since.
 	Recorded []v1alpha1.NotificationStatus
@@ -58,6 +65,9 @@ func NewSnapshot(r *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRollout
 	return Snapshot{
 		Key:            types.NamespacedName{Namespace: r.Namespace, Name: r.Name},
 		UID:            r.UID,
+		TemplateHash:   st.TemplateHash,
+		StartedAt:      timeOf(st.StartedAt),
+		Retry:          st.HandledActions[v1alpha1.AnnotationRetry],
 		Phase:          st.Phase,
 		Message:        st.Message,
 		Step:           int(st.CurrentStepIndex),
@@ -70,17 +80,16 @@ func NewSnapshot(r *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRollout
 		Updated:        st.UpdatedReplicas,
 		UpdatedReady:   st.UpdatedReadyReplicas,
 		Events:         EventsFor(old, st),
-		StartedAt:      timeOf(st.StartedAt),
 		Now:            now,
 		Targets:        r.Spec.Notifications,
 		Recorded:       st.Notifications,
 	}
 }
 
-// active reports whether the snapshot shows a rollout worth a new Slack
-// message: there is an old revision to move away from.
-func (s Snapshot) active() bool {
-	return s.StableRevision != "" && s.StableRevision != s.UpdateRevision
+// forward reports whether the snapshot shows pods moving to a new revision
+// (see the function of the same name on statuses).
+func (s Snapshot) forward() bool {
+	return s.StableRevision != "" && s.UpdateRevision != "" && s.UpdateRevision != s.StableRevision
 }
 
 // stepShown is the 1-based step for humans: the step being worked on, or

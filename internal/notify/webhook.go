@@ -43,8 +43,11 @@ type Payload struct {
 	Rollout        string                     `json:"rollout"`
 	Namespace      string                     `json:"namespace"`
 	UID            string                     `json:"uid"`
-	// Revision is the StatefulSet revision being rolled out;
-	// StableRevision the one it replaces.
+	// TemplateHash names the rollout: status.templateHash, the same from
+	// Started to the terminal event.
+	TemplateHash string `json:"templateHash"`
+	// Revision is the StatefulSet revision being rolled out (also while it
+	// is rolled back); StableRevision the one it replaces.
 	Revision       string          `json:"revision"`
 	StableRevision string          `json:"stableRevision,omitempty"`
 	Images         PayloadImages   `json:"images"`
@@ -96,6 +99,7 @@ func payloadJSON(s Snapshot, e Event, cluster string) []byte {
 		Rollout:        s.Key.Name,
 		Namespace:      s.Key.Namespace,
 		UID:            string(s.UID),
+		TemplateHash:   s.TemplateHash,
 		Revision:       s.UpdateRevision,
 		StableRevision: s.StableRevision,
 		Images:         PayloadImages{Old: s.OldImages, New: s.NewImages},
@@ -119,15 +123,14 @@ func payloadJSON(s Snapshot, e Event, cluster string) []byte {
 
 // idempotencyKey derives the key from what names the event in the rollout's
 // status, so a restarted operator derives the same one: the rollout's UID,
-// the revision, the start of this attempt (second precision, as the status
-// keeps it; a retry of the same revision is a new attempt), the event and
-// its step.
+// the attempt (template hash, start at second precision as the status keeps
+// it, retry request), the event and its step.
 func idempotencyKey(s Snapshot, e Event) string {
 	var started int64
 	if !s.StartedAt.IsZero() {
 		started = s.StartedAt.Unix()
 	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%s/%d/%s/%d", s.UID, s.UpdateRevision, started, e.Type, e.Step))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%s/%d/%s/%s/%d", s.UID, s.TemplateHash, started, s.Retry, e.Type, e.Step))
 	return hex.EncodeToString(sum[:16])
 }
 
