@@ -31,6 +31,15 @@ type Delivery struct {
 	Duplicate bool
 }
 
+// Request is any request received, accepted or not.
+type Request struct {
+	IdempotencyKey string
+	Signature      string
+	Body           []byte
+	Status         int // answered
+	At             time.Time
+}
+
 // Receiver is a webhook endpoint. The zero value is not usable: use NewReceiver.
 type Receiver struct {
 	srv        *httptest.Server
@@ -39,8 +48,8 @@ type Receiver struct {
 
 	mu         sync.Mutex
 	deliveries []Delivery
+	requests   []Request
 	seen       map[string]bool
-	attempts   int
 	rejected   int
 	failNext   int
 	failStatus int
@@ -77,12 +86,12 @@ func (r *Receiver) Deliveries() []Delivery {
 	return append([]Delivery(nil), r.deliveries...)
 }
 
-// Attempts counts every request, the ones failed on purpose and the
-// rejected ones included.
-func (r *Receiver) Attempts() int {
+// Requests returns every request, the ones failed on purpose and the
+// rejected ones included, in arrival order.
+func (r *Receiver) Requests() []Request {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.attempts
+	return append([]Request(nil), r.requests...)
 }
 
 // Rejected counts requests refused for a bad signature, token or body.
@@ -96,18 +105,32 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(req.Body)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.attempts++
+	request := Request{
+		IdempotencyKey: req.Header.Get(notify.HeaderIdempotencyKey),
+		Signature:      req.Header.Get(notify.HeaderSignature),
+		Body:           body,
+		At:             time.Now(),
+	}
+	answer := func(status int, text string) {
+		request.Status = status
+		r.requests = append(r.requests, request)
+		if status == http.StatusNoContent {
+			w.WriteHeader(status)
+			return
+		}
+		http.Error(w, text, status)
+	}
 	if r.failNext > 0 {
 		r.failNext--
 		if r.retryAfter != "" {
 			w.Header().Set("Retry-After", r.retryAfter)
 		}
-		http.Error(w, "failing on purpose", r.failStatus)
+		answer(r.failStatus, "failing on purpose")
 		return
 	}
 	reject := func(status int, why string) {
 		r.rejected++
-		http.Error(w, why, status)
+		answer(status, why)
 	}
 	if err != nil {
 		reject(http.StatusBadRequest, "unreadable body")
@@ -117,8 +140,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		reject(http.StatusUnauthorized, "bad bearer token")
 		return
 	}
-	signature := req.Header.Get(notify.HeaderSignature)
-	if r.signingKey != "" && !validSignature(r.signingKey, body, signature) {
+	if r.signingKey != "" && !validSignature(r.signingKey, body, request.Signature) {
 		reject(http.StatusUnauthorized, "bad signature")
 		return
 	}
@@ -127,16 +149,16 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		reject(http.StatusBadRequest, "not a sroll.dev/v1 payload")
 		return
 	}
-	key := req.Header.Get(notify.HeaderIdempotencyKey)
+	key := request.IdempotencyKey
 	if key == "" || key != p.IdempotencyKey {
 		reject(http.StatusBadRequest, "idempotency key header missing or different from the body's")
 		return
 	}
 	r.deliveries = append(r.deliveries, Delivery{
-		Payload: p, Body: body, IdempotencyKey: key, Signature: signature, At: time.Now(), Duplicate: r.seen[key],
+		Payload: p, Body: body, IdempotencyKey: key, Signature: request.Signature, At: request.At, Duplicate: r.seen[key],
 	})
 	r.seen[key] = true
-	w.WriteHeader(http.StatusNoContent)
+	answer(http.StatusNoContent, "")
 }
 
 // validSignature is what a receiver does: recompute and compare in
