@@ -1,0 +1,72 @@
+// Package render draws the `kubectl sroll status` screen. Status is a pure
+// function of a Model, so the screen is tested with golden files and the
+// live view only has to read the cluster into a Model once a second.
+package render
+
+import "time"
+
+// Model is one rollout as read from the cluster at Now. The cli package
+// fills it in; nothing here talks to the API server.
+type Model struct {
+	Name      string
+	Namespace string
+	Phase     string
+	Message   string
+	// Outdated is true while the operator has not yet observed the latest
+	// spec, so phase and message describe the previous one.
+	Outdated bool
+	// Paused is spec.paused: the operator holds the rollout where it is.
+	Paused bool
+
+	// Steps are the spec's steps, labelled ("25%", "pause", "pause 5m0s").
+	Steps []string
+	// StepsEndAtFull is true when the last step is a 100% step; otherwise
+	// an implicit final step updates the rest of the pods.
+	StepsEndAtFull bool
+	// CurrentStep is status.currentStepIndex: len(Steps) once the steps are
+	// done and the rest of the pods are being updated.
+	CurrentStep int
+
+	Stable    Revision
+	Update    Revision
+	Partition int32
+	// Desired is spec.replicas.
+	Desired int32
+	// Pods are the pods the rollout's selector matches, in any order.
+	Pods []Pod
+	// Events are the rollout's events, in any order; the newest few are shown.
+	Events []Event
+
+	// Now is when the model was read; ages are counted from it.
+	Now time.Time
+}
+
+// Revision is one entry of the StatefulSet's history.
+type Revision struct {
+	// Name is the ControllerRevision name, which pods carry in their
+	// controller-revision-hash label. Empty when not known yet.
+	Name string
+	// Number is the ControllerRevision's revision; 0 when not known.
+	Number int64
+	Images []string
+}
+
+// Pod is what the screen needs of one pod.
+type Pod struct {
+	Name    string
+	Ordinal int
+	// Revision is the pod's controller-revision-hash label.
+	Revision    string
+	Ready       bool
+	Terminating bool
+}
+
+// Event is one Kubernetes Event about the rollout.
+type Event struct {
+	Type    string
+	Reason  string
+	Message string
+	Count   int32
+	// Last is when the event was last seen.
+	Last time.Time
+}

@@ -1,0 +1,197 @@
+package render
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/duration"
+)
+
+// Status draws the status screen of one rollout: where it stands, the
+// steps, the two revisions, how far the pods are and what just happened.
+func Status(m Model, o Options) string {
+	var b strings.Builder
+	o.header(&b, m)
+	o.steps(&b, m)
+	o.revisions(&b, m)
+	o.progress(&b, m)
+	o.podGroups(&b, m)
+	o.events(&b, m)
+	return b.String()
+}
+
+func (o Options) header(b *strings.Builder, m Model) {
+	phase := m.Phase
+	if phase == "" {
+		phase = "Unknown"
+	}
+	var notes []string
+	if m.Paused {
+		notes = append(notes, "spec.paused")
+	}
+	if m.Outdated {
+		notes = append(notes, "the operator has not seen the latest spec yet")
+	}
+	phaseCell := cell{phase, phaseColour(m.Phase)}
+	if len(notes) > 0 {
+		phaseCell.text += " (" + strings.Join(notes, "; ") + ")"
+	}
+	rows := [][]cell{
+		{{"Name:", bold}, {m.Name, plain}},
+		{{"Namespace:", bold}, {m.Namespace, plain}},
+		{{"Phase:", bold}, phaseCell},
+	}
+	if m.Message != "" {
+		rows = append(rows, []cell{{"Message:", bold}, {m.Message, plain}})
+	}
+	o.table(b, "", rows)
+}
+
+// steps lists the steps with a mark: done, current, or to come.
+func (o Options) steps(b *strings.Builder, m Model) {
+	labels := append([]string(nil), m.Steps...)
+	if !m.StepsEndAtFull {
+		labels = append(labels, "100% (the rest)")
+	}
+	// Past the last step the remaining pods are updated towards 100%, which
+	// is the last row whether the spec wrote it or not.
+	current := min(m.CurrentStep, len(labels)-1)
+	fmt.Fprintf(b, "\n%s\n", o.paint(bold, "Steps:"))
+	for i, label := range labels {
+		mark := cell{" ", plain}
+		switch {
+		case m.Phase == "Completed" || i < current:
+			mark = cell{"✔", green}
+		case i > current:
+		case m.Phase == "Degraded" || m.Phase == "Aborted":
+			mark = cell{"✘", red}
+		default:
+			mark = cell{"▶", cyan}
+		}
+		fmt.Fprintf(b, "  %s %s\n", o.paint(mark.colour, mark.text), label)
+	}
+}
+
+func (o Options) revisions(b *strings.Builder, m Model) {
+	fmt.Fprintf(b, "\n%s\n", o.paint(bold, "Revisions:"))
+	var rows [][]cell
+	if m.Stable.Name != "" && m.Stable.Name == m.Update.Name {
+		rows = append(rows, revisionRow("stable = update", m.Update))
+	} else {
+		rows = append(rows, revisionRow("stable", m.Stable), revisionRow("update", m.Update))
+	}
+	o.table(b, "  ", rows)
+	fmt.Fprintf(b, "  partition %d: ordinals below it stay on the stable revision\n", m.Partition)
+}
+
+func revisionRow(role string, r Revision) []cell {
+	if r.Name == "" {
+		return []cell{{role, plain}, {"-", faint}, {"", plain}, {"not known yet", faint}}
+	}
+	number := ""
+	if r.Number > 0 {
+		number = fmt.Sprintf("revision %d", r.Number)
+	}
+	return []cell{{role, plain}, {r.Name, plain}, {number, plain}, {strings.Join(r.Images, ", "), plain}}
+}
+
+// progress draws the bar of updated pods (ready, then not ready yet) out of
+// the desired replicas, and the batch in flight.
+func (o Options) progress(b *strings.Builder, m Model) {
+	c := count(m)
+	desired := max(int(m.Desired), c.live)
+	const width = 40
+	readyCells := cells(c.updatedReady, desired, width)
+	startingCells := cells(c.updated, desired, width) - readyCells
+	bar := o.paint(green, strings.Repeat("█", readyCells)) +
+		o.paint(yellow, strings.Repeat("▒", startingCells)) +
+		o.paint(faint, strings.Repeat("░", width-readyCells-startingCells))
+	fmt.Fprintf(b, "\n%s  [%s]  %d/%d updated (%d ready), %d/%d pods ready\n",
+		o.paint(bold, "Progress:"), bar, c.updated, desired, c.updatedReady, c.ready, desired)
+
+	// The batch in flight: updated pods on their way to Ready, and pods
+	// deleted and not gone yet.
+	var starting, terminating []string
+	for _, p := range byOrdinal(m.Pods) {
+		switch {
+		case p.Terminating:
+			terminating = append(terminating, p.Name)
+		case m.Update.Name != "" && p.Revision == m.Update.Name && !p.Ready:
+			starting = append(starting, p.Name)
+		}
+	}
+	var parts []string
+	if len(starting) > 0 {
+		parts = append(parts, fmt.Sprintf("%d starting (%s)", len(starting), firstFew(starting)))
+	}
+	if len(terminating) > 0 {
+		parts = append(parts, fmt.Sprintf("%d terminating (%s)", len(terminating), firstFew(terminating)))
+	}
+	if len(parts) == 0 {
+		parts = []string{"none"}
+	}
+	fmt.Fprintf(b, "%s  %s\n", o.paint(bold, "In flight:"), strings.Join(parts, ", "))
+}
+
+// counts are the pod totals the bar shows; terminating pods count nowhere.
+type counts struct {
+	live, updated, updatedReady, ready int
+}
+
+func count(m Model) counts {
+	var c counts
+	for _, p := range m.Pods {
+		if p.Terminating {
+			continue
+		}
+		c.live++
+		updated := m.Update.Name != "" && p.Revision == m.Update.Name
+		if updated {
+			c.updated++
+		}
+		if p.Ready {
+			c.ready++
+		}
+		if updated && p.Ready {
+			c.updatedReady++
+		}
+	}
+	return c
+}
+
+// cells is the share of the bar n of total pods fill, rounded down so a bar
+// is full only when every pod is there.
+func cells(n, total, width int) int {
+	if total == 0 {
+		return 0
+	}
+	return min(n, total) * width / total
+}
+
+func (o Options) events(b *strings.Builder, m Model) {
+	const shown = 5
+	events := append([]Event(nil), m.Events...)
+	sort.SliceStable(events, func(i, j int) bool { return events[i].Last.Before(events[j].Last) })
+	if len(events) > shown {
+		events = events[len(events)-shown:]
+	}
+	if len(events) == 0 {
+		fmt.Fprintf(b, "\n%s  <none>\n", o.paint(bold, "Events:"))
+		return
+	}
+	fmt.Fprintf(b, "\n%s\n", o.paint(bold, "Events:"))
+	rows := [][]cell{{{"AGE", faint}, {"TYPE", faint}, {"REASON", faint}, {"MESSAGE", faint}}}
+	for _, e := range events {
+		age := duration.HumanDuration(m.Now.Sub(e.Last))
+		if e.Count > 1 {
+			age += fmt.Sprintf(" (x%d)", e.Count)
+		}
+		kind := cell{e.Type, plain}
+		if e.Type == "Warning" {
+			kind.colour = yellow
+		}
+		rows = append(rows, []cell{{age, plain}, kind, {e.Reason, plain}, {e.Message, plain}})
+	}
+	o.table(b, "  ", rows)
+}

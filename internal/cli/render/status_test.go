@@ -1,0 +1,165 @@
+package render
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+var now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// tenPods is a rollout of 10 pods at its 60% step: four pods updated, one
+// starting, one terminating, the rest stable.
+func tenPods() Model {
+	m := Model{
+		Name:        "kv",
+		Namespace:   "default",
+		Phase:       "Progressing",
+		Message:     "step 3/4 (60%): 4/6 pods updated and available, 2 in flight",
+		Steps:       []string{"20%", "pause", "60%", "100%"},
+		CurrentStep: 2,
+		Stable:      Revision{Name: "kv-5d4f8b7c9", Number: 1, Images: []string{"registry.example/kv:1.0"}},
+		Update:      Revision{Name: "kv-7c6b5a4d3", Number: 2, Images: []string{"registry.example/kv:1.1"}},
+		Partition:   4,
+		Desired:     10,
+		Now:         now,
+		Events: []Event{
+			{Type: "Normal", Reason: "StepStarted", Message: "New template: rollout starts at step 1/4 (20%)", Last: now.Add(-3 * time.Minute)},
+			{Type: "Normal", Reason: "BatchDeleted", Message: "Deleted 2 pods: kv-8, kv-9", Count: 1, Last: now.Add(-170 * time.Second)},
+			{Type: "Normal", Reason: "Paused", Message: "step 2/4 (pause): paused, waiting for promote", Last: now.Add(-150 * time.Second)},
+			{Type: "Warning", Reason: "ActionIgnored", Message: "Ignored retry in phase Paused: only a Degraded or Aborted rollout can be retried", Count: 2, Last: now.Add(-100 * time.Second)},
+			{Type: "Normal", Reason: "Promoted", Message: "Promoted past step 2/4 (pause)", Last: now.Add(-40 * time.Second)},
+			{Type: "Normal", Reason: "BatchDeleted", Message: "Deleted 2 pods: kv-4, kv-5", Last: now.Add(-5 * time.Second)},
+		},
+	}
+	for ordinal := range 10 {
+		p := Pod{Name: fmt.Sprintf("kv-%d", ordinal), Ordinal: ordinal, Revision: m.Stable.Name, Ready: true}
+		switch {
+		case ordinal >= 6:
+			p.Revision = m.Update.Name
+		case ordinal == 5:
+			p.Revision, p.Ready = m.Update.Name, false
+		case ordinal == 4:
+			p.Terminating = true
+		}
+		m.Pods = append(m.Pods, p)
+	}
+	return m
+}
+
+// thousandPods is a rollout of 1000 pods in its 50% step with a batch of
+// 100 in flight and three stable pods broken for unrelated reasons.
+func thousandPods() Model {
+	m := Model{
+		Name:        "kv",
+		Namespace:   "storage",
+		Phase:       "Progressing",
+		Message:     "step 3/4 (50%): 400/500 pods updated and available, 100 in flight",
+		Steps:       []string{"10%", "pause", "50%"},
+		CurrentStep: 2,
+		Stable:      Revision{Name: "kv-5d4f8b7c9", Number: 7, Images: []string{"registry.example/kv:1.0", "registry.example/metrics:2.3"}},
+		Update:      Revision{Name: "kv-7c6b5a4d3", Number: 8, Images: []string{"registry.example/kv:1.1", "registry.example/metrics:2.3"}},
+		Partition:   500,
+		Desired:     1000,
+		Now:         now,
+		Events: []Event{
+			{Type: "Normal", Reason: "BatchDeleted", Message: "Deleted 100 pods: kv-500, kv-501, kv-502, kv-503, kv-504 and 95 more", Count: 4, Last: now.Add(-2 * time.Second)},
+		},
+	}
+	broken := map[int]bool{17: true, 123: true, 256: true}
+	for ordinal := range 1000 {
+		p := Pod{Name: fmt.Sprintf("kv-%d", ordinal), Ordinal: ordinal, Revision: m.Update.Name, Ready: true}
+		switch {
+		case ordinal < 500:
+			p.Revision, p.Ready = m.Stable.Name, !broken[ordinal]
+		case ordinal < 550:
+			p.Ready = false
+		case ordinal < 600:
+			p.Revision, p.Terminating = m.Stable.Name, true
+		}
+		m.Pods = append(m.Pods, p)
+	}
+	return m
+}
+
+func completed() Model {
+	m := tenPods()
+	m.Phase, m.Message, m.CurrentStep, m.Partition = "Completed", "every pod runs kv-7c6b5a4d3", 4, 0
+	m.Stable = m.Update
+	for i := range m.Pods {
+		m.Pods[i].Revision, m.Pods[i].Ready, m.Pods[i].Terminating = m.Update.Name, true, false
+	}
+	m.Events = nil
+	return m
+}
+
+func degraded() Model {
+	m := tenPods()
+	m.Phase, m.Message = "Degraded", "no progress for 10m0s: not available: kv-5"
+	m.Steps, m.StepsEndAtFull = []string{"20%", "pause", "60%"}, false
+	m.Pods[4].Terminating, m.Pods[4].Revision = false, m.Update.Name
+	return m
+}
+
+func TestStatusGolden(t *testing.T) {
+	for name, m := range map[string]Model{
+		"pods10":    withFullSteps(tenPods()),
+		"pods1000":  thousandPods(),
+		"completed": withFullSteps(completed()),
+		"degraded":  degraded(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := Status(m, Options{})
+			path := filepath.Join("testdata", name+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./internal/cli/render -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("status of %s differs from %s (go test -update rewrites it):\n%s", name, path, got)
+			}
+		})
+	}
+}
+
+func withFullSteps(m Model) Model {
+	m.StepsEndAtFull = true
+	return m
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// Colour may only add escape codes: the text and the column alignment are
+// the plain screen's.
+func TestColourOnlyAddsEscapes(t *testing.T) {
+	for _, m := range []Model{tenPods(), thousandPods(), degraded()} {
+		coloured := Status(m, Options{Color: true})
+		if !ansi.MatchString(coloured) {
+			t.Fatalf("no colour in:\n%s", coloured)
+		}
+		if stripped, plain := ansi.ReplaceAllString(coloured, ""), Status(m, Options{}); stripped != plain {
+			t.Errorf("coloured screen without escapes:\n%s\nplain screen:\n%s", stripped, plain)
+		}
+	}
+}
+
+func TestBarCells(t *testing.T) {
+	for _, tc := range []struct{ n, total, want int }{
+		{0, 10, 0}, {4, 10, 16}, {10, 10, 40}, {999, 1000, 39}, {12, 10, 40}, {3, 0, 0},
+	} {
+		if got := cells(tc.n, tc.total, 40); got != tc.want {
+			t.Errorf("cells(%d, %d) = %d, want %d", tc.n, tc.total, got, tc.want)
+		}
+	}
+}
