@@ -24,21 +24,49 @@ $(CONTROLLER_GEN):
 	GOBIN=$(TOOLS_BIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS)
 	mv $(TOOLS_BIN)/controller-gen $@
 
+# Rendering tools, pinned in hack/tools/go.mod (a module of their own, so their
+# dependencies never reach the operator's go.mod). Rebuilt when go.mod changes.
+TOOLS_MOD := hack/tools/go.mod hack/tools/go.sum
+HELM      := $(TOOLS_BIN)/helm
+KUSTOMIZE := $(TOOLS_BIN)/kustomize
+
+.PHONY: tools
+## tools: build helm and kustomize into bin/tools.
+tools: $(HELM) $(KUSTOMIZE)
+
+$(HELM): $(TOOLS_MOD)
+	@mkdir -p $(TOOLS_BIN)
+	cd hack/tools && CGO_ENABLED=0 go build -trimpath -o $@ \
+		-ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$$(go list -m -f '{{.Version}}' helm.sh/helm/v3)" \
+		helm.sh/helm/v3/cmd/helm
+
+$(KUSTOMIZE): $(TOOLS_MOD)
+	@mkdir -p $(TOOLS_BIN)
+	cd hack/tools && CGO_ENABLED=0 go build -trimpath -o $@ -ldflags "-s -w" sigs.k8s.io/kustomize/kustomize/v5
+
 ## generate: regenerate deepcopy, CRDs and RBAC from the code markers.
 generate: $(CONTROLLER_GEN)
 	$(CONTROLLER_GEN) object paths=./api/...
 	$(CONTROLLER_GEN) crd:maxDescLen=0,generateEmbeddedObjectMeta=true rbac:roleName=sroll-operator paths=./... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	@$(MAKE) --no-print-directory chart-crds
 
 ## verify-generated: fail when generated files are stale.
 verify-generated: generate
-	@git diff --exit-code -- api config || { echo "generated files are stale: run make generate and commit"; exit 1; }
+	@git diff --exit-code -- api config charts || { echo "generated files are stale: run make generate and commit"; exit 1; }
+
+.PHONY: chart-crds
+## chart-crds: copy the generated CRDs and the operator's RBAC rules into the Helm chart.
+chart-crds:
+	@rm -f charts/sroll/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/sroll/crds/
+	cp config/rbac/role.yaml charts/sroll/files/operator-role.yaml
 
 build:
 	go build -o bin/ ./cmd/...
 
 ## test: everything, including end-to-end tests on the local cluster.
-test: k8s-bin verify-generated
+test: k8s-bin verify-generated $(HELM) $(KUSTOMIZE)
 	go vet ./...
 	go test -p 1 -timeout 60m ./...
 
@@ -65,3 +93,23 @@ uninstall:
 ## run: run the operator on this machine against the cluster of $KUBECONFIG.
 run: install
 	go run ./cmd/sroll-operator --leader-elect=false
+
+# The operator image `make deploy` installs.
+IMG ?= ghcr.io/sroll-dev/sroll:latest
+
+## deploy: install CRDs, RBAC and the operator Deployment (config/default, image
+## $(IMG)) into the cluster of $KUBECONFIG. Server-side apply: the CRD is too
+## large for the last-applied annotation of a client-side apply.
+## On the local cluster (make cluster-up) the Deployment's pod is simulated by
+## kwok: there is no container runtime, so the image never runs there; use
+## `make run` for a working operator on the local cluster.
+deploy: $(KUSTOMIZE)
+	@mkdir -p bin && overlay=$$(mktemp -d "$(CURDIR)/bin/deploy.XXXXXX") && trap 'rm -rf "$$overlay"' EXIT && \
+	printf 'resources:\n- ../../config/default\n' > "$$overlay/kustomization.yaml" && \
+	(cd "$$overlay" && $(KUSTOMIZE) edit set image ghcr.io/sroll-dev/sroll=$(IMG)) && \
+	$(KUSTOMIZE) build "$$overlay" | kubectl apply --server-side --field-manager=sroll-deploy -f -
+
+## undeploy: delete what deploy installed, CRDs included: every
+## StatefulSetRollout goes, and with it (owner references) its StatefulSet and pods.
+undeploy: $(KUSTOMIZE)
+	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found -f -
