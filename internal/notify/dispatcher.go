@@ -273,11 +273,11 @@ func newStream(s Snapshot, t v1alpha1.NotificationTarget) *stream {
 // add appends what the snapshot means for one target and reports whether
 // there is anything new to send.
 //
-// A fresh stream (first snapshot since the operator started, or a new
-// target) of a rollout that has reached a terminal phase looks at the
-// recorded status: if this target was told about this revision but not
-// about its end, the end is delivered again, once; otherwise the rollout is
-// settled, or was never announced to this target, and nothing is sent.
+// A rollout standing in a terminal phase is settled for a target that
+// acknowledged its end, or never heard of it (a new StatefulSet, a target
+// added later): nothing is sent, not even a message update. A fresh stream
+// (first snapshot since the operator started) of a rollout whose end the
+// target has not acknowledged delivers that end again, once.
 func (d *Dispatcher) add(st *stream, s Snapshot, fresh bool) bool {
 	var events []Event
 	for _, e := range s.Events {
@@ -285,16 +285,14 @@ func (d *Dispatcher) add(st *stream, s Snapshot, fresh bool) bool {
 			events = append(events, e)
 		}
 	}
-	if end := impliedTerminal(s.Phase); fresh && end != "" && !slices.ContainsFunc(events, func(e Event) bool { return e.Type == end }) {
-		rec := st.status
+	if end := impliedTerminal(s.Phase); end != "" && !slices.ContainsFunc(events, func(e Event) bool { return e.Type == end }) {
+		told := st.status.Revision == s.TemplateHash
 		switch {
-		case rec.Revision != s.TemplateHash || rec.Delivered == end:
-			if len(events) == 0 {
-				return false
-			}
-		case wants(st.target, end):
+		case fresh && told && st.status.Delivered != end && wants(st.target, end):
 			events = append(events, Event{Type: end, Step: s.Step, Reason: s.Message})
 			d.log.Info("Redelivering unrecorded terminal event", "rollout", s.Key, "target", st.key.Target, "event", end, "templateHash", s.TemplateHash)
+		case len(events) == 0 && (!told || st.status.Delivered == end):
+			return false
 		}
 	}
 	s.Targets, s.Recorded = nil, nil // the items need the rollout, not the configuration

@@ -77,7 +77,7 @@ func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
 		channel, ts, err := client.PostMessageContext(ctx, target.Channel,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		if err != nil {
-			return d.slackFailure(err, postKey, now)
+			return d.slackFailure(err, postKey)
 		}
 		posted := slackMessage{rollout: s.TemplateHash, channel: channel, ts: ts, rendered: blocksJSON(blocks)}
 		// An event item stays: its reply goes into the new thread next.
@@ -100,7 +100,7 @@ func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
 			return outcome{msg: &slackMessage{}}
 		}
 		if err != nil {
-			return d.slackFailure(err, updateKey, now)
+			return d.slackFailure(err, updateKey)
 		}
 		msg.rendered = rendered
 		return outcome{sent: true, msg: &msg, done: true}
@@ -112,7 +112,7 @@ func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
 		_, _, err := client.PostMessageContext(ctx, msg.channel, slack.MsgOptionTS(msg.ts),
 			slack.MsgOptionText(renderReply(s, j.item.event), false))
 		if err != nil {
-			return d.slackFailure(err, postKey, now)
+			return d.slackFailure(err, postKey)
 		}
 		out := outcome{sent: true, done: true}
 		if terminal(j.item.event.Type) {
@@ -123,11 +123,11 @@ func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
 }
 
 // slackFailure classifies a failed call. A 429 closes the limiter key for
-// Retry-After, so no other rollout's call to that channel or workspace goes
-// out before Slack allows it.
-func (d *Dispatcher) slackFailure(err error, limiterKey string, now time.Time) outcome {
+// Retry-After, counted from the answer, so no other rollout's call to that
+// channel or workspace goes out before Slack allows it.
+func (d *Dispatcher) slackFailure(err error, limiterKey string) outcome {
 	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
-		d.limiter.holdUntil(limiterKey, now.Add(rl.RetryAfter))
+		d.limiter.holdUntil(limiterKey, time.Now().Add(rl.RetryAfter))
 		return outcome{err: err, wait: rl.RetryAfter}
 	}
 	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
