@@ -11,7 +11,7 @@ package controller
 // +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts/finalizers,verbs=update
-// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/plan"
@@ -37,10 +38,14 @@ func (r *Reconciler) writeStatefulSet(ctx context.Context, rollout *v1alpha1.Sta
 	if !changed {
 		return nil
 	}
-	if err := r.Update(ctx, updated); err != nil {
-		return staleOr(fmt.Errorf("update StatefulSet: %w", err))
+	// A merge patch of the changed fields, without a resourceVersion: the
+	// StatefulSet controller updates the status all the time, so an update
+	// of the whole object would mostly conflict, and no one else writes the
+	// fields sroll owns.
+	if err := r.Patch(ctx, updated, client.MergeFrom(existing)); err != nil {
+		return fmt.Errorf("patch StatefulSet: %w", err)
 	}
-	log.Info("Updated StatefulSet", "statefulSet", updated.Name, "templateHash", p.TemplateHash,
+	log.Info("Patched StatefulSet", "statefulSet", updated.Name, "templateHash", p.TemplateHash,
 		"partition", p.Partition, "adopted", metav1.GetControllerOf(existing) == nil)
 	return nil
 }
