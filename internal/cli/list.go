@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+func newListCommand(e *env) *cobra.Command {
+	var allNamespaces bool
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the StatefulSetRollouts of a namespace",
+		Example: "  kubectl sroll list\n  kubectl sroll list -A",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("list takes no arguments, got %q", args)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := e.connect()
+			if err != nil {
+				return err
+			}
+			var opts []client.ListOption
+			if !allNamespaces {
+				opts = append(opts, client.InNamespace(s.namespace))
+			}
+			var list v1alpha1.StatefulSetRolloutList
+			if err := s.List(cmd.Context(), &list, opts...); err != nil {
+				return explain(err)
+			}
+			if len(list.Items) == 0 {
+				if allNamespaces {
+					fmt.Fprintln(e.streams.ErrOut, "No resources found")
+				} else {
+					fmt.Fprintf(e.streams.ErrOut, "No resources found in %s namespace.\n", s.namespace)
+				}
+				return nil
+			}
+			return printList(e.streams.Out, list.Items, allNamespaces, time.Now())
+		},
+	}
+	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "List the rollouts of every namespace.")
+	return cmd
+}
+
+// printList writes the table kubectl get would, with the rollout's own columns.
+func printList(out io.Writer, rollouts []v1alpha1.StatefulSetRollout, withNamespace bool, now time.Time) error {
+	w := tabwriter.NewWriter(out, 6, 4, 3, ' ', 0)
+	header := "NAME\tPHASE\tSTEP\tUPDATED/READY/DESIRED\tIMAGES\tAGE"
+	if withNamespace {
+		header = "NAMESPACE\t" + header
+	}
+	fmt.Fprintln(w, header)
+	for i := range rollouts {
+		r := &rollouts[i]
+		phase := string(r.Status.Phase)
+		if phase == "" {
+			phase = "Unknown"
+		}
+		desired := int32(1)
+		if r.Spec.Replicas != nil {
+			desired = *r.Spec.Replicas
+		}
+		row := fmt.Sprintf("%s\t%s\t%s\t%d/%d/%d\t%s\t%s", r.Name, phase, stepCount(r),
+			r.Status.UpdatedReplicas, r.Status.ReadyReplicas, desired,
+			strings.Join(images(&r.Spec.Template.Spec), ","),
+			duration.HumanDuration(now.Sub(r.CreationTimestamp.Time)))
+		if withNamespace {
+			row = r.Namespace + "\t" + row
+		}
+		fmt.Fprintln(w, row)
+	}
+	return w.Flush()
+}

@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/cli/render"
+)
+
+// readModel reads one rollout's world into the status screen's model: the
+// rollout, its StatefulSet's history, its pods and its events.
+func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v1alpha1.StatefulSetRollout, render.Model, error) {
+	r, err := s.rollout(ctx, name)
+	if err != nil {
+		return nil, render.Model{}, err
+	}
+	all := steps(r)
+	m := render.Model{
+		Name:        r.Name,
+		Namespace:   r.Namespace,
+		Phase:       string(r.Status.Phase),
+		Message:     r.Status.Message,
+		Outdated:    r.Generation > r.Status.ObservedGeneration,
+		Paused:      r.Spec.Paused,
+		CurrentStep: int(r.Status.CurrentStepIndex),
+		Partition:   r.Status.Partition,
+		Desired:     1,
+		Now:         now,
+	}
+	if r.Spec.Replicas != nil {
+		m.Desired = *r.Spec.Replicas
+	}
+	for _, step := range all {
+		m.Steps = append(m.Steps, stepLabel(step))
+	}
+	last := all[len(all)-1]
+	m.StepsEndAtFull = last.Percent != nil && *last.Percent == 100
+
+	var revisions []appsv1.ControllerRevision
+	sts, err := s.statefulSet(ctx, r)
+	if err != nil {
+		return nil, render.Model{}, err
+	}
+	if sts != nil {
+		if revisions, err = s.history(ctx, sts); err != nil {
+			return nil, render.Model{}, err
+		}
+	}
+	pods, err := s.pods(ctx, r)
+	if err != nil {
+		return nil, render.Model{}, err
+	}
+	m.Stable = modelRevision(r.Status.StableRevision, revisions, pods)
+	m.Update = modelRevision(r.Status.UpdateRevision, revisions, pods)
+	for i := range pods {
+		m.Pods = append(m.Pods, modelPod(r, &pods[i]))
+	}
+	if m.Events, err = s.events(ctx, r); err != nil {
+		return nil, render.Model{}, err
+	}
+	return r, m, nil
+}
+
+func (s *session) pods(ctx context.Context, r *v1alpha1.StatefulSetRollout) ([]corev1.Pod, error) {
+	selector, err := metav1.LabelSelectorAsSelector(r.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("selector of %s: %w", r.Name, err)
+	}
+	var list corev1.PodList
+	if err := s.List(ctx, &list, client.InNamespace(r.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	return list.Items, nil
+}
+
+// modelRevision describes a revision by name. Its images come from the
+// template the ControllerRevision stores, else from a pod running it.
+func modelRevision(name string, revisions []appsv1.ControllerRevision, pods []corev1.Pod) render.Revision {
+	rev := render.Revision{Name: name}
+	if name == "" {
+		return rev
+	}
+	for i := range revisions {
+		if revisions[i].Name == name {
+			rev.Number = revisions[i].Revision
+			rev.Images = revisionImages(&revisions[i])
+		}
+	}
+	for i := 0; rev.Images == nil && i < len(pods); i++ {
+		if pods[i].Labels[appsv1.ControllerRevisionHashLabelKey] == name {
+			rev.Images = images(&pods[i].Spec)
+		}
+	}
+	return rev
+}
+
+func modelPod(r *v1alpha1.StatefulSetRollout, p *corev1.Pod) render.Pod {
+	ordinal := -1
+	if suffix, ok := strings.CutPrefix(p.Name, r.Name+"-"); ok {
+		if n, err := strconv.Atoi(suffix); err == nil {
+			ordinal = n
+		}
+	}
+	return render.Pod{
+		Name:        p.Name,
+		Ordinal:     ordinal,
+		Revision:    p.Labels[appsv1.ControllerRevisionHashLabelKey],
+		Ready:       podReady(p),
+		Terminating: p.DeletionTimestamp != nil,
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// events reads the events about this rollout (this incarnation of it: the
+// UID tells a rollout from an older one of the same name).
+func (s *session) events(ctx context.Context, r *v1alpha1.StatefulSetRollout) ([]render.Event, error) {
+	var list corev1.EventList
+	if err := s.List(ctx, &list, client.InNamespace(r.Namespace), client.MatchingFields{
+		"involvedObject.kind": "StatefulSetRollout",
+		"involvedObject.name": r.Name,
+		"involvedObject.uid":  string(r.UID),
+	}); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	out := make([]render.Event, 0, len(list.Items))
+	for i := range list.Items {
+		e := &list.Items[i]
+		count := e.Count
+		if e.Series != nil {
+			count = e.Series.Count
+		}
+		out = append(out, render.Event{Type: e.Type, Reason: e.Reason, Message: e.Message, Count: count, Last: lastSeen(e)})
+	}
+	return out, nil
+}
+
+// lastSeen is when an event last happened. The operator records through the
+// events.k8s.io API, whose events leave the core timestamps empty and count
+// repeats in a series.
+func lastSeen(e *corev1.Event) time.Time {
+	switch {
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Time
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
+}

@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/cli/render"
+)
+
+// pollInterval is how often `status -w` reads the rollout again.
+const pollInterval = time.Second
+
+func newStatusCommand(e *env) *cobra.Command {
+	var (
+		watch   bool
+		timeout time.Duration
+		noColor bool
+	)
+	cmd := &cobra.Command{
+		Use:   "status NAME",
+		Short: "Show a rollout's phase, steps, revisions, pods and events",
+		Long: "Show a rollout's phase, steps, revisions, pods and events.\n\n" +
+			"With -w the screen is redrawn every second until the rollout is Completed\n" +
+			"(exit code 0), Degraded or Aborted (exit code 1), or --timeout passes\n" +
+			"(exit code 2). A Paused rollout is not done: it waits for promote.",
+		Example: "  kubectl sroll status kv\n  kubectl sroll status kv -w --timeout 30m",
+		Args:    oneName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if timeout < 0 {
+				return usagef("--timeout must not be negative, got %s", timeout)
+			}
+			if timeout > 0 && !watch {
+				return usagef("--timeout only applies with -w")
+			}
+			s, err := e.connect()
+			if err != nil {
+				return err
+			}
+			opts := render.Options{Color: !noColor && colourful(e.streams.Out)}
+			if watch {
+				return e.watch(cmd.Context(), s, args[0], timeout, opts)
+			}
+			_, m, err := s.readModel(cmd.Context(), args[0], time.Now())
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(e.streams.Out, render.Status(m, opts))
+			return err
+		},
+	}
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "Redraw until the rollout is Completed, Degraded or Aborted; the exit code says which.")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "With -w, give up after this long (exit code 2); 0 waits forever.")
+	cmd.Flags().BoolVar(&noColor, "no-color", false, "Never colour the output.")
+	return cmd
+}
+
+// watch redraws the screen until the rollout is done. On a terminal it
+// draws over the previous screen; into a pipe or a file it writes a new
+// screen only when the rollout changed, so a CI log stays readable.
+func (e *env) watch(ctx context.Context, s *session, name string, timeout time.Duration, opts render.Options) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	live := isTerminal(e.streams.Out)
+	ticker := time.NewTicker(pollInterval)
+	defer ticker.Stop()
+	var last *v1alpha1.StatefulSetRollout
+	var shown render.Model
+	for {
+		r, m, err := s.readModel(ctx, name, time.Now())
+		if err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) && last != nil {
+				return timedOut(last, timeout)
+			}
+			return err
+		}
+		last = r
+		switch {
+		case live:
+			redraw(e.streams.Out, render.Status(m, opts))
+		case changed(shown, m):
+			if shown.Name != "" {
+				fmt.Fprintln(e.streams.Out)
+			}
+			fmt.Fprint(e.streams.Out, render.Status(m, opts))
+			shown = m
+		}
+		if done, err := outcome(r); done {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return timedOut(r, timeout)
+			}
+			return ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}
+
+// outcome says whether a watched rollout is done, and if it failed. A phase
+// counts only once the operator has seen the latest spec and every request
+// made of it: right after `set image` or `retry` the phase still describes
+// what came before.
+func outcome(r *v1alpha1.StatefulSetRollout) (bool, error) {
+	if r.Generation > r.Status.ObservedGeneration || requestPending(r) {
+		return false, nil
+	}
+	switch r.Status.Phase {
+	case v1alpha1.PhaseCompleted:
+		return true, nil
+	case v1alpha1.PhaseDegraded, v1alpha1.PhaseAborted:
+		return true, &exitError{exitFailed, fmt.Errorf("%s is %s: %s", r.Name, r.Status.Phase, r.Status.Message)}
+	}
+	return false, nil
+}
+
+// requestPending is true while an action annotation waits for the
+// operator. It records the value it acted on and removes the undo
+// annotation once done.
+func requestPending(r *v1alpha1.StatefulSetRollout) bool {
+	for _, key := range v1alpha1.Actions {
+		if value, ok := r.Annotations[key]; ok && r.Status.HandledActions[key] != value {
+			return true
+		}
+	}
+	_, undo := r.Annotations[v1alpha1.AnnotationUndo]
+	return undo
+}
+
+func timedOut(r *v1alpha1.StatefulSetRollout, timeout time.Duration) error {
+	phase := r.Status.Phase
+	if phase == "" {
+		phase = "Unknown"
+	}
+	return &exitError{exitTimeout, fmt.Errorf("timed out after %s waiting for %s, which is %s: %s", timeout, r.Name, phase, r.Status.Message)}
+}
+
+// changed ignores the clock: ages move every second, the rollout may not.
+func changed(before, after render.Model) bool {
+	before.Now, after.Now = time.Time{}, time.Time{}
+	return !reflect.DeepEqual(before, after)
+}
+
+// redraw draws a screen over the previous one: home, each line clearing
+// what the old line left to its right, then everything below.
+func redraw(w io.Writer, screen string) {
+	var b strings.Builder
+	b.WriteString("\x1b[H")
+	for line := range strings.Lines(screen) {
+		b.WriteString(strings.TrimSuffix(line, "\n") + "\x1b[K\n")
+	}
+	b.WriteString("\x1b[J")
+	_, _ = io.WriteString(w, b.String())
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// colourful honours NO_COLOR (https://no-color.org) as well as --no-color.
+func colourful(w io.Writer) bool {
+	return os.Getenv("NO_COLOR") == "" && isTerminal(w)
+}

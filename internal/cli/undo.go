@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
+)
+
+func newUndoCommand(e *env) *cobra.Command {
+	var toRevision int64
+	cmd := &cobra.Command{
+		Use:   "undo NAME",
+		Short: "Set the template back to an earlier revision and roll it out",
+		Long: "Set the template back to an earlier revision of the history (kubectl sroll\n" +
+			"history lists them) and roll it out through the steps like any change.\n" +
+			"Without --to-revision, the revision before the one being rolled out.",
+		Example: "  kubectl sroll undo kv\n  kubectl sroll undo kv --to-revision 3",
+		Args:    oneName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if toRevision < 0 {
+				return usagef("--to-revision must be a revision number (1 or more), got %d", toRevision)
+			}
+			value := "previous"
+			if toRevision > 0 {
+				value = strconv.FormatInt(toRevision, 10)
+			}
+			return e.undo(cmd.Context(), args[0], value)
+		},
+	}
+	cmd.Flags().Int64Var(&toRevision, "to-revision", 0, "The revision to go back to; 0 means the previous one.")
+	return cmd
+}
+
+// undo resolves the request against the history as the operator will
+// (plan.UndoTarget), so a revision that is not there fails here, then
+// leaves the rewrite of the template to the operator.
+func (e *env) undo(ctx context.Context, name, value string) error {
+	s, err := e.connect()
+	if err != nil {
+		return err
+	}
+	r, err := s.rollout(ctx, name)
+	if err != nil {
+		return err
+	}
+	sts, err := s.statefulSet(ctx, r)
+	if err != nil {
+		return err
+	}
+	if sts == nil {
+		return fmt.Errorf("%s has no StatefulSet yet, so there is no history to go back to", r.Name)
+	}
+	revisions, err := s.history(ctx, sts)
+	if err != nil {
+		return err
+	}
+	target, err := plan.UndoTarget(planRevisions(revisions), sts.Status.UpdateRevision, value)
+	if err != nil {
+		return fmt.Errorf("cannot undo %s: %w", r.Name, err)
+	}
+	if target == sts.Status.UpdateRevision {
+		return fmt.Errorf("%s already rolls out revision %s (%s): there is nothing to undo", r.Name, value, target)
+	}
+	if err := s.annotate(ctx, r, v1alpha1.AnnotationUndo, value); err != nil {
+		return err
+	}
+	for _, rev := range revisions {
+		if rev.Name == target {
+			fmt.Fprintf(e.streams.Out, "%s undo to revision %d (%s) requested\n", ref(r), rev.Revision, target)
+		}
+	}
+	return nil
+}
