@@ -1,0 +1,543 @@
+package packaging
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
+)
+
+const (
+	leaseName       = "sroll-operator.sroll.dev"
+	rolloutReplicas = 6
+	rolloutTimeout  = 4 * time.Minute
+)
+
+// rbacKinds are what the end-to-end test applies from a render: everything
+// the operator's identity needs, not the Deployment (there is no container
+// runtime: the operator runs as a process here instead).
+var rbacKinds = []string{"CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+
+// TestRenderedRBACRunsARollout applies the RBAC each install method renders,
+// runs the operator with a token of the rendered ServiceAccount and the
+// flags of the rendered Deployment, and rolls a 6-replica
+// StatefulSetRollout to a new image. The operator must not be refused
+// anything on the way.
+func TestRenderedRBACRunsARollout(t *testing.T) {
+	tool(t, "helm")
+	tool(t, "kustomize")
+	bin := buildOperator(t)
+	flags := operatorFlags(t, bin)
+
+	t.Run("helm chart watching one namespace", func(t *testing.T) {
+		opNS, appNS := clustertest.Namespace(t), clustertest.Namespace(t)
+		release := "pkgtest-" + randomSuffix(t)
+		values := fmt.Sprintf("watchNamespaces: [%s]\nclusterName: packaging-test\n", appNS)
+		objs := helmTemplate(t, release, opNS, values)
+		e := setupRBAC(t, objs, opNS, flags)
+		e.checkAccess(t, appNS, true)
+		e.checkAccess(t, opNS, false) // not watched: not granted
+		op := e.startOperator(t, bin, opNS)
+		rollOut(t, op, appNS)
+	})
+
+	t.Run("kustomize config/default watching all namespaces", func(t *testing.T) {
+		opNS, appNS := clustertest.Namespace(t), clustertest.Namespace(t)
+		// An overlay of config/default, as users would write one, moves it
+		// into this test's namespace and names, clear of `make deploy`.
+		overlay, err := os.MkdirTemp(filepath.Join(repoRoot(t), "bin"), "packaging-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.RemoveAll(overlay) })
+		kustomization := fmt.Sprintf("namespace: %s\nnamePrefix: pkgtest-%s-\nresources:\n- ../../config/default\n", opNS, randomSuffix(t))
+		if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		objs := kustomizeBuild(t, filepath.Join("bin", filepath.Base(overlay)))
+		e := setupRBAC(t, objs, opNS, flags)
+		e.checkAccess(t, appNS, true)
+		e.checkAccess(t, opNS, true)
+		op := e.startOperator(t, bin, opNS)
+		rollOut(t, op, appNS)
+	})
+}
+
+// env is one install's rendered identity, applied to the cluster.
+type env struct {
+	args       []string // the rendered Deployment's container args
+	kubeconfig string   // authenticates as the rendered ServiceAccount
+	saConfig   *rest.Config
+}
+
+// setupRBAC applies the RBAC of a render and returns a kubeconfig for its
+// ServiceAccount. Cluster-scoped objects (but the CRD) are deleted at the end.
+func setupRBAC(t *testing.T, objs []*unstructured.Unstructured, opNS string, knownFlags []string) *env {
+	t.Helper()
+	dep := deploymentOf(t, objs)
+	if dep.Namespace != opNS {
+		t.Fatalf("the Deployment renders into %q, want %q", dep.Namespace, opNS)
+	}
+	args := dep.Spec.Template.Spec.Containers[0].Args
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !slices.Contains(knownFlags, name) {
+			t.Errorf("the Deployment passes %q, which sroll-operator does not define (it has %v)", a, knownFlags)
+		}
+	}
+
+	var apply []*unstructured.Unstructured
+	var clusterScoped []string
+	for _, o := range objs {
+		if !slices.Contains(rbacKinds, o.GetKind()) {
+			continue
+		}
+		apply = append(apply, o)
+		if k := o.GetKind(); k == "ClusterRole" || k == "ClusterRoleBinding" {
+			clusterScoped = append(clusterScoped, strings.ToLower(k)+"/"+o.GetName())
+		}
+	}
+	t.Cleanup(func() {
+		if out, err := clustertest.Kubectl(t, append([]string{"delete", "--ignore-not-found", "--wait=false"}, clusterScoped...)...); err != nil {
+			t.Logf("deleting %v: %v\n%s", clusterScoped, err, out)
+		}
+	})
+	manifest := filepath.Join(t.TempDir(), "rbac.yaml")
+	writeManifest(t, manifest, apply)
+	if out, err := clustertest.Kubectl(t, "apply", "--server-side", "--force-conflicts", "--field-manager=sroll-packaging-test", "-f", manifest); err != nil {
+		t.Fatalf("applying the rendered CRDs and RBAC: %v\n%s", err, out)
+	}
+	if out, err := clustertest.Kubectl(t, "wait", "--for=condition=Established", "crd/statefulsetrollouts.sroll.dev", "--timeout=60s"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+
+	sa := dep.Spec.Template.Spec.ServiceAccountName
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	saConfig := serviceAccountKubeconfig(t, opNS, sa, kubeconfig)
+	return &env{args: args, kubeconfig: kubeconfig, saConfig: saConfig}
+}
+
+// serviceAccountKubeconfig writes a kubeconfig that authenticates with a
+// TokenRequest token of the ServiceAccount, as a pod's projected token would.
+func serviceAccountKubeconfig(t *testing.T, namespace, name, path string) *rest.Config {
+	t.Helper()
+	admin := clustertest.RestConfig()
+	cs := kubernetes.NewForConfigOrDie(admin)
+	ctx := t.Context()
+	var token *authenticationv1.TokenRequest
+	// The ServiceAccount was just applied; tolerate the moment until it is served.
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		var err error
+		token, err = cs.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{
+			Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Logf("token for %s/%s: %v", namespace, name, err)
+		}
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("creating a token for ServiceAccount %s/%s: %v", namespace, name, err)
+	}
+	ca := admin.CAData
+	if len(ca) == 0 && admin.CAFile != "" {
+		if ca, err = os.ReadFile(admin.CAFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["local"] = &clientcmdapi.Cluster{
+		Server:                   admin.Host,
+		CertificateAuthorityData: ca,
+		TLSServerName:            admin.ServerName,
+		InsecureSkipTLSVerify:    admin.Insecure,
+	}
+	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: token.Status.Token}
+	cfg.Contexts["sa"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "sa", Namespace: namespace}
+	cfg.CurrentContext = "sa"
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	saConfig, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saConfig
+}
+
+// checkAccess asks the API server what the ServiceAccount may do in a
+// namespace: what a rollout needs when granted, and never what it does not.
+func (e *env) checkAccess(t *testing.T, namespace string, granted bool) {
+	t.Helper()
+	cs := kubernetes.NewForConfigOrDie(e.saConfig)
+	can := func(verb, group, resource string) bool {
+		review, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(t.Context(), &authorizationv1.SelfSubjectAccessReview{
+			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: namespace, Verb: verb, Group: group, Resource: resource,
+			}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("SelfSubjectAccessReview: %v", err)
+		}
+		return review.Status.Allowed
+	}
+	for _, need := range [][3]string{
+		{"watch", "sroll.dev", "statefulsetrollouts"},
+		{"update", "sroll.dev", "statefulsetrollouts/status"},
+		{"create", "apps", "statefulsets"},
+		{"delete", "", "pods"},
+	} {
+		if got := can(need[0], need[1], need[2]); got != granted {
+			t.Errorf("in namespace %s the ServiceAccount may %s %s.%s: %v, want %v", namespace, need[0], need[2], need[1], got, granted)
+		}
+	}
+	for _, never := range [][3]string{
+		{"create", "", "pods"},
+		{"delete", "apps", "statefulsets"},
+		{"list", "", "secrets"},
+		{"delete", "sroll.dev", "statefulsetrollouts"},
+		{"create", "rbac.authorization.k8s.io", "rolebindings"},
+	} {
+		if can(never[0], never[1], never[2]) {
+			t.Errorf("in namespace %s the ServiceAccount may %s %s.%s, which the operator never needs", namespace, never[0], never[2], never[1])
+		}
+	}
+}
+
+// operator is sroll-operator running as its own process.
+type operator struct {
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	log        string
+	healthAddr string
+	metrics    string
+}
+
+// startOperator runs the binary with the rendered Deployment's args, its
+// listeners moved to free local ports, the lease in the operator namespace,
+// and the ServiceAccount's kubeconfig. It is stopped by pid at the end.
+func (e *env) startOperator(t *testing.T, bin, opNS string) *operator {
+	t.Helper()
+	op := &operator{
+		log:        filepath.Join(t.TempDir(), "operator.log"),
+		healthAddr: freeAddr(t),
+		metrics:    freeAddr(t),
+		exited:     make(chan struct{}),
+	}
+	args := append(slices.Clone(e.args),
+		"--health-probe-bind-address="+op.healthAddr,
+		"--metrics-bind-address="+op.metrics,
+		"--leader-election-namespace="+opNS, // in a pod: the namespace it runs in
+		"--kubeconfig="+e.kubeconfig,
+	)
+	logFile, err := os.Create(op.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.cmd = exec.Command(bin, args...)
+	op.cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig)
+	op.cmd.Stdout, op.cmd.Stderr = logFile, logFile
+	if err := op.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sroll-operator pid %d %v", op.cmd.Process.Pid, args)
+	go func() { _ = op.cmd.Wait(); _ = logFile.Close(); close(op.exited) }()
+	t.Cleanup(func() { op.stop(t) })
+
+	// The probes the Deployment declares, on the addresses it listens on.
+	for _, path := range []string{"/healthz", "/readyz"} {
+		op.waitHTTP(t, "http://"+op.healthAddr+path, "")
+	}
+	// Leader election through the rendered Role.
+	cs := kubernetes.NewForConfigOrDie(clustertest.RestConfig())
+	var leaseSeen string
+	op.poll(t, time.Minute, "the operator to hold lease "+opNS+"/"+leaseName, &leaseSeen, func(ctx context.Context) (bool, error) {
+		lease, err := cs.CoordinationV1().Leases(opNS).Get(ctx, leaseName, metav1.GetOptions{})
+		if err != nil {
+			leaseSeen = err.Error()
+			return false, nil
+		}
+		return ptr.Deref(lease.Spec.HolderIdentity, "") != "", nil
+	})
+	return op
+}
+
+// stop sends SIGTERM to the operator's pid, SIGKILL after 15 seconds, and
+// fails the test if its log shows a refused request.
+func (op *operator) stop(t *testing.T) {
+	select {
+	case <-op.exited:
+	default:
+		_ = syscall.Kill(op.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-op.exited:
+		case <-time.After(15 * time.Second):
+			_ = syscall.Kill(op.cmd.Process.Pid, syscall.SIGKILL)
+			<-op.exited
+		}
+	}
+	data, _ := os.ReadFile(op.log)
+	var refused []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, "forbidden") && !strings.Contains(line, "being terminated") {
+			refused = append(refused, line)
+		}
+	}
+	if len(refused) > 0 {
+		t.Errorf("the operator was refused %d requests, its RBAC is insufficient; the first:\n%s",
+			len(refused), strings.Join(refused[:min(3, len(refused))], "\n"))
+	}
+	if t.Failed() {
+		tail := data[max(0, len(data)-12000):]
+		t.Logf("operator log (tail):\n%s", tail)
+	}
+}
+
+// poll waits for cond, failing with what and the last state seen.
+func (op *operator) poll(t *testing.T, timeout time.Duration, what string, lastSeen *string, cond wait.ConditionWithContextFunc) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		select {
+		case <-op.exited:
+			return false, errors.New("the operator exited")
+		default:
+		}
+		return cond(ctx)
+	})
+	if err != nil {
+		last := ""
+		if lastSeen != nil {
+			last = "; last seen: " + *lastSeen
+		}
+		t.Fatalf("waiting for %s: %v%s", what, err, last)
+	}
+}
+
+// waitHTTP waits for a 200 from url whose body contains want.
+func (op *operator) waitHTTP(t *testing.T, url, want string) {
+	t.Helper()
+	var last string
+	op.poll(t, time.Minute, url, &last, func(ctx context.Context) (bool, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		last = fmt.Sprintf("%s: %.200s", resp.Status, body)
+		return resp.StatusCode == http.StatusOK && strings.Contains(string(body), want), nil
+	})
+}
+
+// rollOut creates a 6-replica rollout, waits for it, changes its image and
+// waits for every pod to run the new revision.
+func rollOut(t *testing.T, op *operator, namespace string) {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(clustertest.RestConfig(), client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	// Unstructured, as kubectl would send it: the typed spec would carry an
+	// empty updateStrategy, which the API refuses (sroll owns it).
+	manifest := fmt.Sprintf(`
+apiVersion: sroll.dev/v1alpha1
+kind: StatefulSetRollout
+metadata: {name: kv, namespace: %s}
+spec:
+  replicas: %d
+  serviceName: kv
+  podManagementPolicy: Parallel
+  selector: {matchLabels: {app: kv}}
+  template:
+    metadata: {labels: {app: kv}}
+    spec:
+      containers:
+      - {name: kv, image: "registry.example/kv:1.0"}
+  rollout:
+    maxUnavailable: 2
+    steps: [{percent: 50}, {percent: 100}]
+`, namespace, rolloutReplicas)
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(manifest), &obj.Object); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, obj); err != nil {
+		t.Fatalf("creating the rollout: %v", err)
+	}
+	ro := &v1alpha1.StatefulSetRollout{ObjectMeta: metav1.ObjectMeta{Name: "kv", Namespace: namespace}}
+	start := time.Now()
+	first := waitCompleted(t, op, c, ro, "")
+	t.Logf("%d pods ready on %s after %s", rolloutReplicas, first.UpdateRevision, time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	patch := []byte(`[{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "registry.example/kv:2.0"}]`)
+	if err := c.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		t.Fatalf("changing the image: %v", err)
+	}
+	done := waitCompleted(t, op, c, ro, first.UpdateRevision)
+	t.Logf("rolled out %s -> %s in %s", first.UpdateRevision, done.UpdateRevision, time.Since(start).Round(time.Millisecond))
+
+	// Metrics are served where the rendered flags say, through the rollout.
+	op.waitHTTP(t, "http://"+op.metrics+"/metrics", "controller_runtime_reconcile_total")
+}
+
+// waitCompleted waits until the rollout has observed its generation, is
+// Completed on a revision other than previous, and every pod runs that
+// revision and is Ready.
+func waitCompleted(t *testing.T, op *operator, c client.Client, ro *v1alpha1.StatefulSetRollout, previous string) v1alpha1.StatefulSetRolloutStatus {
+	t.Helper()
+	var status v1alpha1.StatefulSetRolloutStatus
+	var why string
+	op.poll(t, rolloutTimeout, "rollout "+ro.Namespace+"/"+ro.Name+" to complete", &why, func(ctx context.Context) (bool, error) {
+		var cur v1alpha1.StatefulSetRollout
+		if err := c.Get(ctx, client.ObjectKeyFromObject(ro), &cur); err != nil {
+			why = err.Error()
+			return false, nil
+		}
+		status = cur.Status
+		switch {
+		case status.ObservedGeneration < cur.Generation:
+			why = fmt.Sprintf("observed generation %d of %d", status.ObservedGeneration, cur.Generation)
+			return false, nil
+		case status.Phase != v1alpha1.PhaseCompleted:
+			why = fmt.Sprintf("phase %q: %s", status.Phase, status.Message)
+			return false, nil
+		case status.UpdateRevision == "" || status.UpdateRevision == previous:
+			why = "update revision " + status.UpdateRevision
+			return false, nil
+		}
+		var pods corev1.PodList
+		if err := c.List(ctx, &pods, client.InNamespace(ro.Namespace), client.MatchingLabels(cur.Spec.Selector.MatchLabels)); err != nil {
+			why = err.Error()
+			return false, nil
+		}
+		updated := 0
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil && p.Labels[appsv1.ControllerRevisionHashLabelKey] == status.UpdateRevision && podReady(&p) {
+				updated++
+			}
+		}
+		why = fmt.Sprintf("%d of %d pods Ready on %s", updated, len(pods.Items), status.UpdateRevision)
+		return updated == rolloutReplicas && len(pods.Items) == rolloutReplicas, nil
+	})
+	return status
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// buildOperator builds ./cmd/sroll-operator into a temporary directory.
+func buildOperator(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "sroll-operator")
+	start := time.Now()
+	run(t, "go", "build", "-o", bin, "./cmd/sroll-operator")
+	t.Logf("built sroll-operator in %s", time.Since(start).Round(time.Millisecond))
+	return bin
+}
+
+// operatorFlags lists the flags the binary defines, from its -h output.
+func operatorFlags(t *testing.T, bin string) []string {
+	t.Helper()
+	out, _ := exec.Command(bin, "-h").CombinedOutput() // -h exits 0 or 2
+	var flags []string
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if name, ok := strings.CutPrefix(line, "-"); ok {
+			name, _, _ = strings.Cut(name, " ")
+			flags = append(flags, strings.TrimLeft(name, "-"))
+		}
+	}
+	for _, want := range []string{"kubeconfig", "leader-elect", "namespace", "metrics-bind-address", "health-probe-bind-address"} {
+		if !slices.Contains(flags, want) {
+			t.Fatalf("sroll-operator -h lists no -%s:\n%s", want, out)
+		}
+	}
+	return flags
+}
+
+func writeManifest(t *testing.T, path string, objs []*unstructured.Unstructured) {
+	t.Helper()
+	var b strings.Builder
+	for _, o := range objs {
+		data, err := yaml.Marshal(o.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("---\n")
+		b.Write(data)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func randomSuffix(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
