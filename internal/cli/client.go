@@ -48,6 +48,9 @@ func (e *env) connect() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// status reads five lists a second; client-go's default of 5 requests a
+	// second would throttle it.
+	cfg.QPS, cfg.Burst = 50, 100
 	namespace, _, err := e.flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return nil, err

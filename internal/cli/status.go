@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,44 +67,41 @@ func newStatusCommand(e *env) *cobra.Command {
 // draws over the previous screen; into a pipe or a file it writes a new
 // screen only when the rollout changed, so a CI log stays readable.
 func (e *env) watch(ctx context.Context, s *session, name string, timeout time.Duration, opts render.Options) error {
+	// The timeout bounds the wait, not the reads: a read cut short by it
+	// would end the watch with a client error instead of exit code 2.
+	var deadline <-chan time.Time
 	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		deadline = timer.C
 	}
 	live := isTerminal(e.streams.Out)
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
-	var last *v1alpha1.StatefulSetRollout
-	var shown render.Model
+	var shown *render.Model
 	for {
 		r, m, err := s.readModel(ctx, name, time.Now())
 		if err != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) && last != nil {
-				return timedOut(last, timeout)
-			}
 			return err
 		}
-		last = r
 		switch {
 		case live:
 			redraw(e.streams.Out, render.Status(m, opts))
-		case changed(shown, m):
-			if shown.Name != "" {
-				fmt.Fprintln(e.streams.Out)
-			}
+		case shown == nil:
 			fmt.Fprint(e.streams.Out, render.Status(m, opts))
-			shown = m
+			shown = &m
+		case changed(*shown, m):
+			fmt.Fprint(e.streams.Out, "\n"+render.Status(m, opts))
+			shown = &m
 		}
 		if done, err := outcome(r); done {
 			return err
 		}
 		select {
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return timedOut(r, timeout)
-			}
 			return ctx.Err()
+		case <-deadline:
+			return timedOut(r, timeout)
 		case <-ticker.C:
 		}
 	}
