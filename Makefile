@@ -49,6 +49,7 @@ generate: $(CONTROLLER_GEN)
 	$(CONTROLLER_GEN) object paths=./api/...
 	$(CONTROLLER_GEN) crd:maxDescLen=0,generateEmbeddedObjectMeta=true rbac:roleName=sroll-operator paths=./... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	go run ./hack/crdpatch config/crd/bases/sroll.dev_statefulsetrollouts.yaml
 	@$(MAKE) --no-print-directory chart-crds
 
 ## verify-generated: fail when generated files are stale.

@@ -10,7 +10,7 @@ import (
 // owns the StatefulSet's updateStrategy (it pins the partition), so setting it
 // here is refused.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.updateStrategy)",message="spec.updateStrategy is owned by sroll (it pins the partition); remove it and describe the rollout in spec.rollout"
+// +kubebuilder:validation:XValidation:rule="!has(self.updateStrategy) || (!has(self.updateStrategy.type) && !has(self.updateStrategy.rollingUpdate))",message="spec.updateStrategy is owned by sroll (it pins the partition); remove it and describe the rollout in spec.rollout"
 // +kubebuilder:validation:XValidation:rule="!has(self.selector.matchLabels) || (has(self.template.metadata) && has(self.template.metadata.labels) && self.selector.matchLabels.all(k, k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k]))",message="spec.selector.matchLabels must all appear with the same values in spec.template.metadata.labels"
 type StatefulSetRolloutSpec struct {
 	appsv1.StatefulSetSpec `json:",inline"`

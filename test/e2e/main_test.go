@@ -1,0 +1,75 @@
+// Package e2e runs sroll against the local control plane: the real
+// kube-apiserver and StatefulSet controller, pods simulated by kwok, and the
+// operator as a separate process, as users run it.
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
+)
+
+func TestMain(m *testing.M) { os.Exit(clustertest.Run(m)) }
+
+var (
+	setupOnce   sync.Once
+	setupErr    error
+	operatorBin string
+	scheme      = runtime.NewScheme()
+)
+
+func init() {
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+}
+
+// setup installs the CRDs and builds the operator once per package.
+func setup(t *testing.T) client.Client {
+	t.Helper()
+	setupOnce.Do(func() {
+		root, err := filepath.Abs("../..")
+		if err != nil {
+			setupErr = err
+			return
+		}
+		if out, err := clustertest.Kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "config/crd/bases")); err != nil {
+			setupErr = err
+			t.Logf("%s", out)
+			return
+		}
+		if out, err := clustertest.Kubectl(t, "wait", "--for=condition=Established", "crd/statefulsetrollouts.sroll.dev", "--timeout=60s"); err != nil {
+			setupErr = err
+			t.Logf("%s", out)
+			return
+		}
+		dir, err := os.MkdirTemp("", "sroll-e2e-bin")
+		if err != nil {
+			setupErr = err
+			return
+		}
+		operatorBin = filepath.Join(dir, "sroll-operator")
+		build := exec.Command("go", "build", "-o", operatorBin, "./cmd/sroll-operator")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			setupErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if setupErr != nil {
+		t.Fatalf("setting up the e2e tests: %v", setupErr)
+	}
+	c, err := client.New(clustertest.RestConfig(), client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

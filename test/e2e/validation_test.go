@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
+)
+
+// Bad specs are refused by the API server itself, at apply time, with a
+// message that says what to fix.
+func TestInvalidSpecsAreRefused(t *testing.T) {
+	c := setup(t)
+	ns := clustertest.Namespace(t)
+	for _, tc := range []struct {
+		name   string
+		mutate func(r *v1alpha1.StatefulSetRollout)
+		want   string
+	}{
+		{"updateStrategy set", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
+		}, "spec.updateStrategy is owned by sroll"},
+		{"percent above 100", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(150)}
+		}, "should be less than or equal to 100"},
+		{"percent zero", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(0)}
+		}, "should be greater than or equal to 1"},
+		{"percents not increasing", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(50), percent(20), percent(100)}
+		}, "percent steps must be strictly increasing"},
+		{"percents repeated", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(50), percent(50)}
+		}, "percent steps must be strictly increasing"},
+		{"step with percent and pause", func(r *v1alpha1.StatefulSetRollout) {
+			p := int32(10)
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{{Percent: &p, Pause: &v1alpha1.PauseStep{}}}
+		}, "each step sets exactly one of percent or pause"},
+		{"maxUnavailable zero", func(r *v1alpha1.StatefulSetRollout) {
+			zero := intstr.FromInt32(0)
+			r.Spec.Rollout.MaxUnavailable = &zero
+		}, "maxUnavailable must be an integer >= 1 or a percent from 1% to 100%"},
+		{"maxUnavailable 0%", func(r *v1alpha1.StatefulSetRollout) {
+			zero := intstr.FromString("0%")
+			r.Spec.Rollout.MaxUnavailable = &zero
+		}, "maxUnavailable must be an integer >= 1 or a percent from 1% to 100%"},
+		{"selector does not match the template", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "other"}}
+		}, "spec.selector.matchLabels must all appear with the same values in spec.template.metadata.labels"},
+		{"negative pause", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(10), {Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: -60e9}}}, percent(100)}
+		}, "pause duration must not be negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRollout(ns, "bad", 3, intstr.FromInt32(1))
+			tc.mutate(r)
+			err := c.Create(context.Background(), r, client.DryRunAll)
+			if err == nil {
+				t.Fatalf("accepted; want refused with %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("refused with %q; want a message containing %q", err, tc.want)
+			}
+		})
+	}
+
+	good := newRollout(ns, "good", 3, intstr.FromString("30%"), percent(10), pauseStep(), percent(100))
+	if err := c.Create(context.Background(), good, client.DryRunAll); err != nil {
+		t.Fatalf("a valid spec was refused: %v", err)
+	}
+}
