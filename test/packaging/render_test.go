@@ -228,7 +228,7 @@ func TestKustomizeDefault(t *testing.T) {
 	if c.Image != defaultImage {
 		t.Errorf("image %q, want %q", c.Image, defaultImage)
 	}
-	if !slices.Contains(c.Args, "--leader-elect") && arg(c.Args, "--leader-elect") != "true" {
+	if arg(c.Args, "--leader-elect") != "true" {
 		t.Errorf("args %v: want leader election", c.Args)
 	}
 	checkMetrics(t, objs, dep, metricsPort, true)
