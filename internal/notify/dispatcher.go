@@ -290,7 +290,7 @@ func (d *Dispatcher) add(st *stream, s Snapshot, fresh bool) bool {
 		switch {
 		case fresh && told && st.status.Delivered != end && wants(st.target, end):
 			events = append(events, Event{Type: end, Step: s.Step, Reason: s.Message})
-			d.log.Info("Redelivering unrecorded terminal event", "rollout", s.Key, "target", st.key.Target, "event", end, "templateHash", s.TemplateHash)
+			d.log.Info("Queued terminal event again: not recorded as delivered", "rollout", s.Key, "target", st.key.Target, "event", end, "templateHash", s.TemplateHash)
 		case len(events) == 0 && (!told || st.status.Delivered == end):
 			return false
 		}
@@ -342,7 +342,8 @@ type outcome struct {
 	// wait: nothing was sent; try again after this long (a limiter slot or
 	// a Retry-After).
 	wait time.Duration
-	// err: the call failed. permanent: retrying cannot help.
+	// err: the call failed. permanent: retrying cannot help; the item is
+	// dropped and the stream still waits for wait.
 	err       error
 	permanent bool
 	// msg is the stream's Slack message after the call, when it changed.
@@ -359,8 +360,11 @@ func (d *Dispatcher) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer d.queue.Done(key)
-	j, ok := d.next(key)
+	j, wait, ok := d.next(key)
 	if !ok {
+		if wait > 0 {
+			d.queue.AddAfter(key, wait)
+		}
 		return true
 	}
 	var out outcome
@@ -379,14 +383,18 @@ func (d *Dispatcher) processNext(ctx context.Context) bool {
 	return true
 }
 
-func (d *Dispatcher) next(key streamKey) (job, bool) {
+// next returns the stream's head item, or how long the stream is held back.
+func (d *Dispatcher) next(key streamKey) (j job, wait time.Duration, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := d.stream(key)
 	if st == nil || len(st.items) == 0 {
-		return job{}, false
+		return job{}, 0, false
 	}
-	return job{stream: st, key: key, target: st.target, item: st.items[0], msg: st.msg}, true
+	if wait := time.Until(st.notBefore); wait > 0 {
+		return job{}, wait, false
+	}
+	return job{stream: st, key: key, target: st.target, item: st.items[0], msg: st.msg}, 0, true
 }
 
 func (d *Dispatcher) stream(key streamKey) *stream {
@@ -405,7 +413,11 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 		return 0, false // forgotten or replaced while the call ran
 	}
 	kind := st.kind
-	log := d.log.WithValues("rollout", j.key.Rollout, "target", j.key.Target, "event", j.item.event.Type, "templateHash", j.item.snap.TemplateHash)
+	what := string(j.item.event.Type)
+	if !j.item.isEvent() {
+		what = "message state"
+	}
+	log := d.log.WithValues("rollout", j.key.Rollout, "target", j.key.Target, "notification", what, "templateHash", j.item.snap.TemplateHash)
 	if out.msg != nil {
 		st.msg = *out.msg
 	}
@@ -419,7 +431,8 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 		if st.pop(j.item.id) {
 			d.metrics.dropped.WithLabelValues(kind).Inc()
 		}
-		log.Error(out.err, "Dropped notification: permanent error")
+		delay = out.wait
+		log.Error(out.err, "Dropped notification: permanent error", "pausedFor", delay)
 	case out.err != nil:
 		d.metrics.failed.WithLabelValues(kind).Inc()
 		st.attempts++
@@ -434,12 +447,13 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 		if delay == 0 {
 			delay = d.backoff(st.attempts)
 		}
-		log.Info("Notification failed, retrying", "error", out.err.Error(), "attempt", st.attempts, "retryIn", delay)
+		log.Info("Notification attempt failed", "error", out.err.Error(), "attempt", st.attempts, "retryIn", delay)
 	case out.done:
 		st.pop(j.item.id)
 	default:
 		delay = out.wait
 	}
+	st.notBefore = time.Now().Add(delay)
 	return delay, len(st.items) > 0
 }
 

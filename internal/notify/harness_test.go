@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr/testr"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,13 +38,14 @@ var key = types.NamespacedName{Namespace: "db", Name: "kv"}
 
 // env is a Slack workspace and a release system.
 type env struct {
+	t     *testing.T
 	slack *slacktest.Server
 	hook  *webhooktest.Receiver
 	reg   *prometheus.Registry
 }
 
 func newEnv(t *testing.T) *env {
-	e := &env{slack: slacktest.NewServer(), hook: webhooktest.NewReceiver(signingKey, bearer), reg: prometheus.NewRegistry()}
+	e := &env{t: t, slack: slacktest.NewServer(), hook: webhooktest.NewReceiver(signingKey, bearer), reg: prometheus.NewRegistry()}
 	e.slack.RequireToken(slackToken)
 	t.Cleanup(e.slack.Close)
 	t.Cleanup(e.hook.Close)
@@ -74,11 +76,13 @@ func (e *env) dispatcher() *notify.Dispatcher {
 		MaxBackoff:     50 * time.Millisecond,
 		MaxAttempts:    50,
 		Registerer:     e.reg,
+		Log:            testr.New(e.t),
 	})
 }
 
 func secrets(_ context.Context, namespace string, ref v1alpha1.SecretKeyRef) (string, error) {
-	values := map[string]string{"slack/token": slackToken, "hooks/signing-key": signingKey, "hooks/token": bearer}
+	values := map[string]string{"slack/token": slackToken, "hooks/signing-key": signingKey, "hooks/token": bearer,
+		"slack-revoked/token": "xoxb-revoked"}
 	if v, ok := values[ref.Name+"/"+ref.Key]; ok && namespace == key.Namespace {
 		return v, nil
 	}
@@ -278,7 +282,19 @@ var wantEvents = []string{
 	"Started/0", "StepCompleted/0", "Paused/1", "StepCompleted/1", "StepCompleted/2", "StepCompleted/3", "Completed/4",
 }
 
-// shows reports whether the Slack message shows a rollout Completed.
+// endRecorded reports whether the dispatcher has every target's
+// acknowledgement of Completed, the last thing it learns.
+func endRecorded(d *notify.Dispatcher) bool {
+	recorded := d.Record(key, nil)
+	for _, rec := range recorded {
+		if rec.Delivered != v1alpha1.EventCompleted {
+			return false
+		}
+	}
+	return len(recorded) > 0
+}
+
+// completedMessage reports whether a Slack message shows a rollout Completed.
 func completedMessage(m slacktest.Message) bool {
 	return strings.Contains(m.Blocks, `*Phase*\nCompleted`) && strings.Contains(m.Blocks, "200/200 updated")
 }

@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -44,6 +46,9 @@ type stream struct {
 	items  []item
 	// attempts counts failed attempts of the head item.
 	attempts int
+	// notBefore holds the stream back (backoff, Retry-After, a limiter
+	// slot) even when Notify adds it to the queue again.
+	notBefore time.Time
 	// msg is the Slack message of the rollout being shown.
 	msg slackMessage
 	// status is what this target was told, for Record.

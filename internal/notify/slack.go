@@ -96,7 +96,7 @@ func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok && se.Err == "message_not_found" {
 			// Deleted by someone, or a stale record: start a new message.
-			d.log.Info("Slack message not found, posting a new one", "rollout", j.key.Rollout, "target", j.key.Target, "ts", msg.ts)
+			d.log.Info("Slack message was not found, posting a new one", "rollout", j.key.Rollout, "target", j.key.Target, "ts", msg.ts)
 			return outcome{msg: &slackMessage{}}
 		}
 		if err != nil {
@@ -124,19 +124,25 @@ func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
 
 // slackFailure classifies a failed call. A 429 closes the limiter key for
 // Retry-After, counted from the answer, so no other rollout's call to that
-// channel or workspace goes out before Slack allows it.
+// channel or workspace goes out before Slack allows it. A target that needs
+// a human (bad token, bot not in the channel) is tried again only after
+// MaxBackoff, not on every reconcile.
 func (d *Dispatcher) slackFailure(err error, limiterKey string) outcome {
 	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
 		d.limiter.holdUntil(limiterKey, time.Now().Add(rl.RetryAfter))
 		return outcome{err: err, wait: rl.RetryAfter}
 	}
+	permanent := false
 	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
-		return outcome{err: err, permanent: !retryableStatus(sc.Code)}
+		permanent = !retryableStatus(sc.Code)
 	}
 	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
-		return outcome{err: err, permanent: !retryableSlackErrors[se.Err]}
+		permanent = !retryableSlackErrors[se.Err]
 	}
-	return outcome{err: err} // network trouble: try again
+	if permanent {
+		return outcome{err: err, permanent: true, wait: d.opts.MaxBackoff}
+	}
+	return outcome{err: err} // a passing outage, network trouble: back off and retry
 }
 
 // retryableStatus tells a server's passing trouble from a request it will

@@ -1,0 +1,33 @@
+package notify_test
+
+import (
+	"context"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/notify"
+)
+
+func TestClientSecretReader(t *testing.T) {
+	c := fake.NewClientBuilder().WithObjects(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "db", Name: "slack"},
+		Data:       map[string][]byte{"token": []byte("xoxb-1")},
+	}).Build()
+	read := notify.ClientSecretReader(c)
+	ctx := context.Background()
+	if got, err := read(ctx, "db", v1alpha1.SecretKeyRef{Name: "slack", Key: "token"}); err != nil || got != "xoxb-1" {
+		t.Errorf("read = %q, %v; want xoxb-1", got, err)
+	}
+	for _, ref := range []v1alpha1.SecretKeyRef{{Name: "slack", Key: "other"}, {Name: "missing", Key: "token"}} {
+		if _, err := read(ctx, "db", ref); err == nil {
+			t.Errorf("reading %+v succeeded, want an error", ref)
+		}
+	}
+	if _, err := read(ctx, "other-namespace", v1alpha1.SecretKeyRef{Name: "slack", Key: "token"}); err == nil {
+		t.Error("read a secret of another namespace")
+	}
+}
