@@ -23,13 +23,14 @@ func (r *Reconciler) removeActions(ctx context.Context, rollout *v1alpha1.Statef
 	if len(present) == 0 {
 		return nil
 	}
-	patch := client.MergeFromWithOptions(rollout.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	before := rollout.DeepCopy()
 	for _, key := range present {
 		delete(rollout.Annotations, key)
 	}
-	if err := r.Patch(ctx, rollout, patch); err != nil {
+	if err := r.Patch(ctx, rollout, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return staleOr(fmt.Errorf("remove action annotations: %w", err))
 	}
+	r.ownWrites.wrote(client.ObjectKeyFromObject(rollout), before.ResourceVersion)
 	ctrl.LoggerFrom(ctx).Info("Removed handled action annotations", "annotations", present)
 	return nil
 }

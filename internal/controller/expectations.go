@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -75,4 +76,44 @@ func (d *deletions) forget(rollout types.NamespacedName) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.pending, rollout)
+}
+
+// ownWrites remembers the resourceVersions a rollout had before this
+// operator's writes of the current reconcile. While the cache still shows
+// one of them, it has not caught up with those writes: a plan from it would
+// be refused by the optimistic lock, or repeat a write. The watch event of
+// the write brings the cache up to date and starts the next reconcile.
+type ownWrites struct {
+	mu sync.Mutex
+	// before maps a rollout to the versions its writes replaced.
+	before map[types.NamespacedName][]string
+}
+
+// wrote records that a write replaced version of rollout.
+func (w *ownWrites) wrote(rollout types.NamespacedName, version string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.before == nil {
+		w.before = map[types.NamespacedName][]string{}
+	}
+	w.before[rollout] = append(w.before[rollout], version)
+}
+
+// caughtUp says whether version of rollout, as the cache shows it, is not
+// one this operator's writes replaced; once it is not, they are forgotten.
+func (w *ownWrites) caughtUp(rollout types.NamespacedName, version string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if slices.Contains(w.before[rollout], version) {
+		return false
+	}
+	delete(w.before, rollout)
+	return true
+}
+
+// forget drops what is remembered of a rollout that no longer exists.
+func (w *ownWrites) forget(rollout types.NamespacedName) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.before, rollout)
 }

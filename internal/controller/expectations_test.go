@@ -67,3 +67,21 @@ func TestDeletionsForgetRollout(t *testing.T) {
 		t.Error("a forgotten rollout still marks pods")
 	}
 }
+
+func TestOwnWritesWaitForTheCache(t *testing.T) {
+	rollout := types.NamespacedName{Namespace: "default", Name: "kv"}
+	var w ownWrites
+	w.wrote(rollout, "5")
+	w.wrote(rollout, "6")
+	for _, version := range []string{"5", "6"} {
+		if w.caughtUp(rollout, version) {
+			t.Errorf("version %s, replaced by this operator's write, counts as caught up", version)
+		}
+	}
+	if !w.caughtUp(rollout, "7") {
+		t.Error("the version after the writes does not count as caught up")
+	}
+	if !w.caughtUp(rollout, "5") {
+		t.Error("the writes were not forgotten once the cache caught up")
+	}
+}

@@ -46,6 +46,7 @@ type Reconciler struct {
 	Clock      clock.PassiveClock
 
 	deletions deletions
+	ownWrites ownWrites
 }
 
 // observed is what one reconcile read of a rollout's world.
@@ -77,6 +78,11 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
+	}
+	if !r.ownWrites.caughtUp(key, rollout.ResourceVersion) {
+		// The watch event of this operator's last write starts the next
+		// reconcile; the timer covers a lost event.
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	if rollout.DeletionTimestamp != nil {
 		// The garbage collector removes the StatefulSet; there is nothing to roll out.
@@ -156,6 +162,7 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 // forget drops what is remembered about a deleted rollout.
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.deletions.forget(key)
+	r.ownWrites.forget(key)
 	r.Metrics.forget(key)
 }
 

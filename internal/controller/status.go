@@ -20,11 +20,12 @@ func (r *Reconciler) writeStatus(ctx context.Context, rollout *v1alpha1.Stateful
 	if equality.Semantic.DeepEqual(rollout.Status, want) {
 		return nil
 	}
-	patch := client.MergeFromWithOptions(rollout.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	before := rollout.DeepCopy()
 	rollout.Status = want
-	if err := r.Status().Patch(ctx, rollout, patch); err != nil {
+	if err := r.Status().Patch(ctx, rollout, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return staleOr(fmt.Errorf("patch status: %w", err))
 	}
+	r.ownWrites.wrote(client.ObjectKeyFromObject(rollout), before.ResourceVersion)
 	ctrl.LoggerFrom(ctx).Info("Patched rollout status",
 		"phase", want.Phase, "step", want.CurrentStepIndex, "partition", want.Partition,
 		"updatedReplicas", want.UpdatedReplicas, "message", want.Message)

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/plan"
@@ -30,6 +31,7 @@ func (r *Reconciler) undo(ctx context.Context, rollout *v1alpha1.StatefulSetRoll
 	if err := r.Update(ctx, updated); err != nil {
 		return staleOr(fmt.Errorf("undo: %w", err))
 	}
+	r.ownWrites.wrote(client.ObjectKeyFromObject(rollout), rollout.ResourceVersion)
 	if resolveErr != nil {
 		log.Info("Dropped undo request", "value", value, "reason", resolveErr.Error())
 		r.warn(updated, ReasonUndoFailed, actionUndo, "Undo %q dropped: %v", value, resolveErr)
