@@ -140,14 +140,42 @@ func setupRBAC(t *testing.T, objs []*unstructured.Unstructured, opNS string, kno
 	if out, err := clustertest.Kubectl(t, "apply", "--server-side", "--force-conflicts", "--field-manager=sroll-packaging-test", "-f", manifest); err != nil {
 		t.Fatalf("applying the rendered CRDs and RBAC: %v\n%s", err, out)
 	}
-	if out, err := clustertest.Kubectl(t, "wait", "--for=condition=Established", "crd/statefulsetrollouts.sroll.dev", "--timeout=60s"); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	for _, crd := range ofKind(apply, "CustomResourceDefinition") {
+		waitEstablished(t, crd.GetName())
 	}
 
 	sa := dep.Spec.Template.Spec.ServiceAccountName
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	saConfig := serviceAccountKubeconfig(t, opNS, sa, kubeconfig)
 	return &env{args: args, kubeconfig: kubeconfig, saConfig: saConfig}
+}
+
+// waitEstablished waits until the API server serves a CRD. (kubectl wait
+// trips over a CRD created a moment ago, whose status.conditions is null.)
+func waitEstablished(t *testing.T, name string) {
+	t.Helper()
+	c, err := client.New(clustertest.RestConfig(), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crd := &unstructured.Unstructured{}
+	crd.SetAPIVersion("apiextensions.k8s.io/v1")
+	crd.SetKind("CustomResourceDefinition")
+	err = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
+			return false, nil
+		}
+		conditions, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+		for _, cond := range conditions {
+			if m, ok := cond.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("CRD %s not established: %v", name, err)
+	}
 }
 
 // serviceAccountKubeconfig writes a kubeconfig that authenticates with a
