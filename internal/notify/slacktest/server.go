@@ -55,6 +55,7 @@ type Server struct {
 	failStatus int
 	limitUntil time.Time
 	retryAfter time.Duration
+	hangUntil  time.Time
 }
 
 // NewServer starts a server; Close it when done.
@@ -91,6 +92,14 @@ func (s *Server) RateLimitFor(retryAfter, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.retryAfter, s.limitUntil = retryAfter, time.Now().Add(d)
+}
+
+// HangFor holds every request arriving within d until d has passed, as a
+// stuck Slack would, then answers it normally.
+func (s *Server) HangFor(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hangUntil = time.Now().Add(d)
 }
 
 // Messages returns every top-level message, in the order they were posted.
@@ -138,6 +147,16 @@ func (s *Server) channelID(channel string) string {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	params, err := readParams(r)
+	s.mu.Lock()
+	hang := time.Until(s.hangUntil)
+	s.mu.Unlock()
+	if hang > 0 {
+		select {
+		case <-time.After(hang):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	call := Call{Method: method, Channel: params["channel"], At: time.Now()}
