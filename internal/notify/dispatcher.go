@@ -200,10 +200,12 @@ func (d *Dispatcher) Notify(s Snapshot) {
 	}
 }
 
-// Record returns status.notifications for a rollout: recorded (what the
-// status holds now) with what the dispatcher has delivered since merged in,
-// one entry per configured target, sorted by target. It returns recorded
-// unchanged for a rollout the dispatcher has not been told about.
+// Record returns status.notifications for a rollout: what the status
+// recorded when the dispatcher first saw the rollout, updated with what was
+// delivered since, one entry per configured target that was told about a
+// rollout, sorted by target. Entries of removed targets are gone. For a
+// rollout the dispatcher has not been told about (before the first Notify
+// after a restart) it returns recorded unchanged.
 func (d *Dispatcher) Record(key types.NamespacedName, recorded []v1alpha1.NotificationStatus) []v1alpha1.NotificationStatus {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -45,19 +45,21 @@
 // and each backlog by Options.MaxPending. Workers never wait: a call that
 // Slack's limits (see limiter.go) do not allow yet is put back with a delay,
 // and a 429's Retry-After closes the channel or workspace for that long.
-// A rollout therefore costs at most one chat.update per UpdateInterval per
-// workspace, plus one before each thread reply, however many snapshots it
-// produces.
+// Slack therefore sees at most one chat.update per UpdateInterval per
+// workspace (and at most one per distinct state of the message), however
+// many snapshots a rollout produces.
 //
 // # At least once, across restarts
 //
 // status.notifications records per target the rollout it was told about
 // (Revision holds status.templateHash: the StatefulSet revisions change
-// during a rollback), the Slack message (SlackTS, SlackChannel) and the last
-// terminal event it acknowledged (Delivered). A dispatcher that has not seen a rollout yet
-// starts from that record: it updates the recorded Slack message instead of
-// posting a new one, and if the rollout's phase implies a terminal event
-// (Completed → Completed, Degraded → Failed, Aborted → RolledBack) that the
-// target heard the start of but not the end, it delivers it once more.
-// Webhook receivers drop the duplicate by its idempotency key.
+// during a rollback), the Slack message (SlackTS, SlackChannel) and the
+// last terminal event it acknowledged (Delivered). A dispatcher that has
+// not seen a rollout yet starts from that record: it updates the recorded
+// Slack message instead of posting a new one, and if the rollout's phase
+// implies a terminal event (Completed → Completed, Degraded → Failed,
+// Aborted → RolledBack) that the target heard the start of but not the
+// end, it delivers it once more. Webhook receivers drop a duplicate by its
+// idempotency key. Other events are sent at most once: one pending when the
+// operator stops is lost.
 package notify
