@@ -51,7 +51,16 @@ func setup(t *testing.T) {
 		if _, setupErr = clustertest.Kubectl(t, "apply", "--server-side", "-f", "../../config/crd/bases"); setupErr != nil {
 			return
 		}
-		_, setupErr = clustertest.Kubectl(t, "wait", "--for=condition=Established", "--timeout=60s", "crd/statefulsetrollouts.sroll.dev")
+		c, err := client.New(clustertest.RestConfig(), client.Options{Scheme: scheme})
+		if err != nil {
+			setupErr = err
+			return
+		}
+		// Served is what the plugin needs; `kubectl wait` fails outright
+		// when it looks before the CRD has any condition.
+		setupErr = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			return c.List(ctx, &v1alpha1.StatefulSetRolloutList{}) == nil, nil
+		})
 	})
 	if setupErr != nil {
 		t.Fatalf("installing the CRDs: %v", setupErr)
