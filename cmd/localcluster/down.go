@@ -13,15 +13,22 @@ import (
 // which gets 10 s before SIGKILL.
 const daemonStopTimeout = 30 * time.Second
 
-// down stops the daemon by pid, then any recorded component it left behind,
-// and removes the state directory. Without a cluster it does nothing.
+// down stops the cluster in stateDir, if there is one.
 func down(stateDir string) error {
-	isState, err := isStateDir(stateDir)
-	if err != nil {
-		return err
+	found, err := remove(stateDir)
+	if err == nil && !found {
+		fmt.Printf("No local cluster in %s.\n", relative(stateDir))
 	}
-	if !isState {
-		return nil
+	return err
+}
+
+// remove stops the daemon by pid, then any recorded component it left
+// behind, and removes the state directory. found is false when there was
+// no state directory.
+func remove(stateDir string) (found bool, err error) {
+	isState, err := isStateDir(stateDir)
+	if err != nil || !isState {
+		return false, err
 	}
 	if pid, ok := runningDaemon(stateDir); ok {
 		fmt.Printf("Stopping local cluster (daemon pid %d)...\n", pid)
@@ -35,11 +42,11 @@ func down(stateDir string) error {
 		}
 	}
 	if err := localcluster.KillRecorded(stateDir); err != nil {
-		return err
+		return true, err
 	}
 	if err := os.RemoveAll(stateDir); err != nil {
-		return err
+		return true, err
 	}
 	fmt.Printf("Local cluster in %s removed.\n", relative(stateDir))
-	return nil
+	return true, nil
 }

@@ -26,7 +26,7 @@ func up(stateDir string, nodes int) error {
 		return nil
 	}
 	// Whatever is left from a cluster whose daemon died goes first.
-	if err := down(stateDir); err != nil {
+	if _, err := remove(stateDir); err != nil {
 		return err
 	}
 	binDir, err := localcluster.DefaultBinDir()
@@ -77,8 +77,10 @@ func up(stateDir string, nodes int) error {
 	select {
 	case msg = <-report:
 	case <-time.After(upTimeout):
+		// The daemon stops its components; the logs stay for diagnosis
+		// and the next up removes them.
 		msg = fmt.Sprintf("no report after %s", upTimeout)
-		_ = down(stateDir)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
 	}
 	if msg != readyMessage {
 		return fmt.Errorf("cluster did not start: %s\nsee %s", msg, relative(filepath.Dir(daemonLog(stateDir))))
