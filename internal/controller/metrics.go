@@ -50,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, rollout),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sroll_rollout_duration_seconds",
-			Help: "Time from the start of a rollout to its completion.",
+			Help: "Time from the start of a rollout to its completion; creating the first pods is not counted.",
 			// 10 seconds to about 11 hours.
 			Buckets: prometheus.ExponentialBuckets(10, 2, 13),
 		}, rollout),
@@ -64,7 +64,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // observe sets the series of a rollout from its status, just written over
-// previous, and times the rollout when it has just completed.
+// previous, and times the rollout when it has just completed. A rollout
+// without a stable revision only created the first pods: it moved none.
 func (m *Metrics) observe(rollout *v1alpha1.StatefulSetRollout, previous *v1alpha1.StatefulSetRolloutStatus, now time.Time) {
 	ns, name, status := rollout.Namespace, rollout.Name, &rollout.Status
 	for _, phase := range phases {
@@ -76,7 +77,8 @@ func (m *Metrics) observe(rollout *v1alpha1.StatefulSetRollout, previous *v1alph
 	}
 	m.step.WithLabelValues(ns, name).Set(float64(status.CurrentStepIndex))
 	m.updatedPods.WithLabelValues(ns, name).Set(float64(status.UpdatedReplicas))
-	if status.Phase == v1alpha1.PhaseCompleted && previous.Phase != v1alpha1.PhaseCompleted && status.StartedAt != nil {
+	if status.Phase == v1alpha1.PhaseCompleted && previous.Phase != v1alpha1.PhaseCompleted &&
+		status.StartedAt != nil && status.StableRevision != "" {
 		m.duration.WithLabelValues(ns, name).Observe(now.Sub(status.StartedAt.Time).Seconds())
 	}
 }

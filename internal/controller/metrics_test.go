@@ -22,6 +22,9 @@ func TestMetricsFollowStatusAndForget(t *testing.T) {
 		Phase: v1alpha1.PhaseCompleted, CurrentStepIndex: 2, UpdatedReplicas: 3,
 		StartedAt: &metav1.Time{Time: started},
 	}
+	// Creating the first pods is not timed.
+	m.observe(rollout, &v1alpha1.StatefulSetRolloutStatus{Phase: v1alpha1.PhaseProgressing}, started.Add(time.Second))
+	rollout.Status.StableRevision = "kv-1"
 	m.observe(rollout, &v1alpha1.StatefulSetRolloutStatus{Phase: v1alpha1.PhaseProgressing}, started.Add(90*time.Second))
 	m.podsDeleted(rollout, 3)
 	// A later no-op reconcile must not time the rollout again.

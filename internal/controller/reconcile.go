@@ -114,7 +114,8 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 }
 
 // observe reads the StatefulSet, its history and its pods. Pods this operator
-// deleted but the cache still shows running come back marked terminating.
+// deleted but the cache still shows running come back marked terminating. Of
+// a StatefulSet another controller owns it reads nothing more.
 func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetRollout) (observed, error) {
 	var obs observed
 	var sts appsv1.StatefulSet
@@ -125,6 +126,9 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 		return obs, fmt.Errorf("get StatefulSet: %w", err)
 	}
 	obs.sts = &sts
+	if !adoptable(&sts, rollout) {
+		return obs, nil
+	}
 	var err error
 	if obs.revisions, err = r.listRevisions(ctx, &sts); err != nil {
 		return obs, err
