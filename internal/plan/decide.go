@@ -167,8 +167,9 @@ func (d *decider) waiting(message string) {
 	switch {
 	case d.status.RollbackReason != "":
 		d.status.Phase = v1alpha1.PhaseRollingBack
-	case d.status.Phase == v1alpha1.PhasePaused && int(d.status.CurrentStepIndex) >= len(d.steps),
-		d.status.Phase == v1alpha1.PhasePaused && d.steps[d.status.CurrentStepIndex].Pause == nil:
+		// "rolling back to ...: why" says more than any wait.
+		return
+	case d.status.Phase == v1alpha1.PhasePaused && !d.inPauseStep():
 		d.status.Phase = v1alpha1.PhaseProgressing
 	}
 	d.status.Message = message

@@ -4,11 +4,13 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -46,9 +48,7 @@ func setup(t *testing.T) client.Client {
 			t.Logf("%s", out)
 			return
 		}
-		if out, err := clustertest.Kubectl(t, "wait", "--for=condition=Established", "crd/statefulsetrollouts.sroll.dev", "--timeout=60s"); err != nil {
-			setupErr = err
-			t.Logf("%s", out)
+		if setupErr = waitEstablished(t); setupErr != nil {
 			return
 		}
 		dir, err := os.MkdirTemp("", "sroll-e2e-bin")
@@ -72,4 +72,20 @@ func setup(t *testing.T) client.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// waitEstablished waits for the CRD to serve; kubectl wait fails outright
+// when it looks before the API server wrote any condition.
+func waitEstablished(t *testing.T) error {
+	var out string
+	var err error
+	for range 120 {
+		out, err = clustertest.Kubectl(t, "get", "crd/statefulsetrollouts.sroll.dev",
+			"-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
+		if err == nil && out == "True" {
+			return nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("the CRD was not Established: %q, %v", out, err)
 }

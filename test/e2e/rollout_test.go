@@ -201,12 +201,16 @@ func TestUnrelatedBrokenPodConsumesBudget(t *testing.T) {
 	}
 	waitCompleted(t, c, r, 2*time.Minute)
 
-	// A crash-looping image on one running pod: it stays on its revision
-	// (the pod's own label) but is no longer Ready.
+	// One running pod breaks: a broken image (which the simulated kubelet
+	// never reports Ready) and its readiness gone. It stays on its revision.
 	broken := &corev1.Pod{}
 	broken.Namespace, broken.Name = ns, "kv-2"
-	patch := `{"spec":{"containers":[{"name":"kv","image":"` + image + `:crash-1"}]}}`
+	patch := `{"spec":{"containers":[{"name":"kv","image":"` + image + `:broken-1"}]}}`
 	if err := c.Patch(context.Background(), broken, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+	notReady := `{"status":{"conditions":[{"type":"Ready","status":"False","reason":"Broken"}]}}`
+	if err := c.Status().Patch(context.Background(), broken, client.RawPatch(types.StrategicMergePatchType, []byte(notReady))); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, time.Minute, func() (bool, string) {

@@ -63,9 +63,13 @@ func watchPods(t *testing.T, namespace, setName string, replicas func() int) *po
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The listed pods are one instant: record them together.
 	for i := range initial.Items {
-		w.observe(watch.Added, &initial.Items[i])
+		pod := &initial.Items[i]
+		w.pods[pod.Name] = pod
 	}
+	w.maxUnavailable = w.unavailableLocked()
+	w.worstInstant = "at the start: " + w.describeLocked()
 	rw, err := toolswatch.NewRetryWatcherWithContext(ctx, initial.ResourceVersion, lw)
 	if err != nil {
 		t.Fatal(err)
