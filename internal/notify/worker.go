@@ -1,0 +1,183 @@
+package notify
+
+import (
+	"context"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// job is a copy of what a worker needs to send a stream's head item, taken
+// under the lock so that the call itself runs without it.
+type job struct {
+	stream *stream
+	key    streamKey
+	target v1alpha1.NotificationTarget
+	item   item
+	msg    slackMessage
+}
+
+// outcome is what one send attempt did; commit applies it to the stream.
+type outcome struct {
+	// done: the head item needs nothing more; pop it.
+	done bool
+	// sent: a call succeeded.
+	sent bool
+	// wait: nothing was sent; try again after this long (a limiter slot or
+	// a Retry-After).
+	wait time.Duration
+	// err: the call failed. permanent: retrying cannot help; the item is
+	// dropped and the stream still waits for wait.
+	err       error
+	permanent bool
+	// msg is the stream's Slack message after the call, when it changed.
+	msg *slackMessage
+	// delivered is a terminal event the target acknowledged.
+	delivered v1alpha1.NotificationEvent
+}
+
+// processNext sends one item of one stream and reports whether the worker
+// should go on.
+func (d *Dispatcher) processNext(ctx context.Context) bool {
+	key, shutdown := d.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer d.queue.Done(key)
+	j, wait, ok := d.next(key)
+	if !ok {
+		if wait > 0 {
+			d.queue.AddAfter(key, wait)
+		}
+		return true
+	}
+	var out outcome
+	if j.target.Slack != nil {
+		out = d.sendSlack(ctx, j)
+	} else {
+		out = d.sendWebhook(ctx, j)
+	}
+	if ctx.Err() != nil {
+		return false // shutting down: the failure says nothing about the target
+	}
+	if delay, more := d.commit(j, out); more {
+		// Add, not a loop: other streams get their turn between two calls.
+		d.queue.AddAfter(key, delay)
+	}
+	return true
+}
+
+// next returns the stream's head item, or how long the stream is held back.
+func (d *Dispatcher) next(key streamKey) (j job, wait time.Duration, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.stream(key)
+	if st == nil || len(st.items) == 0 {
+		return job{}, 0, false
+	}
+	if wait := time.Until(st.notBefore); wait > 0 {
+		return job{}, wait, false
+	}
+	return job{stream: st, key: key, target: st.target, item: st.items[0], msg: st.msg}, 0, true
+}
+
+func (d *Dispatcher) stream(key streamKey) *stream {
+	if r := d.rollouts[key.Rollout]; r != nil {
+		return r.streams[key.Target]
+	}
+	return nil
+}
+
+// commit applies an outcome and returns when to look at the stream again.
+func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.stream(j.key)
+	if st != j.stream {
+		return 0, false // forgotten or replaced while the call ran
+	}
+	kind := st.kind
+	what := string(j.item.event.Type)
+	if !j.item.isEvent() {
+		what = "message state"
+	}
+	log := d.log.WithValues("rollout", j.key.Rollout, "target", j.key.Target, "notification", what, "templateHash", j.item.snap.TemplateHash)
+	if out.msg != nil {
+		st.msg = *out.msg
+	}
+	if out.sent {
+		d.metrics.sent.WithLabelValues(kind).Inc()
+		d.recordSent(st, j.item, out.delivered)
+	}
+	switch {
+	case out.err != nil && out.permanent:
+		d.metrics.failed.WithLabelValues(kind).Inc()
+		if st.pop(j.item.id) {
+			d.metrics.dropped.WithLabelValues(kind).Inc()
+		}
+		delay = out.wait
+		log.Error(out.err, "Dropped notification: permanent error", "pausedFor", delay)
+	case out.err != nil:
+		d.metrics.failed.WithLabelValues(kind).Inc()
+		st.attempts++
+		if !j.item.persistent() && st.attempts >= d.opts.MaxAttempts {
+			if st.pop(j.item.id) {
+				d.metrics.dropped.WithLabelValues(kind).Inc()
+			}
+			log.Error(out.err, "Dropped notification: attempts exhausted", "attempts", d.opts.MaxAttempts)
+			break
+		}
+		delay = out.wait
+		if delay == 0 {
+			delay = d.backoff(st.attempts)
+		}
+		log.Info("Notification attempt failed", "error", out.err.Error(), "attempt", st.attempts, "retryIn", delay)
+	case out.done:
+		st.pop(j.item.id)
+	default:
+		delay = out.wait
+	}
+	st.notBefore = time.Now().Add(delay)
+	return delay, len(st.items) > 0
+}
+
+// recordSent updates what the target was told, for Record: the rollout it
+// heard about (status.templateHash, recorded as the entry's Revision: the
+// StatefulSet revisions change during a rollback), the Slack message, the
+// terminal event it acknowledged.
+func (d *Dispatcher) recordSent(st *stream, it item, delivered v1alpha1.NotificationEvent) {
+	before := st.status
+	if st.status.Revision != it.snap.TemplateHash {
+		st.status = v1alpha1.NotificationStatus{Target: st.key.Target, Revision: it.snap.TemplateHash}
+	}
+	if st.msg.rollout == st.status.Revision {
+		st.status.SlackTS, st.status.SlackChannel = st.msg.ts, st.msg.channel
+	}
+	if delivered != "" {
+		// Second precision, as the API server keeps it: a status read back
+		// must compare equal, or the controller would write it forever.
+		at := metav1.NewTime(time.Now()).Rfc3339Copy()
+		st.status.Delivered, st.status.DeliveredAt = delivered, &at
+	}
+	if st.status.Revision != before.Revision || st.status.SlackTS != before.SlackTS ||
+		st.status.SlackChannel != before.SlackChannel || st.status.Delivered != before.Delivered {
+		d.signals[st.key.Rollout] = true
+		select {
+		case d.poke <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (d *Dispatcher) backoff(attempts int) time.Duration {
+	delay := d.opts.InitialBackoff
+	for range attempts - 1 {
+		if delay >= d.opts.MaxBackoff {
+			break
+		}
+		delay *= 2
+	}
+	return min(delay, d.opts.MaxBackoff)
+}
