@@ -49,6 +49,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	l := layout(opts.StateDir)
+	// A cluster's identity (CA, keys, etcd contents) is made at start; a
+	// directory holding another one's would mix two clusters.
+	if _, err := os.Stat(l.etcdDataDir()); err == nil {
+		return nil, fmt.Errorf("state directory %s already holds a cluster; remove it first", opts.StateDir)
+	}
 	for _, dir := range []string{l.logsDir(), l.volumesDir(), l.kwokHome()} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
