@@ -13,7 +13,7 @@ import (
 // annotation: the operator carries out each value once (see
 // v1alpha1.AnnotationPromote). check refuses what the operator would ignore
 // in the rollout's phase, so the user hears why now rather than in an event.
-func (e *env) request(ctx context.Context, name, key, value, what string, check func(*v1alpha1.StatefulSetRollout) error) error {
+func (e *env) request(ctx context.Context, name, key, what string, check func(*v1alpha1.StatefulSetRollout) error) error {
 	s, err := e.connect()
 	if err != nil {
 		return err
@@ -29,7 +29,7 @@ func (e *env) request(ctx context.Context, name, key, value, what string, check 
 	} else if err := check(r); err != nil {
 		return err
 	}
-	if err := s.annotate(ctx, r, key, value); err != nil {
+	if err := s.annotate(ctx, r, key, newRequestValue()); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.streams.Out, "%s %s requested\n", ref(r), what)
@@ -45,7 +45,8 @@ func (s *session) annotate(ctx context.Context, r *v1alpha1.StatefulSetRollout, 
 	return s.patch(ctx, r, patch)
 }
 
-// newRequestValue is a value no earlier request used.
+// newRequestValue is a value no earlier request used: the operator acts on
+// each new value once.
 func newRequestValue() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
 // phase names where a rollout stands in messages.

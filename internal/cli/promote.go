@@ -22,7 +22,7 @@ func newPromoteCommand(e *env) *cobra.Command {
 			if full {
 				key, what = v1alpha1.AnnotationPromoteFull, "full promote"
 			}
-			return e.request(cmd.Context(), args[0], key, newRequestValue(), what,
+			return e.request(cmd.Context(), args[0], key, what,
 				func(r *v1alpha1.StatefulSetRollout) error { return checkPromote(r, full) })
 		},
 	}

@@ -18,6 +18,8 @@ const (
 	exitOK      = 0
 	exitFailed  = 1
 	exitTimeout = 2
+	// exitInterrupted is the shell's code for a command ended by SIGINT.
+	exitInterrupted = 130
 )
 
 // exitError ends the command with a code other than exitFailed.
@@ -47,6 +49,11 @@ func Run(ctx context.Context, args []string, streams genericiooptions.IOStreams)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if ctx.Err() != nil {
+		// Ctrl-C, most likely during status -w: not a failure to explain.
+		fmt.Fprintln(streams.ErrOut, "interrupted")
+		return exitInterrupted
 	}
 	fmt.Fprintln(streams.ErrOut, "error:", err)
 	if usage := (*usageError)(nil); errors.As(err, &usage) {
