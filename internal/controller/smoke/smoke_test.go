@@ -6,7 +6,10 @@
 package smoke
 
 import (
+	"fmt"
 	"os"
+	"sort"
+	"strings"
 	"testing"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,11 +32,11 @@ func TestRolloutToCompletionThenQuiet(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCompleted(t, c, rollout)
-	t.Logf("Creating 10 pods took %d writes", len(writes.Take()))
+	t.Logf("Creating 10 pods took %s", summarise(writes.Take()))
 
 	setImage(t, c, rollout, "kv:v2")
 	waitCompleted(t, c, rollout)
-	t.Logf("Rolling out 10 pods took %d writes", len(writes.Take()))
+	t.Logf("Rolling out 10 pods took %s", summarise(writes.Take()))
 
 	for range 3 {
 		if _, err := reconciler.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(rollout)}); err != nil {
@@ -43,4 +46,20 @@ func TestRolloutToCompletionThenQuiet(t *testing.T) {
 	if got := writes.Take(); len(got) != 0 {
 		t.Errorf("reconciles with nothing to do wrote %v", got)
 	}
+}
+
+// summarise counts writes by verb and kind: "12 writes (3 delete Pod, ...)".
+func summarise(writes []string) string {
+	counts := map[string]int{}
+	for _, w := range writes {
+		verb, kind, _ := strings.Cut(w, " ")
+		kind, _, _ = strings.Cut(kind, " ")
+		counts[verb+" "+kind]++
+	}
+	var parts []string
+	for what, n := range counts {
+		parts = append(parts, fmt.Sprintf("%d %s", n, what))
+	}
+	sort.Strings(parts)
+	return fmt.Sprintf("%d writes (%s)", len(writes), strings.Join(parts, ", "))
 }
