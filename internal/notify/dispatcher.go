@@ -20,7 +20,7 @@ import (
 )
 
 // SecretReader returns the value of one key of a Secret in a namespace. It
-// is called for every send attempt, so it should read from a cache.
+// is called for every send attempt, so a rotated token takes effect at once.
 type SecretReader func(ctx context.Context, namespace string, ref v1alpha1.SecretKeyRef) (string, error)
 
 // Options tune the dispatcher. Zero values take the defaults, which follow

@@ -16,7 +16,7 @@
 //
 // # How the controller calls it
 //
-//	d := notify.NewDispatcher(notify.ClientSecretReader(mgr.GetClient()), notify.Options{
+//	d := notify.NewDispatcher(notify.ClientSecretReader(mgr.GetAPIReader()), notify.Options{
 //		Cluster: clusterName, Registerer: metrics.Registry,
 //	})
 //	mgr.Add(d) // Start: the workers, on the leader

@@ -10,8 +10,10 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
 
-// ClientSecretReader reads target secrets with a controller-runtime client;
-// the manager's cached client keeps the reads off the API server.
+// ClientSecretReader reads target secrets with a controller-runtime reader.
+// The manager's APIReader is the usual choice: the limiters keep reads to a
+// few per second, which does not justify a cluster-wide Secret cache (and
+// its list/watch permission); it needs only get on secrets.
 func ClientSecretReader(c client.Reader) SecretReader {
 	return func(ctx context.Context, namespace string, ref v1alpha1.SecretKeyRef) (string, error) {
 		var secret corev1.Secret
