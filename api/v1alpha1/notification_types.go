@@ -54,23 +54,25 @@ type SecretKeyRef struct {
 }
 
 // NotificationEvent is a kind of rollout event a target can be told about.
-// +kubebuilder:validation:Enum=Started;StepCompleted;Paused;Completed;Failed;RolledBack
+// +kubebuilder:validation:Enum=Started;StepCompleted;Paused;RollbackStarted;Completed;Failed;RolledBack
 type NotificationEvent string
 
 const (
-	EventStarted       NotificationEvent = "Started"
-	EventStepCompleted NotificationEvent = "StepCompleted"
-	EventPaused        NotificationEvent = "Paused"
-	EventCompleted     NotificationEvent = "Completed"
-	EventFailed        NotificationEvent = "Failed"
-	EventRolledBack    NotificationEvent = "RolledBack"
+	EventStarted         NotificationEvent = "Started"
+	EventStepCompleted   NotificationEvent = "StepCompleted"
+	EventPaused          NotificationEvent = "Paused"
+	EventRollbackStarted NotificationEvent = "RollbackStarted"
+	EventCompleted       NotificationEvent = "Completed"
+	EventFailed          NotificationEvent = "Failed"
+	EventRolledBack      NotificationEvent = "RolledBack"
 )
 
 // NotificationStatus records what a target was last told, so terminal
 // events survive an operator restart and are delivered at least once.
 type NotificationStatus struct {
 	Target string `json:"target"`
-	// Revision the rollout was moving to when the event happened.
+	// Revision names the rollout attempt the event belongs to: the
+	// rollout's status.templateHash (stable through a rollback).
 	// +optional
 	Revision string `json:"revision,omitempty"`
 	// Delivered is the last terminal event the target acknowledged.

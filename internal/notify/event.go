@@ -5,10 +5,8 @@ import (
 )
 
 // EventRollbackStarted is reported when a rollout starts rolling back (a
-// missed deadline with autoRollback, or an abort). It is not in the API's
-// NotificationEvent enum yet, so it is shown in Slack only and never sent to
-// webhooks, whose Events filter could not name it.
-const EventRollbackStarted v1alpha1.NotificationEvent = "RollbackStarted"
+// missed deadline with autoRollback, or an abort).
+const EventRollbackStarted = v1alpha1.EventRollbackStarted
 
 // Event is one notable change of a rollout, found by EventsFor.
 type Event struct {

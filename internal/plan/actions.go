@@ -72,7 +72,8 @@ func (d *decider) act(key string) {
 		d.status.CurrentStepIndex = 0
 		d.status.Phase = v1alpha1.PhaseProgressing
 		now := metav1.NewTime(d.now)
-		d.status.StepStartedAt, d.status.ProgressedAt = &now, &now
+		// A retry is a new attempt: notifications tell it apart by StartedAt.
+		d.status.StartedAt, d.status.StepStartedAt, d.status.ProgressedAt = &now, &now, &now
 		d.event(corev1.EventTypeNormal, ReasonRetried, "Rollout retried from %s", d.stepName(0))
 	}
 }

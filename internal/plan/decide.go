@@ -121,7 +121,9 @@ func (d *decider) move() {
 	}
 	d.setTemplate(wantHash, wantRevision, partition)
 	if sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdateRevision == "" {
-		d.waiting("waiting for the StatefulSet controller to catch up")
+		// Keep the message: it would flip to this and back around every
+		// partition change, a status write each time for no news.
+		d.waiting(d.status.Message)
 		return
 	}
 	w := world{

@@ -54,7 +54,7 @@ func (d *decider) forward(w world) {
 		d.status.Phase = v1alpha1.PhaseProgressing
 		d.plan.Partition = partition
 		d.deleteBatch(b.delete)
-		d.status.Message = d.progressMessage(goal, w.target)
+		d.status.Message = d.progressMessage(goal, w.target, len(b.delete))
 		d.timer(d.status.ProgressedAt.Add(d.deadline()).Sub(d.now))
 		return
 	}

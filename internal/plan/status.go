@@ -104,8 +104,11 @@ func (d *decider) stepName(index int32) string {
 	return fmt.Sprintf("step %d/%d (pause)", index+1, total)
 }
 
-func (d *decider) progressMessage(goal int32, target string) string {
-	var updated, inFlight int32
+// progressMessage counts the pods of the step; deleting is the batch this
+// plan deletes, in flight from now on.
+func (d *decider) progressMessage(goal int32, target string, deleting int) string {
+	inFlight := int32(deleting)
+	var updated int32
 	for ordinal := goal; ordinal < d.replicas; ordinal++ {
 		p, ok := d.pods[ordinal]
 		switch {
@@ -120,10 +123,7 @@ func (d *decider) progressMessage(goal int32, target string) string {
 	if inFlight > 0 {
 		return msg + fmt.Sprintf(", %d in flight", inFlight)
 	}
-	if updated < want {
-		msg += "; waiting for the disruption budget, " + d.stuckPods(target)
-	}
-	return msg
+	return msg + "; waiting for the disruption budget, " + d.stuckPods(target)
 }
 
 // stuckPods names the pods that keep a step from completing.
@@ -139,7 +139,7 @@ func (d *decider) stuckPods(target string) string {
 		}
 	}
 	if len(names) == 0 {
-		return "waiting for the disruption budget"
+		return "every pod available"
 	}
 	return "not available: " + summarise(names)
 }
