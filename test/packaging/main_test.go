@@ -5,7 +5,7 @@
 // The render tests check the manifests themselves: least-privilege RBAC (no
 // wildcards), the chart's ClusterRole equal to the generated
 // config/rbac/role.yaml, the CRDs the chart ships equal to the generated ones,
-// and a hardened Deployment. The end-to-end test applies the rendered RBAC to
+// and a hardened Deployment. The end-to-end test installs the renders on
 // the local cluster and runs the operator as the rendered ServiceAccount
 // through a whole rollout, proving those permissions are enough.
 package packaging

@@ -51,11 +51,12 @@ const (
 // runtime: the operator runs as a process here instead).
 var rbacKinds = []string{"CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 
-// TestRenderedRBACRunsARollout applies the RBAC each install method renders,
-// runs the operator with a token of the rendered ServiceAccount and the
-// flags of the rendered Deployment, and rolls a 6-replica
-// StatefulSetRollout to a new image. The operator must not be refused
-// anything on the way.
+// TestRenderedRBACRunsARollout installs what each install method renders
+// (its Deployment's pod simulated, under the restricted Pod Security
+// Standard), runs the operator as a process with a token of the rendered
+// ServiceAccount and the flags of the rendered Deployment, and rolls a
+// 6-replica StatefulSetRollout to a new image. The operator must not be
+// refused anything on the way.
 func TestRenderedRBACRunsARollout(t *testing.T) {
 	tool(t, "helm")
 	tool(t, "kustomize")
@@ -68,6 +69,7 @@ func TestRenderedRBACRunsARollout(t *testing.T) {
 		values := fmt.Sprintf("watchNamespaces: [%s]\nclusterName: packaging-test\n", appNS)
 		objs := helmTemplate(t, release, opNS, values)
 		e := setupRBAC(t, objs, opNS, flags)
+		applyDeployment(t, objs, opNS)
 		e.checkAccess(t, appNS, true)
 		e.checkAccess(t, opNS, false) // not watched: not granted
 		op := e.startOperator(t, bin, opNS)
@@ -89,6 +91,7 @@ func TestRenderedRBACRunsARollout(t *testing.T) {
 		}
 		objs := kustomizeBuild(t, filepath.Join("bin", filepath.Base(overlay)))
 		e := setupRBAC(t, objs, opNS, flags)
+		applyDeployment(t, objs, opNS)
 		e.checkAccess(t, appNS, true)
 		e.checkAccess(t, opNS, true)
 		op := e.startOperator(t, bin, opNS)
@@ -148,6 +151,34 @@ func setupRBAC(t *testing.T, objs []*unstructured.Unstructured, opNS string, kno
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	saConfig := serviceAccountKubeconfig(t, opNS, sa, kubeconfig)
 	return &env{args: args, kubeconfig: kubeconfig, saConfig: saConfig}
+}
+
+// applyDeployment applies the rest of a render, the Deployment and the
+// metrics Service, in a namespace enforcing the restricted Pod Security
+// Standard, and waits for the Deployment to be available: admission accepted
+// its pod. The pod is simulated (kwok runs no containers), so this proves
+// the manifests valid and compliant, not the image.
+func applyDeployment(t *testing.T, objs []*unstructured.Unstructured, opNS string) {
+	t.Helper()
+	if out, err := clustertest.Kubectl(t, "label", "--overwrite", "namespace", opNS, "pod-security.kubernetes.io/enforce=restricted"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var rest []*unstructured.Unstructured
+	for _, o := range objs {
+		if !slices.Contains(rbacKinds, o.GetKind()) {
+			rest = append(rest, o)
+		}
+	}
+	manifest := filepath.Join(t.TempDir(), "deployment.yaml")
+	writeManifest(t, manifest, rest)
+	if out, err := clustertest.Kubectl(t, "apply", "--server-side", "--field-manager=sroll-packaging-test", "-f", manifest); err != nil {
+		t.Fatalf("applying the rendered Deployment and Service: %v\n%s", err, out)
+	}
+	dep := deploymentOf(t, objs)
+	if out, err := clustertest.Kubectl(t, "-n", opNS, "rollout", "status", "deployment/"+dep.Name, "--timeout=60s"); err != nil {
+		events, _ := clustertest.Kubectl(t, "-n", opNS, "get", "events")
+		t.Fatalf("the rendered Deployment did not become available: %v\n%s\n%s", err, out, events)
+	}
 }
 
 // waitEstablished waits until the API server serves a CRD. (kubectl wait
