@@ -79,7 +79,12 @@ cluster-up: k8s-bin
 	go run ./cmd/localcluster up
 
 cluster-down:
+	@hack/demo.sh stop
 	go run ./cmd/localcluster down
+
+## demo: a local cluster, the operator, and a 40-pod rollout shown live.
+demo: k8s-bin build
+	@hack/demo.sh
 
 .PHONY: install uninstall
 

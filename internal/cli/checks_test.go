@@ -110,23 +110,26 @@ func TestOutcome(t *testing.T) {
 	degraded := rolloutIn(v1alpha1.PhaseDegraded, 0, "")
 	degraded.Status.Message = "no progress for 10m0s"
 	for _, tc := range []struct {
-		name    string
-		rollout *v1alpha1.StatefulSetRollout
-		done    bool
-		code    int
+		name        string
+		rollout     *v1alpha1.StatefulSetRollout
+		untilPaused bool
+		done        bool
+		code        int
 	}{
-		{"completed", rolloutIn(v1alpha1.PhaseCompleted, 3, ""), true, exitOK},
-		{"degraded", degraded, true, exitFailed},
-		{"aborted", rolloutIn(v1alpha1.PhaseAborted, 1, plan.RollbackAborted), true, exitFailed},
-		{"paused", rolloutIn(v1alpha1.PhasePaused, 1, ""), false, exitOK},
-		{"rolling back", rolloutIn(v1alpha1.PhaseRollingBack, 1, plan.RollbackAborted), false, exitOK},
-		{"spec not observed yet", outdated, false, exitOK},
-		{"retry not handled yet", retried, false, exitOK},
-		{"undo not carried out yet", undone, false, exitOK},
-		{"request handled", handled, true, exitOK},
+		{"completed", rolloutIn(v1alpha1.PhaseCompleted, 3, ""), false, true, exitOK},
+		{"degraded", degraded, false, true, exitFailed},
+		{"aborted", rolloutIn(v1alpha1.PhaseAborted, 1, plan.RollbackAborted), false, true, exitFailed},
+		{"paused", rolloutIn(v1alpha1.PhasePaused, 1, ""), false, false, exitOK},
+		{"rolling back", rolloutIn(v1alpha1.PhaseRollingBack, 1, plan.RollbackAborted), false, false, exitOK},
+		{"spec not observed yet", outdated, false, false, exitOK},
+		{"retry not handled yet", retried, false, false, exitOK},
+		{"undo not carried out yet", undone, false, false, exitOK},
+		{"request handled", handled, false, true, exitOK},
+		{"paused, until paused", rolloutIn(v1alpha1.PhasePaused, 1, ""), true, true, exitOK},
+		{"progressing, until paused", rolloutIn(v1alpha1.PhaseProgressing, 0, ""), true, false, exitOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			done, err := outcome(tc.rollout)
+			done, err := outcome(tc.rollout, tc.untilPaused)
 			code := exitOK
 			if exit := (*exitError)(nil); errors.As(err, &exit) {
 				code = exit.code
@@ -136,7 +139,7 @@ func TestOutcome(t *testing.T) {
 			}
 		})
 	}
-	if _, err := outcome(degraded); errorText(err) != "kv is Degraded: no progress for 10m0s" {
+	if _, err := outcome(degraded, false); errorText(err) != "kv is Degraded: no progress for 10m0s" {
 		t.Errorf("degraded outcome says %q", errorText(err))
 	}
 }

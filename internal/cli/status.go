@@ -21,9 +21,10 @@ const pollInterval = time.Second
 
 func newStatusCommand(e *env) *cobra.Command {
 	var (
-		watch   bool
-		timeout time.Duration
-		noColor bool
+		watch       bool
+		untilPaused bool
+		timeout     time.Duration
+		noColor     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "status NAME",
@@ -41,13 +42,16 @@ func newStatusCommand(e *env) *cobra.Command {
 			if timeout > 0 && !watch {
 				return usagef("--timeout only applies with -w")
 			}
+			if untilPaused && !watch {
+				return usagef("--until-paused only applies with -w")
+			}
 			s, err := e.connect()
 			if err != nil {
 				return err
 			}
 			opts := render.Options{Color: !noColor && colourful(e.streams.Out)}
 			if watch {
-				return e.watch(cmd.Context(), s, args[0], timeout, opts)
+				return e.watch(cmd.Context(), s, args[0], watchOptions{timeout: timeout, untilPaused: untilPaused}, opts)
 			}
 			_, m, err := s.readModel(cmd.Context(), args[0], time.Now())
 			if err != nil {
@@ -58,6 +62,7 @@ func newStatusCommand(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "Redraw until the rollout is Completed, Degraded or Aborted; the exit code says which.")
+	cmd.Flags().BoolVar(&untilPaused, "until-paused", false, "With -w, also stop (exit code 0) when the rollout pauses, e.g. to promote it from a script.")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "With -w, give up after this long (exit code 2); 0 waits forever.")
 	cmd.Flags().BoolVar(&noColor, "no-color", false, "Never colour the output.")
 	return cmd
@@ -66,7 +71,8 @@ func newStatusCommand(e *env) *cobra.Command {
 // watch redraws the screen until the rollout is done. On a terminal it
 // draws over the previous screen; into a pipe or a file it writes a new
 // screen only when the rollout changed, so a CI log stays readable.
-func (e *env) watch(ctx context.Context, s *session, name string, timeout time.Duration, opts render.Options) error {
+func (e *env) watch(ctx context.Context, s *session, name string, w watchOptions, opts render.Options) error {
+	timeout := w.timeout
 	// The timeout bounds the wait, not the reads: a read cut short by it
 	// would end the watch with a client error instead of exit code 2.
 	var deadline <-chan time.Time
@@ -94,7 +100,7 @@ func (e *env) watch(ctx context.Context, s *session, name string, timeout time.D
 			fmt.Fprint(e.streams.Out, "\n"+render.Status(m, opts))
 			shown = &m
 		}
-		if done, err := outcome(r); done {
+		if done, err := outcome(r, w.untilPaused); done {
 			return err
 		}
 		select {
@@ -107,15 +113,23 @@ func (e *env) watch(ctx context.Context, s *session, name string, timeout time.D
 	}
 }
 
+// watchOptions says when `status -w` stops besides a terminal phase.
+type watchOptions struct {
+	timeout     time.Duration
+	untilPaused bool
+}
+
 // outcome says whether a watched rollout is done, and if it failed. A phase
 // counts only once the operator has seen the latest spec and every request
 // made of it: right after `set image` or `retry` the phase still describes
 // what came before.
-func outcome(r *v1alpha1.StatefulSetRollout) (bool, error) {
+func outcome(r *v1alpha1.StatefulSetRollout, untilPaused bool) (bool, error) {
 	if r.Generation > r.Status.ObservedGeneration || requestPending(r) {
 		return false, nil
 	}
 	switch r.Status.Phase {
+	case v1alpha1.PhasePaused:
+		return untilPaused, nil
 	case v1alpha1.PhaseCompleted:
 		return true, nil
 	case v1alpha1.PhaseDegraded, v1alpha1.PhaseAborted:
