@@ -7,6 +7,8 @@ package controller
 // Events in both groups: sroll records through events.k8s.io, leader
 // election through the core group.
 // Secrets: notification targets reference their tokens in Secrets.
+// Leases for leader election are granted by a Role in the operator's own
+// namespace (config/rbac, the chart), not cluster-wide.
 
 // +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts/status,verbs=get;update;patch
@@ -16,5 +18,4 @@ package controller
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
