@@ -12,6 +12,10 @@ import (
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.updateStrategy) || (!has(self.updateStrategy.type) && !has(self.updateStrategy.rollingUpdate))",message="spec.updateStrategy is owned by sroll (it pins the partition); remove it and describe the rollout in spec.rollout"
 // +kubebuilder:validation:XValidation:rule="!has(self.selector.matchLabels) || (has(self.template.metadata) && has(self.template.metadata.labels) && self.selector.matchLabels.all(k, k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k]))",message="spec.selector.matchLabels must all appear with the same values in spec.template.metadata.labels"
+// +kubebuilder:validation:XValidation:rule="!has(self.ordinals) || !has(self.ordinals.start) || self.ordinals.start == 0",message="spec.ordinals.start other than 0 is not supported yet"
+// +kubebuilder:validation:XValidation:rule="(has(self.serviceName) ? self.serviceName : '') == (has(oldSelf.serviceName) ? oldSelf.serviceName : '')",message="spec.serviceName can't change: the StatefulSet API does not allow it; create a new rollout instead"
+// +kubebuilder:validation:XValidation:rule="(has(self.podManagementPolicy) ? self.podManagementPolicy : 'Parallel') == (has(oldSelf.podManagementPolicy) ? oldSelf.podManagementPolicy : 'Parallel')",message="spec.podManagementPolicy can't change: the StatefulSet API does not allow it; create a new rollout instead"
+// +kubebuilder:validation:XValidation:rule="self.selector == oldSelf.selector",message="spec.selector can't change: the StatefulSet API does not allow it; create a new rollout instead"
 type StatefulSetRolloutSpec struct {
 	appsv1.StatefulSetSpec `json:",inline"`
 

@@ -54,6 +54,9 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 		{"selector does not match the template", func(r *v1alpha1.StatefulSetRollout) {
 			r.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "other"}}
 		}, "spec.selector.matchLabels must all appear with the same values in spec.template.metadata.labels"},
+		{"ordinals starting above 0", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: 5}
+		}, "spec.ordinals.start other than 0 is not supported yet"},
 		{"negative pause", func(r *v1alpha1.StatefulSetRollout) {
 			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(10), {Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: -60e9}}}, percent(100)}
 		}, "pause duration must not be negative"},
@@ -72,7 +75,40 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 	}
 
 	good := newRollout(ns, "good", 3, intstr.FromString("30%"), percent(10), pauseStep(), percent(100))
-	if err := c.Create(context.Background(), good, client.DryRunAll); err != nil {
+	if err := c.Create(context.Background(), good); err != nil {
 		t.Fatalf("a valid spec was refused: %v", err)
 	}
+
+	// Fields the StatefulSet API keeps immutable are refused on update, not
+	// silently ignored.
+	for _, tc := range []struct {
+		name   string
+		mutate func(r *v1alpha1.StatefulSetRollout)
+		want   string
+	}{
+		{"serviceName", func(r *v1alpha1.StatefulSetRollout) { r.Spec.ServiceName = "other" }, "spec.serviceName can't change"},
+		{"podManagementPolicy", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.PodManagementPolicy = appsv1.OrderedReadyPodManagement
+		}, "spec.podManagementPolicy can't change"},
+		{"selector", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Selector.MatchLabels["tier"] = "db"
+			r.Spec.Template.Labels["tier"] = "db"
+		}, "spec.selector can't change"},
+	} {
+		t.Run("update "+tc.name, func(t *testing.T) {
+			r := getRollout(t, c, good)
+			tc.mutate(r)
+			err := c.Update(context.Background(), r, client.DryRunAll)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("update refused with %v; want a message containing %q", err, tc.want)
+			}
+		})
+	}
+	r := getRollout(t, c, good)
+	r.Spec.Replicas = ptr(int32(5))
+	if err := c.Update(context.Background(), r, client.DryRunAll); err != nil {
+		t.Fatalf("a valid update was refused: %v", err)
+	}
 }
+
+func ptr[T any](v T) *T { return &v }
