@@ -14,6 +14,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sroll-dev/sroll/internal/controller"
+	"github.com/sroll-dev/sroll/internal/notify"
 )
 
 func main() {
@@ -57,7 +58,13 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	if err := controller.New(mgr, controller.NewMetrics(metrics.Registry)).SetupWithManager(mgr); err != nil {
+	reconciler := controller.New(mgr, controller.NewMetrics(metrics.Registry))
+	// Target secrets are read with the API reader: a few reads a second
+	// need no cluster-wide Secret cache (nor list and watch on secrets).
+	reconciler.Notifier = notify.NewDispatcher(notify.ClientSecretReader(mgr.GetAPIReader()), notify.Options{
+		Cluster: clusterName, Registerer: metrics.Registry,
+	})
+	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

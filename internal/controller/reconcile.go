@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
@@ -44,6 +45,9 @@ type Reconciler struct {
 	Recorder   events.EventRecorder
 	Metrics    *Metrics
 	Clock      clock.PassiveClock
+	// Notifier tells the rollouts' notification targets; nil sends nothing.
+	// SetupWithManager runs it with the manager.
+	Notifier *notify.Dispatcher
 
 	deletions deletions
 	ownWrites ownWrites
@@ -143,16 +147,19 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // apply carries out a plan in the order plan.Plan documents: status first, so
 // a restarted operator resumes from what it decided; then the StatefulSet,
 // whose partition authorises the deletions; then the deletions; then the
-// clean-up of the action annotations.
+// clean-up of the action annotations. The status carries what the
+// notification targets acknowledged since the last reconcile.
 func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
 	previous := rollout.Status.DeepCopy()
+	r.recordNotifications(rollout, &p.Status)
 	if err := r.writeStatus(ctx, rollout, p.Status); err != nil {
 		return err
 	}
-	// Events and metrics describe the status just committed, so they are
-	// recorded now: a later step failing must not lose them.
+	// Events, metrics and notifications describe the status just
+	// committed, so they go out now: a later step failing must not lose them.
 	r.recordPlanEvents(rollout, p.Events)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
+	r.notify(rollout, previous, obs, p.Delete)
 
 	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
 		return err
@@ -168,6 +175,9 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.deletions.forget(key)
 	r.ownWrites.forget(key)
 	r.Metrics.forget(key)
+	if r.Notifier != nil {
+		r.Notifier.Forget(key)
+	}
 }
 
 // staleOr wraps err in errStale when the API server refused a write computed

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
@@ -66,14 +68,23 @@ func New(mgr ctrl.Manager, metrics *Metrics) *Reconciler {
 	}
 }
 
-// SetupWithManager watches rollouts, their StatefulSets and their pods.
+// SetupWithManager watches rollouts, their StatefulSets and their pods. With
+// a Notifier it also runs the notifier (on the leader, like the controller)
+// and reconciles a rollout whenever its targets acknowledged something, so
+// that status.notifications records it.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("statefulsetrollout").
 		For(&v1alpha1.StatefulSetRollout{}).
 		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(rolloutOfStatefulSet)).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod)).
-		Complete(r)
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod))
+	if r.Notifier != nil {
+		if err := mgr.Add(r.Notifier); err != nil {
+			return fmt.Errorf("add the notifier: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(r.Notifier.Delivered(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+	}
+	return b.Complete(r)
 }
 
 // rolloutOfStatefulSet maps a StatefulSet to the rollout of the same name when

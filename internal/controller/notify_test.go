@@ -1,0 +1,130 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/notify"
+	"github.com/sroll-dev/sroll/internal/plan"
+)
+
+// newNotifier is a dispatcher that is never started: Notify only queues.
+func newNotifier() *notify.Dispatcher {
+	noSecrets := func(context.Context, string, v1alpha1.SecretKeyRef) (string, error) {
+		return "", errors.New("no secrets in this test")
+	}
+	return notify.NewDispatcher(noSecrets, notify.Options{})
+}
+
+func slackTarget() v1alpha1.NotificationTarget {
+	return v1alpha1.NotificationTarget{Name: "releases", Slack: &v1alpha1.SlackTarget{
+		Channel: "#releases", TokenSecretRef: v1alpha1.SecretKeyRef{Name: "slack", Key: "token"},
+	}}
+}
+
+// A rollout without notifications is none of the dispatcher's business, and
+// one with notifications still makes no write when nothing changes.
+func TestReconcileWithNotifierWritesNothingMore(t *testing.T) {
+	for _, configured := range []bool{false, true} {
+		rollout := newRollout("kv", 3, "kv:v1")
+		if configured {
+			rollout.Spec.Notifications = []v1alpha1.NotificationTarget{slackTarget()}
+		}
+		f := newFixture(t, rollout)
+		f.r.Notifier = newNotifier()
+
+		reconcileOnce(t, f, "kv")
+		if got := f.writes.Take(); len(got) != 2 {
+			t.Errorf("configured=%v: first reconcile wrote %v, want the status and the StatefulSet", configured, got)
+		}
+		reconcileOnce(t, f, "kv")
+		f.writes.Take()
+		for range 3 {
+			reconcileOnce(t, f, "kv")
+			if got := f.writes.Take(); len(got) != 0 {
+				t.Fatalf("configured=%v: a reconcile with nothing to do wrote %v", configured, got)
+			}
+		}
+		// Record hands back what it is given for a rollout it never saw.
+		key := types.NamespacedName{Namespace: "default", Name: "kv"}
+		marker := []v1alpha1.NotificationStatus{{Target: "marker"}}
+		got := f.r.Notifier.Record(key, marker)
+		if known := len(got) != 1 || got[0].Target != "marker"; known != configured {
+			t.Errorf("configured=%v: the dispatcher knows the rollout: %v", configured, known)
+		}
+	}
+}
+
+// Removing every target removes their entries from status.notifications.
+func TestRecordNotificationsDropsRemovedTargets(t *testing.T) {
+	rollout := newRollout("kv", 3, "kv:v1")
+	rollout.Status.Notifications = []v1alpha1.NotificationStatus{{Target: "releases", Revision: "abc", SlackTS: "1.2"}}
+	r := &Reconciler{Notifier: newNotifier()}
+	planned := rollout.Status.DeepCopy()
+	r.recordNotifications(rollout, planned)
+	if planned.Notifications != nil {
+		t.Errorf("status.notifications = %v, want none without targets", planned.Notifications)
+	}
+
+	rollout.Spec.Notifications = []v1alpha1.NotificationTarget{slackTarget()}
+	planned = rollout.Status.DeepCopy()
+	r.recordNotifications(rollout, planned)
+	if len(planned.Notifications) != 1 || planned.Notifications[0].SlackTS != "1.2" {
+		t.Errorf("status.notifications = %v, want the record kept until the dispatcher saw the rollout", planned.Notifications)
+	}
+}
+
+func TestInFlight(t *testing.T) {
+	rollout := newRollout("kv", 12, "kv:v2")
+	rollout.Status.UpdateRevision = "kv-new"
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "kv", Namespace: "default"}}
+	now := metav1.Now()
+	pod := func(ordinal, revision string, ready bool, terminating bool) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kv-" + ordinal, Labels: map[string]string{appsv1.ControllerRevisionHashLabelKey: revision}}}
+		status := corev1.ConditionFalse
+		if ready {
+			status = corev1.ConditionTrue
+		}
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
+		if terminating {
+			p.DeletionTimestamp = &now
+		}
+		return p
+	}
+	obs := observed{sts: sts, pods: []corev1.Pod{
+		pod("11", "kv-new", false, false), // updated, not Ready yet
+		pod("10", "kv-new", true, false),  // done
+		pod("2", "kv-old", true, true),    // terminating
+		pod("9", "kv-old", true, false),   // deleted by this reconcile
+		pod("1", "kv-old", false, false),  // broken, not part of the rollout
+		pod("0", "kv-old", true, false),
+		pod("3", "kv-old", true, false), pod("4", "kv-old", true, false), pod("5", "kv-old", true, false),
+		pod("6", "kv-old", true, false), pod("7", "kv-old", true, false),
+		// kv-8 is gone: deleted and not recreated yet.
+	}}
+	got := inFlight(rollout, obs, []plan.PodRef{{Name: "kv-9"}})
+	if want := []string{"kv-2", "kv-8", "kv-9", "kv-11"}; !slices.Equal(got, want) {
+		t.Errorf("inFlight = %v, want %v (by ordinal)", got, want)
+	}
+}
+
+func TestRevisionImages(t *testing.T) {
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "kv", Namespace: "default", UID: "sts-uid"}}
+	template := newRollout("kv", 1, "kv:v1").Spec.Template
+	template.Spec.Containers = append(template.Spec.Containers, corev1.Container{Name: "sidecar", Image: "proxy:3"})
+	revisions := []appsv1.ControllerRevision{revisionOf(t, sts, "kv-old", 1, &template)}
+	if got := revisionImages(revisions, "kv-old"); !slices.Equal(got, []string{"kv:v1", "proxy:3"}) {
+		t.Errorf("images of kv-old = %v", got)
+	}
+	if got := revisionImages(revisions, "kv-unknown"); got != nil {
+		t.Errorf("images of an unknown revision = %v, want none", got)
+	}
+}
