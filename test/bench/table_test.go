@@ -1,0 +1,221 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// figureSet collects what the benchmarks measured, for the table TestMain
+// prints at the end. A nil part was not measured (benchmark filtered out or
+// failed before it got there).
+type figureSet struct {
+	mu      sync.Mutex
+	latency *latencyFigures
+	rollout *rolloutFigures
+	idle    *idleFigures
+	native  *nativeFigures
+}
+
+var results figureSet
+
+func (s *figureSet) set(f func(*figureSet)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s)
+}
+
+func (s *figureSet) measured() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latency != nil || s.rollout != nil || s.idle != nil || s.native != nil
+}
+
+type latencyFigures struct {
+	replicas int
+	sorted   []time.Duration
+}
+
+type rolloutFigures struct {
+	replicas, budget, batches int
+	// total runs from the image change to the rollout seen Completed;
+	// lastReady to the last replacement seen Ready.
+	total, lastReady time.Duration
+	podP50, podP90   time.Duration
+	maxUnavailable   int
+	deletions        int
+	rss, peakRSS     int64
+	cpu              cpuUse
+}
+
+// floor is the physical floor: one recreate-and-ready time per batch.
+func (f *rolloutFigures) floor() time.Duration { return time.Duration(f.batches) * f.podP50 }
+
+func (f *rolloutFigures) ratio() float64 { return f.total.Seconds() / f.floor().Seconds() }
+
+type idleFigures struct {
+	touches    int
+	reconciles float64
+	writes     map[string]float64
+}
+
+type nativeFigures struct {
+	replicas       int
+	total          time.Duration
+	podP50         time.Duration
+	maxUnavailable int
+}
+
+const (
+	targetRatio     = 1.3
+	targetSpeedUp   = 30.0
+	targetLatency   = time.Second
+	targetRSS       = 150 << 20
+	nativeScaleUpTo = 1000
+)
+
+// print writes the markdown table of every figure measured.
+func (s *figureSet) print(out io.Writer, took time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var rows [][]string
+	row := func(figure, value, target string, pass *bool) {
+		result := ""
+		if pass != nil {
+			result = "FAIL"
+			if *pass {
+				result = "pass"
+			}
+		}
+		rows = append(rows, []string{figure, value, target, result})
+	}
+	check := func(ok bool) *bool { return &ok }
+
+	if f := s.rollout; f != nil {
+		row(fmt.Sprintf("1. %d pods, maxUnavailable 10%%, one 100%% step: image change → Completed, every pod updated and Ready", f.replicas),
+			secs(f.total), "", nil)
+		row("1. … of which after the last pod was seen Ready (operator noticing the end)", secs(f.total-f.lastReady), "", nil)
+		row(fmt.Sprintf("1. per pod: deletion seen → replacement Ready, median / p90 (%d pods)", f.replicas),
+			secs(f.podP50)+" / "+secs(f.podP90), "", nil)
+		row(fmt.Sprintf("1. physical floor: %d batches × median per-pod time", f.batches), secs(f.floor()), "", nil)
+		row("1. total / floor", fmt.Sprintf("%.2f", f.ratio()), fmt.Sprintf("≤ %.1f", targetRatio), check(f.ratio() <= targetRatio))
+		row("1. most pods unavailable at one instant (pod watcher)", fmt.Sprint(f.maxUnavailable),
+			fmt.Sprintf("≤ %d", f.budget), check(f.maxUnavailable <= f.budget))
+		row("1. pod deletions seen", fmt.Sprint(f.deletions), fmt.Sprint(f.replicas), check(f.deletions == f.replicas))
+	}
+	if f := s.native; f != nil {
+		row(fmt.Sprintf("2. native RollingUpdate, %d pods, **measured**: image change → every pod updated and Ready", f.replicas),
+			secs(f.total), "", nil)
+		row("2. native, per pod: deletion seen → replacement Ready, median", secs(f.podP50), "", nil)
+		scaled := f.total * nativeScaleUpTo / time.Duration(f.replicas)
+		row(fmt.Sprintf("2. native RollingUpdate, %d pods, **scaled linearly** from %d (×%d), not measured",
+			nativeScaleUpTo, f.replicas, nativeScaleUpTo/f.replicas), secs(scaled), "", nil)
+		if r := s.rollout; r != nil && r.replicas == nativeScaleUpTo {
+			speedUp := scaled.Seconds() / r.total.Seconds()
+			row(fmt.Sprintf("2. speed-up of sroll at %d pods (scaled native / sroll)", nativeScaleUpTo),
+				fmt.Sprintf("%.0f×", speedUp), fmt.Sprintf("≥ %.0f×", targetSpeedUp), check(speedUp >= targetSpeedUp))
+		}
+	}
+	if f := s.latency; f != nil {
+		p50, p90 := percentile(f.sorted, 0.5), percentile(f.sorted, 0.9)
+		row(fmt.Sprintf("3. image change → first pod deletion seen, %d pods, %d runs: median", f.replicas, len(f.sorted)),
+			msecs(p50), "< "+secs(targetLatency), check(p50 < targetLatency))
+		row("3. … p90 / min / max", msecs(p90)+" / "+msecs(f.sorted[0])+" / "+msecs(f.sorted[len(f.sorted)-1]), "", nil)
+	}
+	if f := s.idle; f != nil {
+		n := total(f.writes)
+		value := fmt.Sprint(n)
+		if n != 0 {
+			value += " " + fmt.Sprint(f.writes)
+		}
+		row(fmt.Sprintf("4. API writes by the operator while idle (%d touches, %.0f reconciles, 1000 pods)", f.touches, f.reconciles),
+			value, "0", check(n == 0 && f.reconciles > 0))
+	}
+	if f := s.rollout; f != nil {
+		row(fmt.Sprintf("5. operator RSS after the %d-pod rollout (peak during the run)", f.replicas),
+			fmt.Sprintf("%s (%s)", mib(f.rss), mib(f.peakRSS)), "< "+mib(targetRSS), check(f.rss < targetRSS))
+	}
+
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "## sroll performance (make bench)")
+	fmt.Fprintln(out)
+	printTable(out, []string{"Figure", "Value", "Target", "Result"}, rows)
+	fmt.Fprintln(out)
+	delay := defaultReadyDelay
+	if shared != nil {
+		delay = shared.readyDelay
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(out, "Local cluster (3 kwok nodes), pod ready delay %s (each pod draws 0.8–1.2×), %d cores, "+
+		"%s, benchmarks took %s; load average at the end: %s.\n",
+		delay, runtime.NumCPU(), time.Now().Format("2006-01-02 15:04 MST"), took.Round(time.Second), strings.Join(strings.Fields(string(load))[:3], " "))
+	fmt.Fprintln(out, "Times are seen by the benchmark's pod watch and 100 ms status polling; percentiles are nearest-rank.")
+	if f := s.native; f != nil {
+		fmt.Fprintf(out, "Native RollingUpdate was measured on %d pods and scaled linearly to %d (it replaces one pod at a time).\n",
+			f.replicas, nativeScaleUpTo)
+	}
+	if f := s.rollout; f != nil && f.cpu.machineAll > 0 {
+		fmt.Fprintln(out)
+		wall := f.total
+		fmt.Fprintf(out, "CPU used during the %d-pod rollout (%s wall, %d cores: %.0f core-seconds available; "+
+			"the whole machine was busy %.0f%% of them):\n\n",
+			f.replicas, secs(wall), runtime.NumCPU(), f.cpu.machineAll.Seconds(),
+			100*f.cpu.machineBusy.Seconds()/f.cpu.machineAll.Seconds())
+		names := make([]string, 0, len(f.cpu.byProcess))
+		for name := range f.cpu.byProcess {
+			names = append(names, name)
+		}
+		slices.SortFunc(names, func(a, b string) int { return int(f.cpu.byProcess[b] - f.cpu.byProcess[a]) })
+		var cpuRows [][]string
+		var sum time.Duration
+		for _, name := range names {
+			t := f.cpu.byProcess[name]
+			sum += t
+			cpuRows = append(cpuRows, []string{name, fmt.Sprintf("%.1f s", t.Seconds()), fmt.Sprintf("%.0f%%", 100*t.Seconds()/wall.Seconds())})
+		}
+		other := f.cpu.machineBusy - sum
+		cpuRows = append(cpuRows, []string{"everything else on the machine", fmt.Sprintf("%.1f s", other.Seconds()),
+			fmt.Sprintf("%.0f%%", 100*other.Seconds()/wall.Seconds())})
+		printTable(out, []string{"Process", "CPU time", "of one core"}, cpuRows)
+	}
+	fmt.Fprintln(out)
+}
+
+// printTable writes a markdown table with its columns aligned, so it reads
+// well in a terminal too.
+func printTable(out io.Writer, header []string, rows [][]string) {
+	widths := make([]int, len(header))
+	for _, r := range append([][]string{header}, rows...) {
+		for i, cell := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	line := func(cells []string) {
+		padded := make([]string, len(cells))
+		for i, cell := range cells {
+			padded[i] = cell + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))
+		}
+		fmt.Fprintln(out, "| "+strings.Join(padded, " | ")+" |")
+	}
+	line(header)
+	sep := make([]string, len(header))
+	for i := range sep {
+		sep[i] = strings.Repeat("-", widths[i])
+	}
+	line(sep)
+	for _, r := range rows {
+		line(r)
+	}
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+func msecs(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
+
+func mib(bytes int64) string { return fmt.Sprintf("%.0f MiB", float64(bytes)/(1<<20)) }
