@@ -202,7 +202,7 @@ func (d *Dispatcher) Notify(s Snapshot) {
 
 // Record returns status.notifications for a rollout: what the status
 // recorded when the dispatcher first saw the rollout, updated with what was
-// delivered since, one entry per configured target that was told about a
+// delivered since, one entry per configured target that is told about a
 // rollout, sorted by target. Entries of removed targets are gone. For a
 // rollout the dispatcher has not been told about (before the first Notify
 // after a restart) it returns recorded unchanged.
@@ -297,6 +297,14 @@ func (d *Dispatcher) add(st *stream, s Snapshot, fresh bool) bool {
 			return false
 		}
 	}
+	if (s.forward() || len(s.Events) > 0) && st.status.Revision != s.TemplateHash {
+		// The rollout is announced: the target is told about it from now
+		// on. Recorded at once, not at the first delivery, so that a
+		// target that hears nothing before the end (a webhook asking for
+		// terminal events only) still gets the end after a restart.
+		st.status = v1alpha1.NotificationStatus{Target: st.key.Target, Revision: s.TemplateHash}
+		d.signal(st.key.Rollout)
+	}
 	s.Targets, s.Recorded = nil, nil // the items need the rollout, not the configuration
 	added := false
 	if st.kind == kindSlack {
@@ -343,6 +351,16 @@ func (d *Dispatcher) signalLoop(ctx context.Context) {
 				return
 			}
 		}
+	}
+}
+
+// signal tells the controller, through signalLoop, that a rollout's
+// status.notifications changed.
+func (d *Dispatcher) signal(key types.NamespacedName) {
+	d.signals[key] = true
+	select {
+	case d.poke <- struct{}{}:
+	default:
 	}
 }
 

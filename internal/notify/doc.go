@@ -51,15 +51,17 @@
 //
 // # At least once, across restarts
 //
-// status.notifications records per target the rollout it was told about
+// status.notifications records per target the rollout it is told about,
+// from the moment the rollout is announced, before anything is delivered
 // (Revision holds status.templateHash: the StatefulSet revisions change
 // during a rollback), the Slack message (SlackTS, SlackChannel) and the
 // last terminal event it acknowledged (Delivered). A dispatcher that has
 // not seen a rollout yet starts from that record: it updates the recorded
 // Slack message instead of posting a new one, and if the rollout's phase
 // implies a terminal event (Completed → Completed, Degraded → Failed,
-// Aborted → RolledBack) that the target heard the start of but not the
-// end, it delivers it once more. Webhook receivers drop a duplicate by its
+// Aborted → RolledBack) that the target was to hear of but did not
+// acknowledge, it delivers it once more (also to a webhook that asks for
+// terminal events only and so heard nothing before the end). Webhook receivers drop a duplicate by its
 // idempotency key. Other events are sent at most once: one pending when the
 // operator stops is lost.
 package notify

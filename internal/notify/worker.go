@@ -143,15 +143,17 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 	return delay, len(st.items) > 0
 }
 
-// recordSent updates what the target was told, for Record: the rollout it
-// heard about (status.templateHash, recorded as the entry's Revision: the
-// StatefulSet revisions change during a rollback), the Slack message, the
-// terminal event it acknowledged.
+// recordSent updates what the target was told, for Record: the Slack
+// message and the terminal event it acknowledged. The rollout it is told
+// about (status.templateHash, recorded as the entry's Revision: the
+// StatefulSet revisions change during a rollback) was recorded when the
+// rollout was announced (see add); an item of an earlier rollout sent
+// after that changes nothing in the record, which is the later one's.
 func (d *Dispatcher) recordSent(st *stream, it item, delivered v1alpha1.NotificationEvent) {
-	before := st.status
 	if st.status.Revision != it.snap.TemplateHash {
-		st.status = v1alpha1.NotificationStatus{Target: st.key.Target, Revision: it.snap.TemplateHash}
+		return
 	}
+	before := st.status
 	if st.msg.rollout == st.status.Revision {
 		st.status.SlackTS, st.status.SlackChannel = st.msg.ts, st.msg.channel
 	}
@@ -161,13 +163,8 @@ func (d *Dispatcher) recordSent(st *stream, it item, delivered v1alpha1.Notifica
 		at := metav1.NewTime(time.Now()).Rfc3339Copy()
 		st.status.Delivered, st.status.DeliveredAt = delivered, &at
 	}
-	if st.status.Revision != before.Revision || st.status.SlackTS != before.SlackTS ||
-		st.status.SlackChannel != before.SlackChannel || st.status.Delivered != before.Delivered {
-		d.signals[st.key.Rollout] = true
-		select {
-		case d.poke <- struct{}{}:
-		default:
-		}
+	if st.status.SlackTS != before.SlackTS || st.status.SlackChannel != before.SlackChannel || st.status.Delivered != before.Delivered {
+		d.signal(st.key.Rollout)
 	}
 }
 
