@@ -1,0 +1,372 @@
+package notifye2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
+	"github.com/sroll-dev/sroll/internal/notify"
+	"github.com/sroll-dev/sroll/internal/notify/slacktest"
+	"github.com/sroll-dev/sroll/internal/notify/webhooktest"
+)
+
+const (
+	image = "registry.example/kv"
+
+	slackToken = "xoxb-e2e-token"
+	signingKey = "e2e-signing-key"
+	bearer     = "e2e-bearer"
+
+	// Target names in spec.notifications and status.notifications.
+	slackTargetName = "releases"
+	hookTargetName  = "release-system"
+
+	// updateInterval is the notifier's spacing of chat.update calls per
+	// workspace (Slack's Tier 3: 50 a minute); tolerance covers the time
+	// between the limiter's reservation and the request's arrival.
+	updateInterval = notify.DefaultUpdateInterval
+	tolerance      = 400 * time.Millisecond
+)
+
+// env is one test's namespace, with a Slack workspace and a release system
+// the operator of that namespace reports to.
+type env struct {
+	t     *testing.T
+	c     client.Client
+	ns    string
+	slack *slacktest.Server
+	hook  *webhooktest.Receiver
+}
+
+// newEnv starts Slack and the receiver on 127.0.0.1 and stores their
+// credentials in Secrets of a new namespace.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, c: setup(t), ns: clustertest.Namespace(t),
+		slack: slacktest.NewServer(), hook: webhooktest.NewReceiver(signingKey, bearer)}
+	t.Cleanup(e.slack.Close)
+	t.Cleanup(e.hook.Close)
+	e.slack.RequireToken(slackToken)
+	for name, data := range map[string]map[string]string{
+		"slack": {"token": slackToken},
+		"hooks": {"signing-key": signingKey, "token": bearer},
+	} {
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: name}, StringData: data}
+		if err := e.c.Create(context.Background(), secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// rollout returns a rollout of replicas pods on image v1 that reports to
+// the env's Slack channel and webhook.
+func (e *env) rollout(name string, replicas int32, maxUnavailable intstr.IntOrString, steps ...v1alpha1.RolloutStep) *v1alpha1.StatefulSetRollout {
+	labels := map[string]string{"app": name}
+	deadline := int32(600)
+	return &v1alpha1.StatefulSetRollout{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: name},
+		Spec: v1alpha1.StatefulSetRolloutSpec{
+			StatefulSetSpec: appsv1.StatefulSetSpec{
+				Replicas:    &replicas,
+				ServiceName: name,
+				Selector:    &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "kv", Image: image + ":v1"}}},
+				},
+			},
+			Rollout: v1alpha1.RolloutStrategy{MaxUnavailable: &maxUnavailable, Steps: steps, ProgressDeadlineSeconds: &deadline},
+			Notifications: []v1alpha1.NotificationTarget{
+				{Name: slackTargetName, Slack: &v1alpha1.SlackTarget{
+					Channel: "#releases", APIURL: e.slack.URL(),
+					TokenSecretRef: v1alpha1.SecretKeyRef{Name: "slack", Key: "token"},
+				}},
+				{Name: hookTargetName, Webhook: &v1alpha1.WebhookTarget{
+					URL:                  e.hook.URL(),
+					SigningKeySecretRef:  &v1alpha1.SecretKeyRef{Name: "hooks", Key: "signing-key"},
+					BearerTokenSecretRef: &v1alpha1.SecretKeyRef{Name: "hooks", Key: "token"},
+				}},
+			},
+		},
+	}
+}
+
+// gateTargetName is a webhook asking for terminal events only, as a
+// release gate would: it hears nothing before the end.
+const gateTargetName = "release-gate"
+
+// addGate adds a gate webhook to the rollout, served by a receiver of its own.
+func (e *env) addGate(r *v1alpha1.StatefulSetRollout) *webhooktest.Receiver {
+	gate := webhooktest.NewReceiver(signingKey, "")
+	e.t.Cleanup(gate.Close)
+	r.Spec.Notifications = append(r.Spec.Notifications, v1alpha1.NotificationTarget{Name: gateTargetName, Webhook: &v1alpha1.WebhookTarget{
+		URL:                 gate.URL(),
+		SigningKeySecretRef: &v1alpha1.SecretKeyRef{Name: "hooks", Key: "signing-key"},
+		Events:              []v1alpha1.NotificationEvent{v1alpha1.EventCompleted, v1alpha1.EventFailed, v1alpha1.EventRolledBack},
+	}})
+	return gate
+}
+
+// create creates the rollout and waits until its v1 pods are all Ready:
+// the starting point of every test, which announces nothing.
+func (e *env) create(r *v1alpha1.StatefulSetRollout) {
+	e.t.Helper()
+	if err := e.c.Create(context.Background(), r); err != nil {
+		e.t.Fatal(err)
+	}
+	e.waitCompleted(r, 3*time.Minute)
+	if m, d := e.slack.Messages(), e.hook.Deliveries(); len(m) != 0 || len(d) != 0 {
+		e.t.Fatalf("creating the StatefulSet announced something: %d Slack messages, %d webhook deliveries", len(m), len(d))
+	}
+}
+
+func percent(p int32) v1alpha1.RolloutStep { return v1alpha1.RolloutStep{Percent: &p} }
+
+func pause(d time.Duration) v1alpha1.RolloutStep {
+	step := v1alpha1.RolloutStep{Pause: &v1alpha1.PauseStep{}}
+	if d > 0 {
+		step.Pause.Duration = &metav1.Duration{Duration: d}
+	}
+	return step
+}
+
+// eventually polls until check says done, or fails the test with the last
+// thing check reported.
+func (e *env) eventually(timeout time.Duration, what string, check func() (bool, string)) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		done, state := check()
+		if done {
+			return
+		}
+		last = state
+		time.Sleep(200 * time.Millisecond)
+	}
+	e.t.Fatalf("%s: not done within %s; last state: %s", what, timeout, last)
+}
+
+func (e *env) get(r *v1alpha1.StatefulSetRollout) *v1alpha1.StatefulSetRollout {
+	e.t.Helper()
+	got := &v1alpha1.StatefulSetRollout{}
+	if err := e.c.Get(context.Background(), client.ObjectKeyFromObject(r), got); err != nil {
+		e.t.Fatal(err)
+	}
+	return got
+}
+
+func describe(r *v1alpha1.StatefulSetRollout) string {
+	s := r.Status
+	return fmt.Sprintf("phase=%s step=%d updated=%d/%d ready=%d notifications=%+v message=%q",
+		s.Phase, s.CurrentStepIndex, s.UpdatedReadyReplicas, s.Replicas, s.ReadyReplicas, s.Notifications, s.Message)
+}
+
+// waitCompleted waits until every replica runs the update revision and is Ready.
+func (e *env) waitCompleted(r *v1alpha1.StatefulSetRollout, timeout time.Duration) *v1alpha1.StatefulSetRollout {
+	e.t.Helper()
+	var got *v1alpha1.StatefulSetRollout
+	e.eventually(timeout, "rollout completed", func() (bool, string) {
+		got = e.get(r)
+		s := got.Status
+		done := s.ObservedGeneration == got.Generation && s.Phase == v1alpha1.PhaseCompleted &&
+			s.UpdatedReadyReplicas == *got.Spec.Replicas && s.UpdateRevision == s.StableRevision
+		return done, describe(got)
+	})
+	return got
+}
+
+func (e *env) waitPhase(r *v1alpha1.StatefulSetRollout, phase v1alpha1.Phase, timeout time.Duration) *v1alpha1.StatefulSetRollout {
+	e.t.Helper()
+	var got *v1alpha1.StatefulSetRollout
+	e.eventually(timeout, "phase "+string(phase), func() (bool, string) {
+		got = e.get(r)
+		return got.Status.ObservedGeneration == got.Generation && got.Status.Phase == phase, describe(got)
+	})
+	return got
+}
+
+func (e *env) patch(r *v1alpha1.StatefulSetRollout, patch string) {
+	e.t.Helper()
+	if err := e.c.Patch(context.Background(), r, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) setImage(r *v1alpha1.StatefulSetRollout, tag string) {
+	e.t.Helper()
+	e.patch(r, fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"kv","image":"%s:%s"}]}}}}`, image, tag))
+}
+
+func (e *env) promote(r *v1alpha1.StatefulSetRollout) {
+	e.t.Helper()
+	e.patch(r, fmt.Sprintf(`{"metadata":{"annotations":{%q:"1"}}}`, v1alpha1.AnnotationPromote))
+}
+
+// recorded returns status.notifications' entry for a target.
+func recorded(r *v1alpha1.StatefulSetRollout, target string) v1alpha1.NotificationStatus {
+	for _, n := range r.Status.Notifications {
+		if n.Target == target {
+			return n
+		}
+	}
+	return v1alpha1.NotificationStatus{}
+}
+
+// waitRecorded waits until status.notifications records, for every target,
+// the rollout of the current template and what done asks.
+func (e *env) waitRecorded(r *v1alpha1.StatefulSetRollout, timeout time.Duration, what string, done func(slack, hook v1alpha1.NotificationStatus) bool) *v1alpha1.StatefulSetRollout {
+	e.t.Helper()
+	var got *v1alpha1.StatefulSetRollout
+	e.eventually(timeout, "status.notifications: "+what, func() (bool, string) {
+		got = e.get(r)
+		slack, hook := recorded(got, slackTargetName), recorded(got, hookTargetName)
+		hash := got.Status.TemplateHash
+		return slack.Revision == hash && hook.Revision == hash && done(slack, hook), describe(got)
+	})
+	return got
+}
+
+// message is the one Slack message the test expects; it fails the test
+// when there are more.
+func (e *env) message() (slacktest.Message, bool) {
+	e.t.Helper()
+	messages := e.slack.Messages()
+	if len(messages) > 1 {
+		e.t.Fatalf("%d Slack messages, want one per rollout: %+v", len(messages), messages)
+	}
+	if len(messages) == 0 {
+		return slacktest.Message{}, false
+	}
+	return messages[0], true
+}
+
+// replyKinds names the thread replies by their title, in order.
+func replyKinds(m slacktest.Message) []string {
+	titles := map[string]string{
+		"*Paused*": "Paused", "*Completed*": "Completed", "*Failed*": "Failed",
+		"*Rollback started*": "RollbackStarted", "*Aborted*": "RolledBack",
+	}
+	var kinds []string
+	for _, reply := range m.Replies {
+		kind := "?" + reply.Text
+		for title, k := range titles {
+			if strings.Contains(reply.Text, title) {
+				kind = k
+			}
+		}
+		kinds = append(kinds, kind)
+	}
+	return kinds
+}
+
+// messageCompleted reports whether the message's current state (its
+// fallback text and its header) says the rollout completed.
+func messageCompleted(m slacktest.Message) bool {
+	return strings.Contains(m.Text, ": Completed,") && strings.Contains(m.Blocks, ":white_check_mark:")
+}
+
+// waitMessageSettled waits until the Slack message says Completed and the
+// Completed reply is in its thread.
+func (e *env) waitMessageSettled(timeout time.Duration) slacktest.Message {
+	e.t.Helper()
+	var m slacktest.Message
+	e.eventually(timeout, "Slack message final", func() (bool, string) {
+		var ok bool
+		m, ok = e.message()
+		return ok && messageCompleted(m) && slices.Contains(replyKinds(m), "Completed"),
+			fmt.Sprintf("text=%q updates=%d replies=%v", m.Text, m.Updates, replyKinds(m))
+	})
+	return m
+}
+
+// events lists the accepted webhook deliveries as "Event(step)".
+func events(deliveries []webhooktest.Delivery) []string {
+	var out []string
+	for _, d := range deliveries {
+		out = append(out, fmt.Sprintf("%s(%d)", d.Payload.Event, d.Payload.Step.Index))
+	}
+	return out
+}
+
+// delivered waits until the receiver accepted an event.
+func (e *env) waitDelivered(event v1alpha1.NotificationEvent, timeout time.Duration) {
+	e.t.Helper()
+	e.eventually(timeout, "webhook "+string(event), func() (bool, string) {
+		deliveries := e.hook.Deliveries()
+		return slices.ContainsFunc(deliveries, func(d webhooktest.Delivery) bool { return d.Payload.Event == event }),
+			fmt.Sprint(events(deliveries))
+	})
+}
+
+// requestEvent is the event a webhook request carried, refused or not.
+func requestEvent(r webhooktest.Request) v1alpha1.NotificationEvent {
+	var p notify.Payload
+	_ = json.Unmarshal(r.Body, &p)
+	return p.Event
+}
+
+// checkDeliveries checks what every receiver must be able to rely on: valid
+// signatures and bearer tokens, and no idempotency key accepted twice.
+func (e *env) checkDeliveries() {
+	e.t.Helper()
+	if n := e.hook.Rejected(); n > 0 {
+		e.t.Errorf("the receiver rejected %d requests (bad signature, token or payload)", n)
+	}
+	seen := map[string]string{}
+	for _, d := range e.hook.Deliveries() {
+		if d.Signature == "" {
+			e.t.Errorf("%s delivered without a signature", d.Payload.Event)
+		}
+		if d.Duplicate || seen[d.IdempotencyKey] != "" {
+			e.t.Errorf("%s delivered again with the idempotency key of %s (%s)", d.Payload.Event, seen[d.IdempotencyKey], d.IdempotencyKey)
+		}
+		seen[d.IdempotencyKey] = string(d.Payload.Event)
+		if d.Payload.Cluster != clusterName {
+			e.t.Errorf("%s payload names cluster %q, want %q", d.Payload.Event, d.Payload.Cluster, clusterName)
+		}
+	}
+}
+
+// slackCalls counts the calls to a Slack method and those refused.
+func (e *env) slackCalls(method string) (calls, refused int) {
+	for _, c := range e.slack.Calls() {
+		if c.Method == method {
+			calls++
+			if c.Status != 200 || c.Error != "" {
+				refused++
+			}
+		}
+	}
+	return calls, refused
+}
+
+// checkUpdateSpacing checks that successful chat.update calls were at
+// least the limiter's interval apart.
+func (e *env) checkUpdateSpacing() {
+	e.t.Helper()
+	var last time.Time
+	for _, c := range e.slack.Calls() {
+		if c.Method != "chat.update" || c.Status != 200 {
+			continue
+		}
+		if !last.IsZero() && c.At.Sub(last) < updateInterval-tolerance {
+			e.t.Errorf("two chat.update calls %s apart, want at least %s", c.At.Sub(last).Round(time.Millisecond), updateInterval)
+		}
+		last = c.At
+	}
+}
