@@ -10,8 +10,8 @@
 // RollbackStarted, RolledBack (aborted) and Completed.
 //
 // Webhooks: a signed JSON Payload (schema SchemaVersion) for Started,
-// StepCompleted, Paused, Completed, Failed and RolledBack, filtered by the
-// target's events, in order, retried with exponential backoff, each with an
+// StepCompleted, Paused, RollbackStarted, Completed, Failed and RolledBack,
+// filtered by the target's events, in order, retried with exponential backoff, each with an
 // idempotency key that stays the same across retries and restarts.
 //
 // # How the controller calls it

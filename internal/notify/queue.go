@@ -94,9 +94,6 @@ func wants(t v1alpha1.NotificationTarget, e v1alpha1.NotificationEvent) bool {
 	if t.Slack != nil {
 		return replyTitles[e] != ""
 	}
-	if e == EventRollbackStarted {
-		return false
-	}
 	if len(t.Webhook.Events) == 0 {
 		return true
 	}

@@ -40,3 +40,28 @@ func TestRestartRedeliversTheEndToAFilteredWebhook(t *testing.T) {
 		t.Errorf("events = %v, want Completed once", got)
 	}
 }
+
+// RollbackStarted is an event of the API: a webhook that asks for it, or
+// for everything, gets it.
+func TestWebhookGetsRollbackStarted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.dispatcher()
+	start(t, d)
+	targets := e.targets()[1:]
+	targets[0].Webhook.Events = []v1alpha1.NotificationEvent{v1alpha1.EventRollbackStarted, v1alpha1.EventRolledBack}
+	r := newRollout(t, d, targets)
+	r.begin()
+	r.updateTo(20)
+	r.write(func(s *v1alpha1.StatefulSetRolloutStatus) {
+		s.Phase, s.RollbackReason, s.UpdateRevision = v1alpha1.PhaseRollingBack, "Aborted", s.StableRevision
+		s.Message = "rolling back to kv-r1: aborted by request"
+	})
+	r.write(func(s *v1alpha1.StatefulSetRolloutStatus) {
+		s.Phase, s.Message = v1alpha1.PhaseAborted, "rolled back to kv-r1: aborted by request"
+	})
+	eventually(t, "RolledBack is delivered", func() bool { return len(e.hook.Deliveries()) == 2 })
+	if got := e.events(); !reflect.DeepEqual(got, []string{"RollbackStarted/0", "RolledBack/0"}) {
+		t.Errorf("events = %v, want RollbackStarted, RolledBack", got)
+	}
+}
