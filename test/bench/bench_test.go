@@ -76,11 +76,11 @@ func BenchmarkRollout1000(b *testing.B) {
 	w.resetMax()
 
 	progress("rolling out a new image to %d pods", replicas)
-	cpuBefore := e.cpu(op)
+	cpuBefore, opBefore := e.cpu(op), scrape(b, op)
 	start := time.Now()
 	e.setImage(b, r, "v2")
 	done, completedAt := e.waitCompleted(b, r, 30*time.Minute)
-	cpuAfter := e.cpu(op)
+	cpuAfter, opAfter := e.cpu(op), scrape(b, op)
 	revision := done.Status.UpdateRevision
 	seen := waitFor(b, time.Minute, "the watcher to see every pod Ready at "+revision, func() (watchSummary, bool) {
 		s := w.summary(revision)
@@ -93,20 +93,26 @@ func BenchmarkRollout1000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	maxUnavailable := int(float64(replicas) * 0.10)
+	budget := replicas / 10
+	podTimes, reactions := seen.podTimes(), seen.reactions(budget)
 	f := &rolloutFigures{
 		replicas:       replicas,
-		budget:         maxUnavailable,
-		batches:        (replicas + maxUnavailable - 1) / maxUnavailable,
+		budget:         budget,
+		batches:        (replicas + budget - 1) / budget,
 		total:          completedAt.Sub(start),
-		lastReady:      seen.lastReplaced.Sub(start),
-		podP50:         percentile(seen.replaced, 0.5),
-		podP90:         percentile(seen.replaced, 0.9),
+		lastReady:      seen.replaced[len(seen.replaced)-1].ready.Sub(start),
+		firstWave:      seen.deletions[budget-1].Sub(seen.deletions[0]),
+		podP50:         percentile(podTimes, 0.5),
+		podP90:         percentile(podTimes, 0.9),
+		reactionP50:    percentile(reactions, 0.5),
+		reactionP90:    percentile(reactions, 0.9),
+		ideal:          seen.idealPipeline(budget),
 		maxUnavailable: seen.maxUnavailable,
-		deletions:      seen.deletions,
+		deletions:      len(seen.deletions),
 		rss:            rss,
 		peakRSS:        peak,
 		cpu:            cpuAfter.minus(cpuBefore),
+		operator:       opAfter.minus(opBefore),
 	}
 	results.set(func(s *figureSet) { s.rollout = f })
 	progress("rollout done in %s (floor %s); checking idle reconciles", f.total.Round(time.Millisecond), f.floor())
@@ -167,7 +173,7 @@ func BenchmarkNativeRollingUpdate100(b *testing.B) {
 	f := &nativeFigures{
 		replicas:       replicas,
 		total:          finished.Sub(start),
-		podP50:         percentile(seen.replaced, 0.5),
+		podP50:         percentile(seen.podTimes(), 0.5),
 		maxUnavailable: seen.maxUnavailable,
 	}
 	results.set(func(s *figureSet) { s.native = f })

@@ -42,6 +42,7 @@ func (e *env) startOperator(b *testing.B, namespace string) *operator {
 		"--leader-elect=false",
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port),
 		"--health-probe-bind-address=0",
+		"--zap-time-encoding=rfc3339nano",
 	)
 	op.cmd.Env = append(os.Environ(), "KUBECONFIG="+e.cluster.KubeconfigPath())
 	op.cmd.Stdout, op.cmd.Stderr = logFile, logFile
@@ -102,8 +103,25 @@ type sample struct {
 	// requests counts the API requests the operator's clients made, by
 	// HTTP method (rest_client_requests_total; lists and watches are GETs).
 	requests map[string]float64
-	// reconciles counts the rollout controller's reconciles, any result.
-	reconciles float64
+	// reconciles counts the rollout controller's reconciles, any result;
+	// reconcileTime is the time they took in all.
+	reconciles    float64
+	reconcileTime time.Duration
+	// queued counts the reconcile requests taken off the work queue;
+	// queueTime is the time they waited there in all.
+	queued    float64
+	queueTime time.Duration
+}
+
+// minus is what happened between before and s.
+func (s sample) minus(before sample) sample {
+	return sample{
+		requests:      since(s.requests, before.requests),
+		reconciles:    s.reconciles - before.reconciles,
+		reconcileTime: s.reconcileTime - before.reconcileTime,
+		queued:        s.queued - before.queued,
+		queueTime:     s.queueTime - before.queueTime,
+	}
 }
 
 // writes counts the requests that are not reads: everything but GET (and
@@ -152,7 +170,10 @@ func (op *operator) scrape() (sample, error) {
 	return parseMetrics(resp.Body)
 }
 
-// parseMetrics reads the two series it needs from the Prometheus text format.
+// controllerName is the rollout controller's name in the metrics.
+const controllerName = "statefulsetrollout"
+
+// parseMetrics reads the series it needs from the Prometheus text format.
 func parseMetrics(r io.Reader) (sample, error) {
 	s := sample{requests: map[string]float64{}}
 	scanner := bufio.NewScanner(r)
@@ -163,11 +184,18 @@ func parseMetrics(r io.Reader) (sample, error) {
 		if !ok {
 			continue
 		}
+		seconds := time.Duration(value * float64(time.Second))
 		switch {
 		case name == "rest_client_requests_total":
 			s.requests[labels["method"]] += value
-		case name == "controller_runtime_reconcile_total" && labels["controller"] == "statefulsetrollout":
+		case labels["controller"] == controllerName && name == "controller_runtime_reconcile_total":
 			s.reconciles += value
+		case labels["controller"] == controllerName && name == "controller_runtime_reconcile_time_seconds_sum":
+			s.reconcileTime += seconds
+		case labels["name"] == controllerName && name == "workqueue_queue_duration_seconds_count":
+			s.queued += value
+		case labels["name"] == controllerName && name == "workqueue_queue_duration_seconds_sum":
+			s.queueTime += seconds
 		}
 	}
 	if err := scanner.Err(); err != nil {

@@ -47,11 +47,19 @@ type rolloutFigures struct {
 	// total runs from the image change to the rollout seen Completed;
 	// lastReady to the last replacement seen Ready.
 	total, lastReady time.Duration
-	podP50, podP90   time.Duration
+	// firstWave is from the first deletion seen to the budget-th.
+	firstWave      time.Duration
+	podP50, podP90 time.Duration
+	// reaction is from the budget freeing to its use (watchSummary.reactions).
+	reactionP50, reactionP90 time.Duration
+	// ideal is the same rollout with a zero reaction time (watchSummary.idealPipeline).
+	ideal time.Duration
 	maxUnavailable   int
 	deletions        int
 	rss, peakRSS     int64
 	cpu              cpuUse
+	// operator is what the operator's metrics say it did during the rollout.
+	operator sample
 }
 
 // floor is the physical floor: one recreate-and-ready time per batch.
@@ -100,11 +108,19 @@ func (s *figureSet) print(out io.Writer, took time.Duration) {
 	if f := s.rollout; f != nil {
 		row(fmt.Sprintf("1. %d pods, maxUnavailable 10%%, one 100%% step: image change → Completed, every pod updated and Ready", f.replicas),
 			secs(f.total), "", nil)
-		row("1. … of which after the last pod was seen Ready (operator noticing the end)", secs(f.total-f.lastReady), "", nil)
 		row(fmt.Sprintf("1. per pod: deletion seen → replacement Ready, median / p90 (%d pods)", f.replicas),
 			secs(f.podP50)+" / "+secs(f.podP90), "", nil)
 		row(fmt.Sprintf("1. physical floor: %d batches × median per-pod time", f.batches), secs(f.floor()), "", nil)
 		row("1. total / floor", fmt.Sprintf("%.2f", f.ratio()), fmt.Sprintf("≤ %.1f", targetRatio), check(f.ratio() <= targetRatio))
+		row("1. where the rest goes: same per-pod times, operator reacting instantly (list schedule)", secs(f.ideal), "", nil)
+		row(fmt.Sprintf("1. … first %d deletions seen within", f.budget), msecs(f.firstWave), "", nil)
+		row("1. … budget freed (replacement Ready seen) → next deletion seen, median / p90", msecs(f.reactionP50)+" / "+msecs(f.reactionP90), "", nil)
+		row("1. … last pod seen Ready / rollout seen Completed", secs(f.lastReady)+" / "+secs(f.total), "", nil)
+		if o := f.operator; o.reconciles > 0 && o.queued > 0 {
+			row("1. … operator: reconciles, mean time each, mean wait in the work queue",
+				fmt.Sprintf("%.0f, %s, %s", o.reconciles, msecs(o.reconcileTime/time.Duration(o.reconciles)), msecs(o.queueTime/time.Duration(o.queued))), "", nil)
+			row("1. … operator: API requests by method", counts(o.requests), "", nil)
+		}
 		row("1. most pods unavailable at one instant (pod watcher)", fmt.Sprint(f.maxUnavailable),
 			fmt.Sprintf("≤ %d", f.budget), check(f.maxUnavailable <= f.budget))
 		row("1. pod deletions seen", fmt.Sprint(f.deletions), fmt.Sprint(f.replicas), check(f.deletions == f.replicas))
@@ -132,7 +148,7 @@ func (s *figureSet) print(out io.Writer, took time.Duration) {
 		n := total(f.writes)
 		value := fmt.Sprint(n)
 		if n != 0 {
-			value += " " + fmt.Sprint(f.writes)
+			value += " (" + counts(f.writes) + ")"
 		}
 		row(fmt.Sprintf("4. API writes by the operator while idle (%d touches, %.0f reconciles, 1000 pods)", f.touches, f.reconciles),
 			value, "0", check(n == 0 && f.reconciles > 0))
@@ -212,6 +228,20 @@ func printTable(out io.Writer, header []string, rows [][]string) {
 	for _, r := range rows {
 		line(r)
 	}
+}
+
+// counts formats request counts by method, sorted by method.
+func counts(byMethod map[string]float64) string {
+	methods := make([]string, 0, len(byMethod))
+	for m := range byMethod {
+		methods = append(methods, m)
+	}
+	slices.Sort(methods)
+	parts := make([]string, len(methods))
+	for i, m := range methods {
+		parts[i] = fmt.Sprintf("%s %.0f", m, byMethod[m])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }

@@ -38,10 +38,17 @@ type podWatcher struct {
 	deletions      []time.Time
 	// pending maps a pod name to the deletion that took it down, until a
 	// new pod of that name is Ready.
-	pending      map[string]deletion
-	replaced     []time.Duration
-	lastReplaced time.Time
+	pending  map[string]deletion
+	replaced []replacement
 }
+
+// replacement is one pod replaced: when its deletion was seen and when the
+// new pod of its name was seen Ready.
+type replacement struct {
+	deleted, ready time.Time
+}
+
+func (r replacement) took() time.Duration { return r.ready.Sub(r.deleted) }
 
 // podState is what the watcher keeps of one pod.
 type podState struct {
@@ -129,8 +136,7 @@ func (w *podWatcher) observe(kind watch.EventType, pod *corev1.Pod, now time.Tim
 		delete(w.pods, pod.Name)
 	}
 	if d, down := w.pending[pod.Name]; down && cur.serving() && cur.uid != d.uid {
-		w.replaced = append(w.replaced, now.Sub(d.at))
-		w.lastReplaced = now
+		w.replaced = append(w.replaced, replacement{deleted: d.at, ready: now})
 		delete(w.pending, pod.Name)
 	}
 	if had && old.serving() {
@@ -164,12 +170,10 @@ func (w *podWatcher) firstDeletionAfter(t time.Time) (time.Time, bool) {
 // watchSummary is what the watcher saw of a rollout.
 type watchSummary struct {
 	maxUnavailable int
-	deletions      int
-	// replaced holds, per replaced pod, the time from its deletion being
-	// seen to its replacement being Ready, sorted.
-	replaced []time.Duration
-	// lastReplaced is when the last replacement was seen Ready.
-	lastReplaced time.Time
+	// deletions are when each deletion was seen, in order.
+	deletions []time.Time
+	// replaced are the replaced pods, in the order they were seen Ready.
+	replaced []replacement
 	// onRevision counts the pods serving at revision.
 	onRevision int
 }
@@ -177,14 +181,53 @@ type watchSummary struct {
 func (w *podWatcher) summary(revision string) watchSummary {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := watchSummary{maxUnavailable: w.maxUnavailable, deletions: len(w.deletions), replaced: slices.Clone(w.replaced), lastReplaced: w.lastReplaced}
-	slices.Sort(s.replaced)
+	s := watchSummary{maxUnavailable: w.maxUnavailable, deletions: slices.Clone(w.deletions), replaced: slices.Clone(w.replaced)}
 	for _, p := range w.pods {
 		if p.serving() && p.revision == revision {
 			s.onRevision++
 		}
 	}
 	return s
+}
+
+// podTimes are the replacement times, sorted.
+func (s watchSummary) podTimes() []time.Duration {
+	out := make([]time.Duration, len(s.replaced))
+	for i, r := range s.replaced {
+		out[i] = r.took()
+	}
+	slices.Sort(out)
+	return out
+}
+
+// reactions are, for a rollout under a budget of n pods, the times from
+// the budget freeing to the operator using it: deletion n+j needs the j-th
+// replacement Ready (unavailable = deleted - replaced-and-Ready <= n), so
+// its reaction is the time between the two, as seen by the watch. Sorted.
+func (s watchSummary) reactions(budget int) []time.Duration {
+	var out []time.Duration
+	for j := 0; j < len(s.replaced) && budget+j < len(s.deletions); j++ {
+		out = append(out, s.deletions[budget+j].Sub(s.replaced[j].ready))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// idealPipeline is how long the rollout would take with the same per-pod
+// times and an operator that reacts instantly: each pod, in the order they
+// were deleted, starts as soon as one of the budget's slots frees and holds
+// it for its own replacement time.
+func (s watchSummary) idealPipeline(budget int) time.Duration {
+	byDeletion := slices.Clone(s.replaced)
+	slices.SortFunc(byDeletion, func(a, b replacement) int { return a.deleted.Compare(b.deleted) })
+	slots := make([]time.Duration, budget) // when each slot is free again
+	var end time.Duration
+	for _, r := range byDeletion {
+		i := slices.Index(slots, slices.Min(slots))
+		slots[i] += r.took()
+		end = max(end, slots[i])
+	}
+	return end
 }
 
 func podReady(pod *corev1.Pod) bool {
