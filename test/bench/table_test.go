@@ -53,11 +53,11 @@ type rolloutFigures struct {
 	// reaction is from the budget freeing to its use (watchSummary.reactions).
 	reactionP50, reactionP90 time.Duration
 	// ideal is the same rollout with a zero reaction time (watchSummary.idealPipeline).
-	ideal time.Duration
-	maxUnavailable   int
-	deletions        int
-	rss, peakRSS     int64
-	cpu              cpuUse
+	ideal          time.Duration
+	maxUnavailable int
+	deletions      int
+	rss, peakRSS   int64
+	cpu            cpuUse
 	// operator is what the operator's metrics say it did during the rollout.
 	operator sample
 }
