@@ -125,7 +125,7 @@ func startEnv() (_ *env, err error) {
 	if err := e.waitEstablished(ctx); err != nil {
 		return nil, err
 	}
-	e.operatorBin = filepath.Join(logDir, "sroll-operator")
+	e.operatorBin = filepath.Join(stateDir, "sroll-operator")
 	build := exec.Command("go", "build", "-o", e.operatorBin, "./cmd/sroll-operator")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
