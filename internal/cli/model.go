@@ -14,6 +14,7 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/cli/render"
+	"github.com/sroll-dev/sroll/internal/plan"
 )
 
 // readModel reads one rollout's world into the status screen's model: the
@@ -40,7 +41,7 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 		m.Desired = *r.Spec.Replicas
 	}
 	for _, step := range all {
-		m.Steps = append(m.Steps, stepLabel(step))
+		m.Steps = append(m.Steps, plan.StepLabel(step))
 	}
 	last := all[len(all)-1]
 	m.StepsEndAtFull = last.Percent != nil && *last.Percent == 100

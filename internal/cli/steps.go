@@ -4,37 +4,15 @@ import (
 	"fmt"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
 )
 
-// steps returns the rollout's steps with the API default (one 100% step)
-// applied, as the operator walks them.
 func steps(r *v1alpha1.StatefulSetRollout) []v1alpha1.RolloutStep {
-	if len(r.Spec.Rollout.Steps) == 0 {
-		hundred := int32(100)
-		return []v1alpha1.RolloutStep{{Percent: &hundred}}
-	}
-	return r.Spec.Rollout.Steps
+	return r.Spec.Rollout.StepsOrDefault()
 }
 
-// stepLabel names a step on the status screen: "25%", "pause", "pause 5m0s".
-func stepLabel(s v1alpha1.RolloutStep) string {
-	switch {
-	case s.Percent != nil:
-		return fmt.Sprintf("%d%%", *s.Percent)
-	case s.Pause != nil && s.Pause.Duration != nil:
-		return "pause " + s.Pause.Duration.Duration.String()
-	}
-	return "pause"
-}
-
-// stepName counts steps as the operator's messages do: "step 2/4 (pause)".
 func stepName(r *v1alpha1.StatefulSetRollout) string {
-	all := steps(r)
-	index := int(r.Status.CurrentStepIndex)
-	if index >= len(all) {
-		return fmt.Sprintf("the final step (100%%) after %d steps", len(all))
-	}
-	return fmt.Sprintf("step %d/%d (%s)", index+1, len(all), stepLabel(all[index]))
+	return plan.StepName(steps(r), r.Status.CurrentStepIndex)
 }
 
 // stepCount is the STEP column of list: the step being worked on out of

@@ -53,10 +53,7 @@ type Snapshot struct {
 // it had before the write (old). The controller adds OldImages and InFlight,
 // which only it can see (the stable ControllerRevision and the pods).
 func NewSnapshot(r *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRolloutStatus, now time.Time) Snapshot {
-	steps := len(r.Spec.Rollout.Steps)
-	if steps == 0 {
-		steps = 1 // the API's default: [{percent: 100}]
-	}
+	steps := len(r.Spec.Rollout.StepsOrDefault())
 	var images []string
 	for _, c := range r.Spec.Template.Spec.Containers {
 		images = append(images, c.Image)

@@ -38,7 +38,7 @@ func Decide(in Input) Plan {
 	d := &decider{
 		in:       in,
 		rollout:  in.Rollout,
-		steps:    steps(in.Rollout),
+		steps:    in.Rollout.Spec.Rollout.StepsOrDefault(),
 		now:      in.Now.Truncate(time.Second),
 		replicas: replicas(in.Rollout),
 		minReady: time.Duration(in.Rollout.Spec.MinReadySeconds) * time.Second,

@@ -91,18 +91,7 @@ func (d *decider) event(kind, reason, format string, args ...any) {
 	d.plan.Events = append(d.plan.Events, Event{Type: kind, Reason: reason, Message: fmt.Sprintf(format, args...)})
 }
 
-// stepName is how people count steps: "step 2/5 (pause)".
-func (d *decider) stepName(index int32) string {
-	total := len(d.steps)
-	if int(index) >= total {
-		return fmt.Sprintf("final step (100%%) after %d steps", total)
-	}
-	step := d.steps[index]
-	if step.Percent != nil {
-		return fmt.Sprintf("step %d/%d (%d%%)", index+1, total, *step.Percent)
-	}
-	return fmt.Sprintf("step %d/%d (pause)", index+1, total)
-}
+func (d *decider) stepName(index int32) string { return StepName(d.steps, index) }
 
 // progressMessage counts the pods of the step; deleting is the batch this
 // plan deletes, in flight from now on.

@@ -1,16 +1,29 @@
 package plan
 
 import (
+	"fmt"
+
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
 
-// steps returns the rollout's steps with the API default applied.
-func steps(r *v1alpha1.StatefulSetRollout) []v1alpha1.RolloutStep {
-	if len(r.Spec.Rollout.Steps) == 0 {
-		hundred := int32(100)
-		return []v1alpha1.RolloutStep{{Percent: &hundred}}
+// StepLabel names a step: "25%", "pause", "pause 5m0s".
+func StepLabel(step v1alpha1.RolloutStep) string {
+	switch {
+	case step.Percent != nil:
+		return fmt.Sprintf("%d%%", *step.Percent)
+	case step.Pause != nil && step.Pause.Duration != nil:
+		return "pause " + step.Pause.Duration.Duration.String()
 	}
-	return r.Spec.Rollout.Steps
+	return "pause"
+}
+
+// StepName is how people count steps, in messages and in the CLI:
+// "step 2/5 (pause)", or the final step once every listed step is done.
+func StepName(all []v1alpha1.RolloutStep, index int32) string {
+	if int(index) >= len(all) {
+		return fmt.Sprintf("final step (100%%) after %d steps", len(all))
+	}
+	return fmt.Sprintf("step %d/%d (%s)", index+1, len(all), StepLabel(all[index]))
 }
 
 // stepGoal is the lowest ordinal that runs the update revision once a step of
