@@ -63,7 +63,7 @@ func TestPhaseChecks(t *testing.T) {
 		{"promote rolled back", promote, rolledBack, "promote needs a Progressing or Paused rollout; kv is Degraded: it was rolled back to kv-1; use retry, or change the image"},
 		{"promote aborted", promote, aborted, "promote needs a Progressing or Paused rollout; kv is Aborted: it was rolled back to kv-1; use retry, or change the image"},
 		{"promote rolling back", promote, rollingBack, "promote needs a Progressing or Paused rollout; kv is RollingBack: it is rolling back to kv-1; use retry to roll forward again"},
-		{"promote last step", promote, lastStep, "kv is in the final step (100%) after 3 steps: there is no step left to promote; it completes once every pod is updated"},
+		{"promote last step", promote, lastStep, "kv is past its last step: there is no step left to promote; it completes once every pod is updated"},
 		{"promote --full last step", promoteFull, lastStep, ""},
 		{"promote --full completed", promoteFull, completed, "kv is Completed: there is nothing to promote; change the image to start a rollout"},
 

@@ -41,7 +41,7 @@ func checkPromote(r *v1alpha1.StatefulSetRollout, full bool) error {
 	case st.RollbackReason != "" || (st.Phase != v1alpha1.PhaseProgressing && st.Phase != v1alpha1.PhasePaused):
 		return fmt.Errorf("promote needs a Progressing or Paused rollout; %s is %s: %s", r.Name, phase(r), remedy(r))
 	case !full && int(st.CurrentStepIndex) >= len(steps(r)):
-		return fmt.Errorf("%s is in %s: there is no step left to promote; it completes once every pod is updated", r.Name, stepName(r))
+		return fmt.Errorf("%s is past its last step: there is no step left to promote; it completes once every pod is updated", r.Name)
 	}
 	return nil
 }
