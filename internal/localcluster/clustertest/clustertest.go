@@ -105,6 +105,11 @@ func KubeconfigPath() string { return mustCluster().KubeconfigPath() }
 // BinDir holds kubectl and the control-plane binaries.
 func BinDir() string { return mustCluster().BinDir() }
 
+// StateDir is the cluster's directory, removed when the tests pass and kept
+// when they fail: a place for what the tests need to their end, such as a
+// binary built once.
+func StateDir() string { return mustCluster().StateDir() }
+
 // Namespace creates a namespace named after the test and deletes it when
 // the test ends. It returns once the namespace's default service account
 // exists, since pods are rejected before.
