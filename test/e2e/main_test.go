@@ -4,88 +4,34 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 func TestMain(m *testing.M) { os.Exit(clustertest.Run(m)) }
 
-var (
-	setupOnce   sync.Once
-	setupErr    error
-	operatorBin string
-	scheme      = runtime.NewScheme()
-)
-
-func init() {
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-}
-
-// setup installs the CRDs and builds the operator once per package.
+// setup installs the CRDs and builds the operator, once per package, and
+// returns an uncached client.
 func setup(t *testing.T) client.Client {
 	t.Helper()
-	setupOnce.Do(func() {
-		root, err := filepath.Abs("../..")
-		if err != nil {
-			setupErr = err
-			return
-		}
-		if out, err := clustertest.Kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "config/crd/bases")); err != nil {
-			setupErr = err
-			t.Logf("%s", out)
-			return
-		}
-		if setupErr = waitEstablished(t); setupErr != nil {
-			return
-		}
-		dir, err := os.MkdirTemp("", "sroll-e2e-bin")
-		if err != nil {
-			setupErr = err
-			return
-		}
-		operatorBin = filepath.Join(dir, "sroll-operator")
-		build := exec.Command("go", "build", "-o", operatorBin, "./cmd/sroll-operator")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			setupErr = err
-			t.Logf("%s", out)
-		}
-	})
-	if setupErr != nil {
-		t.Fatalf("setting up the e2e tests: %v", setupErr)
-	}
-	c, err := client.New(clustertest.RestConfig(), client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	e2eutil.InstallCRDs(t, clustertest.RestConfig())
+	return e2eutil.Client(t, clustertest.RestConfig())
 }
 
-// waitEstablished waits for the CRD to serve; kubectl wait fails outright
-// when it looks before the API server wrote any condition.
-func waitEstablished(t *testing.T) error {
-	var out string
-	var err error
-	for range 120 {
-		out, err = clustertest.Kubectl(t, "get", "crd/statefulsetrollouts.sroll.dev",
-			"-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
-		if err == nil && out == "True" {
-			return nil
-		}
-		time.Sleep(250 * time.Millisecond)
+// startOperator runs the operator as its own process, watching one
+// namespace, so a test can kill it as a node failure would.
+func startOperator(t *testing.T, namespace string) *e2eutil.Operator {
+	t.Helper()
+	op := &e2eutil.Operator{
+		Bin:        e2eutil.BuildOperator(t, clustertest.StateDir()),
+		Kubeconfig: clustertest.KubeconfigPath(),
+		Args:       []string{"--namespace=" + namespace, "--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0"},
 	}
-	return fmt.Errorf("the CRD was not Established: %q, %v", out, err)
+	op.Start(t)
+	return op
 }

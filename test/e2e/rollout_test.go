@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
 	"github.com/sroll-dev/sroll/internal/plan"
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 // 40 pods in steps of 25/50/100% with a budget of 10: never more than 10
@@ -23,23 +25,24 @@ func TestRolloutHoldsTheBudget(t *testing.T) {
 	c := setup(t)
 	ns := clustertest.Namespace(t)
 	startOperator(t, ns)
-	r := newRollout(ns, "kv", 40, intstr.FromInt32(10), percent(25), percent(50), percent(100))
+	r := e2eutil.NewRollout(ns, "kv", 40, intstr.FromInt32(10), e2eutil.Percent(25), e2eutil.Percent(50), e2eutil.Percent(100))
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	waitCompleted(t, c, r, 2*time.Minute)
+	e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
 
-	w := watchPods(t, ns, r.Name, func() int { return 40 })
-	setImage(t, c, r, "v2")
-	done := waitCompleted(t, c, r, 3*time.Minute)
+	w := e2eutil.WatchPods(t, clustertest.RestConfig(), ns, r.Name, 40)
+	e2eutil.SetImage(t, c, r, "v2")
+	done := e2eutil.WaitCompleted(t, c, r, 3*time.Minute)
 
-	if n, at := w.MaxUnavailable(); n > 10 {
-		t.Errorf("%d pods unavailable at once (budget 10), at %s", n, at)
+	seen := w.Seen()
+	if n := seen.MaxUnavailable; n > 10 {
+		t.Errorf("%d pods unavailable at once (budget 10), at %s", n, seen.WorstInstant)
 	}
-	if twice := w.DeletedTwice(); len(twice) > 0 {
+	if twice := seen.DeletedTwice(); len(twice) > 0 {
 		t.Errorf("pods deleted twice on the same revision: %v", twice)
 	}
-	if n := w.Deletions(); n != 40 {
+	if n := len(seen.Deletions); n != 40 {
 		t.Errorf("%d pods deleted, want exactly 40", n)
 	}
 	checkPods(t, c, r, func(int) string { return done.Status.UpdateRevision })
@@ -52,15 +55,15 @@ func TestPausedRolloutDoesNotLeak(t *testing.T) {
 	c := setup(t)
 	ns := clustertest.Namespace(t)
 	startOperator(t, ns)
-	r := newRollout(ns, "kv", 40, intstr.FromInt32(10), percent(25), pauseStep(), percent(100))
+	r := e2eutil.NewRollout(ns, "kv", 40, intstr.FromInt32(10), e2eutil.Percent(25), e2eutil.Pause(0), e2eutil.Percent(100))
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	waitCompleted(t, c, r, 2*time.Minute)
-	setImage(t, c, r, "v2")
-	paused := waitPhase(t, c, r, v1alpha1.PhasePaused, 2*time.Minute)
+	e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
+	e2eutil.SetImage(t, c, r, "v2")
+	paused := e2eutil.WaitPhase(t, c, r, v1alpha1.PhasePaused, 2*time.Minute)
 	if paused.Status.CurrentStepIndex != 1 || paused.Status.Partition != 30 {
-		t.Fatalf("paused at the wrong place: %s", describe(paused))
+		t.Fatalf("paused at the wrong place: %s", e2eutil.Describe(paused))
 	}
 	stable, update, partition := paused.Status.StableRevision, paused.Status.UpdateRevision, int(paused.Status.Partition)
 	want := func(ordinal int) string {
@@ -70,27 +73,27 @@ func TestPausedRolloutDoesNotLeak(t *testing.T) {
 		return stable
 	}
 
-	w := watchPods(t, ns, r.Name, func() int { return 40 })
+	w := e2eutil.WatchPods(t, clustertest.RestConfig(), ns, r.Name, 40)
 	killed := killRandomPods(t, c, ns, r.Name, 60, 30*time.Second)
-	eventually(t, 2*time.Minute, func() (bool, string) {
-		got := getRollout(t, c, r)
-		return got.Status.ReadyReplicas == 40 && got.Status.Replicas == 40, describe(got)
+	e2eutil.WaitRollout(t, c, r, 2*time.Minute, "40 pods Ready", func(got *v1alpha1.StatefulSetRollout) bool {
+		return got.Status.ReadyReplicas == 40 && got.Status.Replicas == 40
 	})
+	created := w.Seen().Created
 	leaks := 0
-	for _, p := range w.Created() {
-		if p.revision != want(p.ordinal) {
+	for _, p := range created {
+		if p.Revision != want(p.Ordinal) {
 			leaks++
-			t.Errorf("pod %s came back at %s, want %s", p.name, p.revision, want(p.ordinal))
+			t.Errorf("pod %s came back at %s, want %s", p.Name, p.Revision, want(p.Ordinal))
 		}
 	}
-	t.Logf("killed %d pods while paused, %d recreated, %d leaked", killed, len(w.Created()), leaks)
+	t.Logf("killed %d pods while paused, %d recreated, %d leaked", killed, len(created), leaks)
 	checkPods(t, c, r, want)
-	if got := getRollout(t, c, r); got.Status.Phase != v1alpha1.PhasePaused {
-		t.Fatalf("the rollout moved while paused: %s", describe(got))
+	if got := e2eutil.GetRollout(t, c, r); got.Status.Phase != v1alpha1.PhasePaused {
+		t.Fatalf("the rollout moved while paused: %s", e2eutil.Describe(got))
 	}
 
-	annotate(t, c, r, v1alpha1.AnnotationPromote, "1")
-	done := waitCompleted(t, c, r, 3*time.Minute)
+	e2eutil.Promote(t, c, r)
+	done := e2eutil.WaitCompleted(t, c, r, 3*time.Minute)
 	checkPods(t, c, r, func(int) string { return done.Status.UpdateRevision })
 }
 
@@ -129,22 +132,20 @@ func TestBrokenReleaseRollsBack(t *testing.T) {
 	c := setup(t)
 	ns := clustertest.Namespace(t)
 	startOperator(t, ns)
-	r := newRollout(ns, "kv", 10, intstr.FromInt32(2), percent(50), percent(100))
+	r := e2eutil.NewRollout(ns, "kv", 10, intstr.FromInt32(2), e2eutil.Percent(50), e2eutil.Percent(100))
 	deadline := int32(20)
 	r.Spec.Rollout.ProgressDeadlineSeconds = &deadline
 	r.Spec.Rollout.AutoRollback = true
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	stable := waitCompleted(t, c, r, 2*time.Minute).Status.StableRevision
+	stable := e2eutil.WaitCompleted(t, c, r, 2*time.Minute).Status.StableRevision
 
-	setImage(t, c, r, "broken-1")
-	var got *v1alpha1.StatefulSetRollout
-	eventually(t, 3*time.Minute, func() (bool, string) {
-		got = getRollout(t, c, r)
+	e2eutil.SetImage(t, c, r, "broken-1")
+	got := e2eutil.WaitRollout(t, c, r, 3*time.Minute, "rolled back", func(got *v1alpha1.StatefulSetRollout) bool {
 		s := got.Status
 		return s.Phase == v1alpha1.PhaseDegraded && s.RollbackReason == plan.RollbackDeadlineExceeded &&
-			s.ReadyReplicas == 10 && s.UpdateRevision == stable, describe(got)
+			s.ReadyReplicas == 10 && s.UpdateRevision == stable
 	})
 	if !strings.Contains(got.Status.Message, "rolled back to "+stable) || !strings.Contains(got.Status.Message, "no progress for 20s") {
 		t.Errorf("message does not say what happened: %q", got.Status.Message)
@@ -158,35 +159,35 @@ func TestOperatorKilledMidRollout(t *testing.T) {
 	c := setup(t)
 	ns := clustertest.Namespace(t)
 	op := startOperator(t, ns)
-	r := newRollout(ns, "kv", 60, intstr.FromInt32(6), percent(25), percent(50), percent(100))
+	r := e2eutil.NewRollout(ns, "kv", 60, intstr.FromInt32(6), e2eutil.Percent(25), e2eutil.Percent(50), e2eutil.Percent(100))
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	waitCompleted(t, c, r, 2*time.Minute)
+	e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
 
-	w := watchPods(t, ns, r.Name, func() int { return 60 })
-	setImage(t, c, r, "v2")
+	w := e2eutil.WatchPods(t, clustertest.RestConfig(), ns, r.Name, 60)
+	e2eutil.SetImage(t, c, r, "v2")
 	for _, updated := range []int32{8, 24, 42} {
-		eventually(t, 2*time.Minute, func() (bool, string) {
-			got := getRollout(t, c, r)
-			return got.Status.UpdatedReplicas >= updated, describe(got)
+		e2eutil.WaitRollout(t, c, r, 2*time.Minute, fmt.Sprintf("%d pods updated", updated), func(got *v1alpha1.StatefulSetRollout) bool {
+			return got.Status.UpdatedReplicas >= updated
 		})
-		op.kill()
+		op.Kill()
 		time.Sleep(2 * time.Second)
-		op.start()
+		op.Start(t)
 	}
-	done := waitCompleted(t, c, r, 3*time.Minute)
-	if n, at := w.MaxUnavailable(); n > 6 {
-		t.Errorf("%d pods unavailable at once (budget 6), at %s", n, at)
+	done := e2eutil.WaitCompleted(t, c, r, 3*time.Minute)
+	seen := w.Seen()
+	if n := seen.MaxUnavailable; n > 6 {
+		t.Errorf("%d pods unavailable at once (budget 6), at %s", n, seen.WorstInstant)
 	}
-	if twice := w.DeletedTwice(); len(twice) > 0 {
+	if twice := seen.DeletedTwice(); len(twice) > 0 {
 		t.Errorf("pods deleted twice on the same revision: %v", twice)
 	}
-	if n := w.Deletions(); n != 60 {
+	if n := len(seen.Deletions); n != 60 {
 		t.Errorf("%d pods deleted, want exactly 60", n)
 	}
 	checkPods(t, c, r, func(int) string { return done.Status.UpdateRevision })
-	t.Logf("operator started %d times", op.starts)
+	t.Logf("operator started %d times", op.Starts())
 }
 
 // An old pod broken for reasons of its own uses the whole budget of 1: the
@@ -195,17 +196,17 @@ func TestUnrelatedBrokenPodConsumesBudget(t *testing.T) {
 	c := setup(t)
 	ns := clustertest.Namespace(t)
 	startOperator(t, ns)
-	r := newRollout(ns, "kv", 6, intstr.FromInt32(1))
+	r := e2eutil.NewRollout(ns, "kv", 6, intstr.FromInt32(1))
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	waitCompleted(t, c, r, 2*time.Minute)
+	e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
 
 	// One running pod breaks: a broken image (which the simulated kubelet
 	// never reports Ready) and its readiness gone. It stays on its revision.
 	broken := &corev1.Pod{}
 	broken.Namespace, broken.Name = ns, "kv-2"
-	patch := `{"spec":{"containers":[{"name":"kv","image":"` + image + `:broken-1"}]}}`
+	patch := `{"spec":{"containers":[{"name":"kv","image":"` + e2eutil.Image + `:broken-1"}]}}`
 	if err := c.Patch(context.Background(), broken, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
 		t.Fatal(err)
 	}
@@ -213,17 +214,16 @@ func TestUnrelatedBrokenPodConsumesBudget(t *testing.T) {
 	if err := c.Status().Patch(context.Background(), broken, client.RawPatch(types.StrategicMergePatchType, []byte(notReady))); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, func() (bool, string) {
-		got := getRollout(t, c, r)
-		return got.Status.ReadyReplicas == 5, describe(got)
+	e2eutil.WaitRollout(t, c, r, time.Minute, "5 pods Ready", func(got *v1alpha1.StatefulSetRollout) bool {
+		return got.Status.ReadyReplicas == 5
 	})
 
-	w := watchPods(t, ns, r.Name, func() int { return 6 })
-	setImage(t, c, r, "v2")
+	w := e2eutil.WatchPods(t, clustertest.RestConfig(), ns, r.Name, 6)
+	e2eutil.SetImage(t, c, r, "v2")
 	time.Sleep(10 * time.Second)
-	held := getRollout(t, c, r)
-	if w.Deletions() != 0 {
-		t.Fatalf("deleted pods while the budget was used by kv-2: %s", describe(held))
+	held := e2eutil.GetRollout(t, c, r)
+	if len(w.Seen().Deletions) != 0 {
+		t.Fatalf("deleted pods while the budget was used by kv-2: %s", e2eutil.Describe(held))
 	}
 	if !strings.Contains(held.Status.Message, "waiting for the disruption budget") || !strings.Contains(held.Status.Message, "kv-2") {
 		t.Errorf("message does not say what the rollout waits for: %q", held.Status.Message)
@@ -234,9 +234,9 @@ func TestUnrelatedBrokenPodConsumesBudget(t *testing.T) {
 	if err := c.Delete(context.Background(), broken); err != nil {
 		t.Fatal(err)
 	}
-	done := waitCompleted(t, c, r, 2*time.Minute)
-	if n, at := w.MaxUnavailable(); n > 1 {
-		t.Errorf("%d pods unavailable at once (budget 1), at %s", n, at)
+	done := e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
+	if seen := w.Seen(); seen.MaxUnavailable > 1 {
+		t.Errorf("%d pods unavailable at once (budget 1), at %s", seen.MaxUnavailable, seen.WorstInstant)
 	}
 	checkPods(t, c, r, func(int) string { return done.Status.UpdateRevision })
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 // Bad specs are refused by the API server itself, at apply time, with a
@@ -28,16 +29,16 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 			r.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
 		}, "spec.updateStrategy is owned by sroll"},
 		{"percent above 100", func(r *v1alpha1.StatefulSetRollout) {
-			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(150)}
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{e2eutil.Percent(150)}
 		}, "should be less than or equal to 100"},
 		{"percent zero", func(r *v1alpha1.StatefulSetRollout) {
-			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(0)}
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{e2eutil.Percent(0)}
 		}, "should be greater than or equal to 1"},
 		{"percents not increasing", func(r *v1alpha1.StatefulSetRollout) {
-			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(50), percent(20), percent(100)}
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{e2eutil.Percent(50), e2eutil.Percent(20), e2eutil.Percent(100)}
 		}, "percent steps must be strictly increasing"},
 		{"percents repeated", func(r *v1alpha1.StatefulSetRollout) {
-			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(50), percent(50)}
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{e2eutil.Percent(50), e2eutil.Percent(50)}
 		}, "percent steps must be strictly increasing"},
 		{"step with percent and pause", func(r *v1alpha1.StatefulSetRollout) {
 			p := int32(10)
@@ -58,11 +59,11 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 			r.Spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: 5}
 		}, "spec.ordinals.start other than 0 is not supported yet"},
 		{"negative pause", func(r *v1alpha1.StatefulSetRollout) {
-			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{percent(10), {Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: -60e9}}}, percent(100)}
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{e2eutil.Percent(10), {Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: -60e9}}}, e2eutil.Percent(100)}
 		}, "pause duration must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRollout(ns, "bad", 3, intstr.FromInt32(1))
+			r := e2eutil.NewRollout(ns, "bad", 3, intstr.FromInt32(1))
 			tc.mutate(r)
 			err := c.Create(context.Background(), r, client.DryRunAll)
 			if err == nil {
@@ -74,7 +75,7 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 		})
 	}
 
-	good := newRollout(ns, "good", 3, intstr.FromString("30%"), percent(10), pauseStep(), percent(100))
+	good := e2eutil.NewRollout(ns, "good", 3, intstr.FromString("30%"), e2eutil.Percent(10), e2eutil.Pause(0), e2eutil.Percent(100))
 	if err := c.Create(context.Background(), good); err != nil {
 		t.Fatalf("a valid spec was refused: %v", err)
 	}
@@ -96,7 +97,7 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 		}, "spec.selector can't change"},
 	} {
 		t.Run("update "+tc.name, func(t *testing.T) {
-			r := getRollout(t, c, good)
+			r := e2eutil.GetRollout(t, c, good)
 			tc.mutate(r)
 			err := c.Update(context.Background(), r, client.DryRunAll)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -104,7 +105,7 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 			}
 		})
 	}
-	r := getRollout(t, c, good)
+	r := e2eutil.GetRollout(t, c, good)
 	r.Spec.Replicas = ptr(int32(5))
 	if err := c.Update(context.Background(), r, client.DryRunAll); err != nil {
 		t.Fatalf("a valid update was refused: %v", err)

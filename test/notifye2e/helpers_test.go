@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,11 +19,10 @@ import (
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/notify/slacktest"
 	"github.com/sroll-dev/sroll/internal/notify/webhooktest"
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 const (
-	image = "registry.example/kv"
-
 	slackToken = "xoxb-e2e-token"
 	signingKey = "e2e-signing-key"
 	bearer     = "e2e-bearer"
@@ -75,34 +72,19 @@ func newEnv(t *testing.T) *env {
 // rollout returns a rollout of replicas pods on image v1 that reports to
 // the env's Slack channel and webhook.
 func (e *env) rollout(name string, replicas int32, maxUnavailable intstr.IntOrString, steps ...v1alpha1.RolloutStep) *v1alpha1.StatefulSetRollout {
-	labels := map[string]string{"app": name}
-	deadline := int32(600)
-	return &v1alpha1.StatefulSetRollout{
-		ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: name},
-		Spec: v1alpha1.StatefulSetRolloutSpec{
-			StatefulSetSpec: appsv1.StatefulSetSpec{
-				Replicas:    &replicas,
-				ServiceName: name,
-				Selector:    &metav1.LabelSelector{MatchLabels: labels},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "kv", Image: image + ":v1"}}},
-				},
-			},
-			Rollout: v1alpha1.RolloutStrategy{MaxUnavailable: &maxUnavailable, Steps: steps, ProgressDeadlineSeconds: &deadline},
-			Notifications: []v1alpha1.NotificationTarget{
-				{Name: slackTargetName, Slack: &v1alpha1.SlackTarget{
-					Channel: "#releases", APIURL: e.slack.URL(),
-					TokenSecretRef: v1alpha1.SecretKeyRef{Name: "slack", Key: "token"},
-				}},
-				{Name: hookTargetName, Webhook: &v1alpha1.WebhookTarget{
-					URL:                  e.hook.URL(),
-					SigningKeySecretRef:  &v1alpha1.SecretKeyRef{Name: "hooks", Key: "signing-key"},
-					BearerTokenSecretRef: &v1alpha1.SecretKeyRef{Name: "hooks", Key: "token"},
-				}},
-			},
-		},
+	r := e2eutil.NewRollout(e.ns, name, replicas, maxUnavailable, steps...)
+	r.Spec.Notifications = []v1alpha1.NotificationTarget{
+		{Name: slackTargetName, Slack: &v1alpha1.SlackTarget{
+			Channel: "#releases", APIURL: e.slack.URL(),
+			TokenSecretRef: v1alpha1.SecretKeyRef{Name: "slack", Key: "token"},
+		}},
+		{Name: hookTargetName, Webhook: &v1alpha1.WebhookTarget{
+			URL:                  e.hook.URL(),
+			SigningKeySecretRef:  &v1alpha1.SecretKeyRef{Name: "hooks", Key: "signing-key"},
+			BearerTokenSecretRef: &v1alpha1.SecretKeyRef{Name: "hooks", Key: "token"},
+		}},
 	}
+	return r
 }
 
 // gateTargetName is a webhook asking for terminal events only, as a
@@ -134,87 +116,34 @@ func (e *env) create(r *v1alpha1.StatefulSetRollout) {
 	}
 }
 
-func percent(p int32) v1alpha1.RolloutStep { return v1alpha1.RolloutStep{Percent: &p} }
-
-func pause(d time.Duration) v1alpha1.RolloutStep {
-	step := v1alpha1.RolloutStep{Pause: &v1alpha1.PauseStep{}}
-	if d > 0 {
-		step.Pause.Duration = &metav1.Duration{Duration: d}
-	}
-	return step
-}
-
-// eventually polls until check says done, or fails the test with the last
-// thing check reported.
 func (e *env) eventually(timeout time.Duration, what string, check func() (bool, string)) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for time.Now().Before(deadline) {
-		done, state := check()
-		if done {
-			return
-		}
-		last = state
-		time.Sleep(200 * time.Millisecond)
-	}
-	e.t.Fatalf("%s: not done within %s; last state: %s", what, timeout, last)
+	e2eutil.Eventually(e.t, timeout, what, check)
 }
 
 func (e *env) get(r *v1alpha1.StatefulSetRollout) *v1alpha1.StatefulSetRollout {
 	e.t.Helper()
-	got := &v1alpha1.StatefulSetRollout{}
-	if err := e.c.Get(context.Background(), client.ObjectKeyFromObject(r), got); err != nil {
-		e.t.Fatal(err)
-	}
-	return got
+	return e2eutil.GetRollout(e.t, e.c, r)
 }
 
-func describe(r *v1alpha1.StatefulSetRollout) string {
-	s := r.Status
-	return fmt.Sprintf("phase=%s step=%d updated=%d/%d ready=%d notifications=%+v message=%q",
-		s.Phase, s.CurrentStepIndex, s.UpdatedReadyReplicas, s.Replicas, s.ReadyReplicas, s.Notifications, s.Message)
-}
-
-// waitCompleted waits until every replica runs the update revision and is Ready.
 func (e *env) waitCompleted(r *v1alpha1.StatefulSetRollout, timeout time.Duration) *v1alpha1.StatefulSetRollout {
 	e.t.Helper()
-	var got *v1alpha1.StatefulSetRollout
-	e.eventually(timeout, "rollout completed", func() (bool, string) {
-		got = e.get(r)
-		s := got.Status
-		done := s.ObservedGeneration == got.Generation && s.Phase == v1alpha1.PhaseCompleted &&
-			s.UpdatedReadyReplicas == *got.Spec.Replicas && s.UpdateRevision == s.StableRevision
-		return done, describe(got)
-	})
-	return got
+	return e2eutil.WaitCompleted(e.t, e.c, r, timeout)
 }
 
 func (e *env) waitPhase(r *v1alpha1.StatefulSetRollout, phase v1alpha1.Phase, timeout time.Duration) *v1alpha1.StatefulSetRollout {
 	e.t.Helper()
-	var got *v1alpha1.StatefulSetRollout
-	e.eventually(timeout, "phase "+string(phase), func() (bool, string) {
-		got = e.get(r)
-		return got.Status.ObservedGeneration == got.Generation && got.Status.Phase == phase, describe(got)
-	})
-	return got
-}
-
-func (e *env) patch(r *v1alpha1.StatefulSetRollout, patch string) {
-	e.t.Helper()
-	if err := e.c.Patch(context.Background(), r, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
-		e.t.Fatal(err)
-	}
+	return e2eutil.WaitPhase(e.t, e.c, r, phase, timeout)
 }
 
 func (e *env) setImage(r *v1alpha1.StatefulSetRollout, tag string) {
 	e.t.Helper()
-	e.patch(r, fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"kv","image":"%s:%s"}]}}}}`, image, tag))
+	e2eutil.SetImage(e.t, e.c, r, tag)
 }
 
 func (e *env) promote(r *v1alpha1.StatefulSetRollout) {
 	e.t.Helper()
-	e.patch(r, fmt.Sprintf(`{"metadata":{"annotations":{%q:"1"}}}`, v1alpha1.AnnotationPromote))
+	e2eutil.Promote(e.t, e.c, r)
 }
 
 // recorded returns status.notifications' entry for a target.
@@ -231,14 +160,11 @@ func recorded(r *v1alpha1.StatefulSetRollout, target string) v1alpha1.Notificati
 // the rollout of the current template and what done asks.
 func (e *env) waitRecorded(r *v1alpha1.StatefulSetRollout, timeout time.Duration, what string, done func(slack, hook v1alpha1.NotificationStatus) bool) *v1alpha1.StatefulSetRollout {
 	e.t.Helper()
-	var got *v1alpha1.StatefulSetRollout
-	e.eventually(timeout, "status.notifications: "+what, func() (bool, string) {
-		got = e.get(r)
+	return e2eutil.WaitRollout(e.t, e.c, r, timeout, "status.notifications: "+what, func(got *v1alpha1.StatefulSetRollout) bool {
 		slack, hook := recorded(got, slackTargetName), recorded(got, hookTargetName)
 		hash := got.Status.TemplateHash
-		return slack.Revision == hash && hook.Revision == hash && done(slack, hook), describe(got)
+		return slack.Revision == hash && hook.Revision == hash && done(slack, hook)
 	})
-	return got
 }
 
 // message is the one Slack message the test expects; it fails the test

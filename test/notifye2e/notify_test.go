@@ -12,6 +12,7 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/notify/webhooktest"
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 // A 200-pod rollout in four steps (10%, a 5s pause, 50%, 100%) is one Slack
@@ -22,7 +23,7 @@ func TestRolloutNotifies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	startOperator(t, e.ns)
-	r := e.rollout("kv", 200, intstr.FromString("25%"), percent(10), pause(5*time.Second), percent(50), percent(100))
+	r := e.rollout("kv", 200, intstr.FromString("25%"), e2eutil.Percent(10), e2eutil.Pause(5*time.Second), e2eutil.Percent(50), e2eutil.Percent(100))
 	e.create(r)
 	oldRevision := e.get(r).Status.UpdateRevision
 
@@ -44,7 +45,7 @@ func TestRolloutNotifies(t *testing.T) {
 		t.Errorf("message text = %q, want the completed rollout on cluster %s", m.Text, clusterName)
 	}
 	for _, want := range []string{
-		fmt.Sprintf("`%s:v1` → `%s:v2`", image, image),
+		fmt.Sprintf("`%s:v1` → `%s:v2`", e2eutil.Image, e2eutil.Image),
 		fmt.Sprintf("Revision `%s` → `%s`", oldRevision, newRevision),
 		"Step*\\n4/4",
 	} {
@@ -85,7 +86,7 @@ func TestRolloutNotifies(t *testing.T) {
 	for _, d := range deliveries {
 		p := d.Payload
 		if p.Revision != newRevision || p.StableRevision != oldRevision || p.TemplateHash != done.Status.TemplateHash ||
-			!slices.Equal(p.Images.Old, []string{image + ":v1"}) || !slices.Equal(p.Images.New, []string{image + ":v2"}) ||
+			!slices.Equal(p.Images.Old, []string{e2eutil.Image + ":v1"}) || !slices.Equal(p.Images.New, []string{e2eutil.Image + ":v2"}) ||
 			p.Step.Total != 4 || p.Replicas.Desired != 200 {
 			t.Errorf("%s payload: revision %s from %s, images %v → %v, step %+v, replicas %+v; want %s from %s, v1 → v2, 4 steps, 200 replicas",
 				p.Event, p.Revision, p.StableRevision, p.Images.Old, p.Images.New, p.Step, p.Replicas, newRevision, oldRevision)
@@ -109,7 +110,7 @@ func TestSlackOutage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	startOperator(t, e.ns)
-	r := e.rollout("kv", 20, intstr.FromInt32(5), percent(50), percent(100))
+	r := e.rollout("kv", 20, intstr.FromInt32(5), e2eutil.Percent(50), e2eutil.Percent(100))
 	e.create(r)
 
 	e.setImage(r, "v2")
@@ -168,7 +169,7 @@ func TestCompletedRedeliveredAfterKill(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	op := startOperator(t, e.ns)
-	r := e.rollout("kv", 20, intstr.FromInt32(5), percent(50), pause(0), percent(100))
+	r := e.rollout("kv", 20, intstr.FromInt32(5), e2eutil.Percent(50), e2eutil.Pause(0), e2eutil.Percent(100))
 	gate := e.addGate(r)
 	e.create(r)
 
@@ -205,16 +206,16 @@ func TestCompletedRedeliveredAfterKill(t *testing.T) {
 	killedAt := e.get(r)
 	for _, n := range killedAt.Status.Notifications {
 		if n.Delivered != "" {
-			t.Fatalf("Completed was recorded as delivered while every target failed: %s", describe(killedAt))
+			t.Fatalf("Completed was recorded as delivered while every target failed: %s", e2eutil.Describe(killedAt))
 		}
 	}
-	op.kill()
+	op.Kill()
 
 	e.hook.FailNext(0, 0, "")
 	gate.FailNext(0, 0, "")
 	e.slack.FailFor(0, 0)
 	restarted := time.Now()
-	op.start()
+	op.Start(t)
 	e.waitDelivered(v1alpha1.EventCompleted, time.Minute)
 	m := e.waitMessageSettled(time.Minute)
 	e.eventually(time.Minute, "Completed at the gate", func() (bool, string) {
@@ -227,8 +228,8 @@ func TestCompletedRedeliveredAfterKill(t *testing.T) {
 	})
 
 	// Once recorded, a restart sends nothing more.
-	op.kill()
-	op.start()
+	op.Kill()
+	op.Start(t)
 	time.Sleep(5 * time.Second)
 
 	m, _ = e.message()
