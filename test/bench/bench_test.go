@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 // Each benchmark measures once, whatever b.N: one rollout is the operation,
@@ -34,10 +35,10 @@ func BenchmarkFirstDeletion(b *testing.B) {
 	e.startOperator(b, ns)
 	// The whole set in one batch, so each run completes quickly; the time to
 	// the first deletion does not depend on the batch size.
-	r := newRollout(ns, "kv", replicas, intstr.FromString("100%"))
+	r := e2eutil.NewRollout(ns, "kv", replicas, intstr.FromString("100%"))
 	e.create(b, r)
 	e.waitCompleted(b, r, 5*time.Minute)
-	w := e.watchPods(b, ns, r.Name, replicas)
+	w := e2eutil.WatchPods(b, e.cluster.RestConfig(), ns, r.Name, replicas)
 
 	progress("image change to first deletion, %d pods, %d runs", replicas, runs)
 	var latencies []time.Duration
@@ -45,8 +46,8 @@ func BenchmarkFirstDeletion(b *testing.B) {
 		// Idle for a moment, as a rollout is when someone changes its image.
 		time.Sleep(time.Second)
 		start := time.Now()
-		e.setImage(b, r, fmt.Sprintf("v%d", run+2))
-		first := waitFor(b, 30*time.Second, "a pod deletion", func() (time.Time, bool) { return w.firstDeletionAfter(start) })
+		e2eutil.SetImage(b, e.client, r, fmt.Sprintf("v%d", run+2))
+		first := waitFor(b, 30*time.Second, "a pod deletion", func() (time.Time, bool) { return firstDeletionAfter(w.Seen().Deletions, start) })
 		latencies = append(latencies, first.Sub(start))
 		e.waitCompleted(b, r, 5*time.Minute)
 	}
@@ -67,29 +68,28 @@ func BenchmarkRollout1000(b *testing.B) {
 	e := setup(b)
 	ns := e.namespace(b, "rollout1000")
 	op := e.startOperator(b, ns)
-	r := newRollout(ns, "kv", replicas, intstr.FromString("10%"))
+	r := e2eutil.NewRollout(ns, "kv", replicas, intstr.FromString("10%"))
 	progress("creating a %d-pod rollout", replicas)
 	e.create(b, r)
 	e.waitCompleted(b, r, 10*time.Minute)
 	time.Sleep(2 * time.Second)
-	w := e.watchPods(b, ns, r.Name, replicas)
-	w.resetMax()
+	w := e2eutil.WatchPods(b, e.cluster.RestConfig(), ns, r.Name, replicas)
 
 	progress("rolling out a new image to %d pods", replicas)
 	cpuBefore, opBefore := e.cpu(op), scrape(b, op)
 	start := time.Now()
-	e.setImage(b, r, "v2")
+	e2eutil.SetImage(b, e.client, r, "v2")
 	done, completedAt := e.waitCompleted(b, r, 30*time.Minute)
 	cpuAfter, opAfter := e.cpu(op), scrape(b, op)
 	revision := done.Status.UpdateRevision
 	seen := waitFor(b, time.Minute, "the watcher to see every pod Ready at "+revision, func() (watchSummary, bool) {
-		s := w.summary(revision)
-		return s, s.onRevision == replicas
+		s := watchSummary{w.Seen()}
+		return s, s.Serving[revision] == replicas
 	})
-	if len(seen.replaced) != replicas {
-		b.Fatalf("the watcher saw %d pods replaced, want %d", len(seen.replaced), replicas)
+	if len(seen.Replaced) != replicas {
+		b.Fatalf("the watcher saw %d pods replaced, want %d", len(seen.Replaced), replicas)
 	}
-	rss, peak, err := memory(op.pid())
+	rss, peak, err := memory(op.PID())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,15 +100,15 @@ func BenchmarkRollout1000(b *testing.B) {
 		budget:         budget,
 		batches:        (replicas + budget - 1) / budget,
 		total:          completedAt.Sub(start),
-		lastReady:      seen.replaced[len(seen.replaced)-1].ready.Sub(start),
-		firstWave:      seen.deletions[budget-1].Sub(seen.deletions[0]),
+		lastReady:      seen.Replaced[len(seen.Replaced)-1].Ready.Sub(start),
+		firstWave:      seen.Deletions[budget-1].At.Sub(seen.Deletions[0].At),
 		podP50:         percentile(podTimes, 0.5),
 		podP90:         percentile(podTimes, 0.9),
 		reactionP50:    percentile(reactions, 0.5),
 		reactionP90:    percentile(reactions, 0.9),
 		ideal:          seen.idealPipeline(budget),
-		maxUnavailable: seen.maxUnavailable,
-		deletions:      len(seen.deletions),
+		maxUnavailable: seen.MaxUnavailable,
+		deletions:      len(seen.Deletions),
 		rss:            rss,
 		peakRSS:        peak,
 		cpu:            cpuAfter.minus(cpuBefore),
@@ -123,7 +123,7 @@ func BenchmarkRollout1000(b *testing.B) {
 		b.Errorf("no reconcile ran while the rollout was touched: the write count proves nothing")
 	}
 	if n := total(idle.writes); n != 0 {
-		b.Errorf("the operator made %v writes (%v) in %v reconciles with nothing to do; log in %s", n, idle.writes, idle.reconciles, op.log)
+		b.Errorf("the operator made %v writes (%v) in %v reconciles with nothing to do; log in %s", n, idle.writes, idle.reconciles, op.Log)
 	}
 
 	b.ReportMetric(float64(f.total.Nanoseconds()), "ns/op")
@@ -153,12 +153,11 @@ func BenchmarkNativeRollingUpdate100(b *testing.B) {
 		return struct{}{}, got.Status.ReadyReplicas == replicas && got.Status.UpdatedReplicas == replicas
 	})
 	time.Sleep(2 * time.Second)
-	w := e.watchPods(b, ns, sts.Name, replicas)
-	w.resetMax()
+	w := e2eutil.WatchPods(b, e.cluster.RestConfig(), ns, sts.Name, replicas)
 
 	progress("native RollingUpdate of %d pods, one at a time (several minutes)", replicas)
 	start := time.Now()
-	e.setImage(b, sts, "v2")
+	e2eutil.SetImage(b, e.client, sts, "v2")
 	var done *appsv1.StatefulSet
 	finished := waitFor(b, 60*time.Minute, "the native rolling update", func() (time.Time, bool) {
 		done = e.getStatefulSet(b, sts)
@@ -167,14 +166,14 @@ func BenchmarkNativeRollingUpdate100(b *testing.B) {
 			s.UpdatedReplicas == replicas && s.ReadyReplicas == replicas && s.CurrentRevision == s.UpdateRevision
 	})
 	seen := waitFor(b, time.Minute, "the watcher to see every pod Ready", func() (watchSummary, bool) {
-		s := w.summary(done.Status.UpdateRevision)
-		return s, s.onRevision == replicas
+		s := watchSummary{w.Seen()}
+		return s, s.Serving[done.Status.UpdateRevision] == replicas
 	})
 	f := &nativeFigures{
 		replicas:       replicas,
 		total:          finished.Sub(start),
 		podP50:         percentile(seen.podTimes(), 0.5),
-		maxUnavailable: seen.maxUnavailable,
+		maxUnavailable: seen.MaxUnavailable,
 	}
 	results.set(func(s *figureSet) { s.native = f })
 	b.ReportMetric(float64(f.total.Nanoseconds()), "ns/op")
@@ -249,7 +248,7 @@ type cpuUse struct {
 
 func (e *env) cpu(op *operator) cpuUse {
 	u := cpuUse{at: time.Now(), byProcess: map[string]time.Duration{}}
-	pids := map[string]int{"sroll-operator": op.pid(), "benchmark (watchers, polling)": os.Getpid()}
+	pids := map[string]int{"sroll-operator": op.PID(), "benchmark (watchers, polling)": os.Getpid()}
 	for _, p := range e.cluster.Processes() {
 		pids[p.Name] = p.PID
 	}
@@ -272,26 +271,6 @@ func (u cpuUse) minus(before cpuUse) cpuUse {
 	return d
 }
 
-func newRollout(namespace, name string, replicas int32, maxUnavailable intstr.IntOrString) *v1alpha1.StatefulSetRollout {
-	labels := map[string]string{"app": name}
-	hundred := int32(100)
-	return &v1alpha1.StatefulSetRollout{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: v1alpha1.StatefulSetRolloutSpec{
-			StatefulSetSpec: appsv1.StatefulSetSpec{
-				Replicas:    &replicas,
-				ServiceName: name,
-				Selector:    &metav1.LabelSelector{MatchLabels: labels},
-				Template:    podTemplate(labels),
-			},
-			Rollout: v1alpha1.RolloutStrategy{
-				MaxUnavailable: &maxUnavailable,
-				Steps:          []v1alpha1.RolloutStep{{Percent: &hundred}},
-			},
-		},
-	}
-}
-
 // nativeStatefulSet is a plain StatefulSet with the native RollingUpdate
 // strategy. Parallel only speeds up its creation: a rolling update replaces
 // one pod at a time under either pod management policy.
@@ -303,7 +282,7 @@ func nativeStatefulSet(namespace, name string, replicas int32) *appsv1.StatefulS
 			Replicas:            &replicas,
 			ServiceName:         name,
 			Selector:            &metav1.LabelSelector{MatchLabels: labels},
-			Template:            podTemplate(labels),
+			Template:            e2eutil.PodTemplate(labels),
 			PodManagementPolicy: appsv1.ParallelPodManagement,
 			UpdateStrategy: appsv1.StatefulSetUpdateStrategy{
 				Type:          appsv1.RollingUpdateStatefulSetStrategyType,
@@ -313,29 +292,10 @@ func nativeStatefulSet(namespace, name string, replicas int32) *appsv1.StatefulS
 	}
 }
 
-const image = "registry.example/kv"
-
-func podTemplate(labels map[string]string) corev1.PodTemplateSpec {
-	return corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: labels},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "kv", Image: image + ":v1"}}},
-	}
-}
-
 func (e *env) create(b *testing.B, obj client.Object) {
 	b.Helper()
 	if err := e.client.Create(context.Background(), obj); err != nil {
 		b.Fatalf("create %s: %v", obj.GetName(), err)
-	}
-}
-
-// setImage changes the image of the kv container of a rollout's or a
-// StatefulSet's pod template.
-func (e *env) setImage(b *testing.B, obj client.Object, tag string) {
-	b.Helper()
-	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"kv","image":"%s:%s"}]}}}}`, image, tag)
-	if err := e.client.Patch(context.Background(), obj, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
-		b.Fatalf("set the image of %s: %v", obj.GetName(), err)
 	}
 }
 
@@ -359,9 +319,7 @@ func (e *env) waitCompleted(b *testing.B, r *v1alpha1.StatefulSetRollout, timeou
 		if err := e.client.Get(context.Background(), client.ObjectKeyFromObject(r), got); err != nil {
 			b.Fatal(err)
 		}
-		s := got.Status
-		return time.Now(), s.ObservedGeneration == got.Generation && s.Phase == v1alpha1.PhaseCompleted &&
-			s.UpdatedReadyReplicas == *got.Spec.Replicas && s.UpdateRevision == s.StableRevision
+		return time.Now(), e2eutil.Completed(got)
 	})
 	return got, at
 }

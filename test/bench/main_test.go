@@ -10,22 +10,19 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/controller"
 	"github.com/sroll-dev/sroll/internal/localcluster"
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 // defaultReadyDelay is the pod ready delay the README's figures are measured
@@ -46,42 +43,35 @@ func TestMain(m *testing.M) {
 
 // env is the cluster and the tools every benchmark shares.
 type env struct {
-	cluster     *localcluster.Cluster
-	stateDir    string
-	logDir      string // operator logs, kept after the run
-	client      client.Client
-	clientset   kubernetes.Interface
-	operatorBin string
-	readyDelay  time.Duration
+	cluster    *localcluster.Cluster
+	stateDir   string
+	logDir     string // operator logs, kept after the run
+	client     client.Client
+	clientset  kubernetes.Interface
+	readyDelay time.Duration
 }
 
 var (
 	envOnce sync.Once
 	shared  *env
 	envErr  error
-	scheme  = runtime.NewScheme()
 )
 
-func init() {
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-}
-
 // setup starts the cluster, installs the CRDs and builds the operator, once.
+// The operator goes into the cluster's state directory, removed after a
+// good run.
 func setup(b *testing.B) *env {
 	b.Helper()
 	envOnce.Do(func() { shared, envErr = startEnv() })
 	if envErr != nil {
 		b.Fatalf("setting up the benchmarks: %v", envErr)
 	}
+	e2eutil.InstallCRDs(b, shared.cluster.RestConfig())
+	e2eutil.BuildOperator(b, shared.stateDir)
 	return shared
 }
 
 func startEnv() (_ *env, err error) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		return nil, err
-	}
 	delay := defaultReadyDelay
 	if v := os.Getenv(localcluster.EnvPodReadyDelay); v != "" {
 		if delay, err = time.ParseDuration(v); err != nil {
@@ -113,23 +103,11 @@ func startEnv() (_ *env, err error) {
 		fmt.Fprintln(os.Stderr, "bench: the local cluster failed:", cluster.Err())
 	}()
 	e := &env{cluster: cluster, stateDir: stateDir, logDir: logDir, readyDelay: delay}
-	if e.client, err = client.New(cluster.RestConfig(), client.Options{Scheme: scheme}); err != nil {
+	if e.client, err = client.New(cluster.RestConfig(), client.Options{Scheme: controller.NewScheme()}); err != nil {
 		return nil, err
 	}
 	if e.clientset, err = kubernetes.NewForConfig(cluster.RestConfig()); err != nil {
 		return nil, err
-	}
-	if out, err := e.kubectl("apply", "--server-side", "-f", filepath.Join(root, "config/crd/bases")); err != nil {
-		return nil, fmt.Errorf("install the CRDs: %w: %s", err, out)
-	}
-	if err := e.waitEstablished(ctx); err != nil {
-		return nil, err
-	}
-	e.operatorBin = filepath.Join(stateDir, "sroll-operator")
-	build := exec.Command("go", "build", "-o", e.operatorBin, "./cmd/sroll-operator")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build the operator: %w: %s", err, out)
 	}
 	progress("cluster ready; operator logs in %s", logDir)
 	return e, nil
@@ -144,25 +122,6 @@ func (e *env) close(code int) int {
 		fmt.Fprintln(os.Stderr, "bench: cluster logs kept in", e.cluster.LogDir())
 	}
 	return code
-}
-
-func (e *env) kubectl(args ...string) ([]byte, error) {
-	cmd := exec.Command(filepath.Join(e.cluster.BinDir(), "kubectl"), append([]string{"--kubeconfig", e.cluster.KubeconfigPath()}, args...)...)
-	return cmd.CombinedOutput()
-}
-
-func (e *env) waitEstablished(ctx context.Context) error {
-	var out []byte
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		var err error
-		out, err = e.kubectl("get", "crd/statefulsetrollouts.sroll.dev",
-			"-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
-		return err == nil && string(out) == "True", nil
-	})
-	if err != nil {
-		return fmt.Errorf("the CRD was not Established: %q: %w", out, err)
-	}
-	return nil
 }
 
 // namespace creates a fresh namespace and waits for its default service

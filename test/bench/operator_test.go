@@ -8,22 +8,20 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 // operator is the sroll operator binary running as its own process, as users
 // run it, watching one namespace, with its metrics endpoint on loopback.
 type operator struct {
-	cmd        *exec.Cmd
-	log        string
+	*e2eutil.Operator
 	metricsURL string
-	exited     chan struct{}
 }
 
 func (e *env) startOperator(b *testing.B, namespace string) *operator {
@@ -32,70 +30,36 @@ func (e *env) startOperator(b *testing.B, namespace string) *operator {
 	if err != nil {
 		b.Fatal(err)
 	}
-	op := &operator{log: filepath.Join(e.logDir, namespace+".log"), metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
-	logFile, err := os.Create(op.log)
-	if err != nil {
-		b.Fatal(err)
+	op := &operator{
+		Operator: &e2eutil.Operator{
+			Bin: e2eutil.BuildOperator(b, e.stateDir),
+			Args: []string{
+				"--namespace=" + namespace,
+				"--leader-elect=false",
+				fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port),
+				"--health-probe-bind-address=0",
+				"--zap-time-encoding=rfc3339nano",
+			},
+			Kubeconfig: e.cluster.KubeconfigPath(),
+			Log:        filepath.Join(e.logDir, namespace+".log"),
+		},
+		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port),
 	}
-	op.cmd = exec.Command(e.operatorBin,
-		"--namespace="+namespace,
-		"--leader-elect=false",
-		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port),
-		"--health-probe-bind-address=0",
-		"--zap-time-encoding=rfc3339nano",
-	)
-	op.cmd.Env = append(os.Environ(), "KUBECONFIG="+e.cluster.KubeconfigPath())
-	op.cmd.Stdout, op.cmd.Stderr = logFile, logFile
-	op.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := op.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	op.exited = make(chan struct{})
-	go func() { _ = op.cmd.Wait(); _ = logFile.Close(); close(op.exited) }()
-	b.Cleanup(op.stop)
+	op.Start(b)
 
 	deadline := time.Now().Add(time.Minute)
 	for {
 		if _, err := op.scrape(); err == nil {
 			return op
 		} else if time.Now().After(deadline) {
-			b.Fatalf("the operator's metrics endpoint did not answer: %v\n%s", err, op.logTail())
+			b.Fatalf("the operator's metrics endpoint did not answer: %v", err)
 		}
 		select {
-		case <-op.exited:
-			b.Fatalf("the operator exited at start:\n%s", op.logTail())
+		case <-op.Exited():
+			b.Fatalf("the operator exited at start")
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-func (op *operator) pid() int { return op.cmd.Process.Pid }
-
-// stop sends SIGTERM to the operator's pid, SIGKILL if it lingers.
-func (op *operator) stop() {
-	select {
-	case <-op.exited:
-		return
-	default:
-	}
-	_ = syscall.Kill(op.pid(), syscall.SIGTERM)
-	select {
-	case <-op.exited:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(op.pid(), syscall.SIGKILL)
-		<-op.exited
-	}
-}
-
-func (op *operator) logTail() string {
-	data, err := os.ReadFile(op.log)
-	if err != nil {
-		return err.Error()
-	}
-	if len(data) > 8000 {
-		data = data[len(data)-8000:]
-	}
-	return string(data)
 }
 
 // sample is what one scrape of the operator's /metrics says.
