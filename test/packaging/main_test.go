@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -26,25 +25,16 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 func TestMain(m *testing.M) { os.Exit(clustertest.Run(m)) }
-
-// repoRoot is the repository's top directory.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test's source file")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
 
 // tool returns the path of a rendering tool built by `make tools`; the test
 // is skipped when it is missing (make test builds it first).
 func tool(t testing.TB, name string) string {
 	t.Helper()
-	path := filepath.Join(repoRoot(t), "bin", "tools", name)
+	path := filepath.Join(e2eutil.RepoRoot(), "bin", "tools", name)
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("%s is not built (run make tools): %v", path, err)
 	}
@@ -55,7 +45,7 @@ func tool(t testing.TB, name string) string {
 func run(t testing.TB, name string, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command(name, args...)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = e2eutil.RepoRoot()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,11 +23,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -38,6 +35,7 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 const (
@@ -60,7 +58,7 @@ var rbacKinds = []string{"CustomResourceDefinition", "Namespace", "ServiceAccoun
 func TestRenderedRBACRunsARollout(t *testing.T) {
 	tool(t, "helm")
 	tool(t, "kustomize")
-	bin := buildOperator(t)
+	bin := e2eutil.BuildOperator(t, clustertest.StateDir())
 	flags := operatorFlags(t, bin)
 
 	t.Run("helm chart watching one namespace", func(t *testing.T) {
@@ -80,7 +78,7 @@ func TestRenderedRBACRunsARollout(t *testing.T) {
 		opNS, appNS := clustertest.Namespace(t), clustertest.Namespace(t)
 		// An overlay of config/default, as users would write one, moves it
 		// into this test's namespace and names, clear of `make deploy`.
-		overlay, err := os.MkdirTemp(filepath.Join(repoRoot(t), "bin"), "packaging-test-")
+		overlay, err := os.MkdirTemp(filepath.Join(e2eutil.RepoRoot(), "bin"), "packaging-test-")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +142,7 @@ func setupRBAC(t *testing.T, objs []*unstructured.Unstructured, opNS string, kno
 		t.Fatalf("applying the rendered CRDs and RBAC: %v\n%s", err, out)
 	}
 	for _, crd := range ofKind(apply, "CustomResourceDefinition") {
-		waitEstablished(t, crd.GetName())
+		e2eutil.WaitEstablished(t, clustertest.RestConfig(), crd.GetName())
 	}
 
 	sa := dep.Spec.Template.Spec.ServiceAccountName
@@ -178,34 +176,6 @@ func applyDeployment(t *testing.T, objs []*unstructured.Unstructured, opNS strin
 	if out, err := clustertest.Kubectl(t, "-n", opNS, "rollout", "status", "deployment/"+dep.Name, "--timeout=60s"); err != nil {
 		events, _ := clustertest.Kubectl(t, "-n", opNS, "get", "events")
 		t.Fatalf("the rendered Deployment did not become available: %v\n%s\n%s", err, out, events)
-	}
-}
-
-// waitEstablished waits until the API server serves a CRD. (kubectl wait
-// trips over a CRD created a moment ago, whose status.conditions is null.)
-func waitEstablished(t *testing.T, name string) {
-	t.Helper()
-	c, err := client.New(clustertest.RestConfig(), client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	crd := &unstructured.Unstructured{}
-	crd.SetAPIVersion("apiextensions.k8s.io/v1")
-	crd.SetKind("CustomResourceDefinition")
-	err = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		if err := c.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
-			return false, nil
-		}
-		conditions, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-		for _, cond := range conditions {
-			if m, ok := cond.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("CRD %s not established: %v", name, err)
 	}
 }
 
@@ -298,9 +268,7 @@ func (e *env) checkAccess(t *testing.T, namespace string, granted bool) {
 
 // operator is sroll-operator running as its own process.
 type operator struct {
-	cmd        *exec.Cmd
-	exited     chan struct{}
-	log        string
+	*e2eutil.Operator
 	healthAddr string
 	metrics    string
 }
@@ -310,31 +278,20 @@ type operator struct {
 // and the ServiceAccount's kubeconfig. It is stopped by pid at the end.
 func (e *env) startOperator(t *testing.T, bin, opNS string) *operator {
 	t.Helper()
-	op := &operator{
-		log:        filepath.Join(t.TempDir(), "operator.log"),
-		healthAddr: freeAddr(t),
-		metrics:    freeAddr(t),
-		exited:     make(chan struct{}),
+	op := &operator{healthAddr: freeAddr(t), metrics: freeAddr(t)}
+	op.Operator = &e2eutil.Operator{
+		Bin: bin,
+		Args: append(slices.Clone(e.args),
+			"--health-probe-bind-address="+op.healthAddr,
+			"--metrics-bind-address="+op.metrics,
+			"--leader-election-namespace="+opNS, // in a pod: the namespace it runs in
+			"--kubeconfig="+e.kubeconfig,
+		),
+		Kubeconfig: e.kubeconfig,
 	}
-	args := append(slices.Clone(e.args),
-		"--health-probe-bind-address="+op.healthAddr,
-		"--metrics-bind-address="+op.metrics,
-		"--leader-election-namespace="+opNS, // in a pod: the namespace it runs in
-		"--kubeconfig="+e.kubeconfig,
-	)
-	logFile, err := os.Create(op.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op.cmd = exec.Command(bin, args...)
-	op.cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig)
-	op.cmd.Stdout, op.cmd.Stderr = logFile, logFile
-	if err := op.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("sroll-operator pid %d %v", op.cmd.Process.Pid, args)
-	go func() { _ = op.cmd.Wait(); _ = logFile.Close(); close(op.exited) }()
-	t.Cleanup(func() { op.stop(t) })
+	op.Start(t)
+	t.Logf("sroll-operator pid %d %v", op.PID(), op.Args)
+	t.Cleanup(func() { op.stopAndCheck(t) })
 
 	// The probes the Deployment declares, on the addresses it listens on.
 	for _, path := range []string{"/healthz", "/readyz"} {
@@ -354,21 +311,12 @@ func (e *env) startOperator(t *testing.T, bin, opNS string) *operator {
 	return op
 }
 
-// stop sends SIGTERM to the operator's pid, SIGKILL after 15 seconds, and
-// fails the test if its log shows a refused request.
-func (op *operator) stop(t *testing.T) {
-	select {
-	case <-op.exited:
-	default:
-		_ = syscall.Kill(op.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-op.exited:
-		case <-time.After(15 * time.Second):
-			_ = syscall.Kill(op.cmd.Process.Pid, syscall.SIGKILL)
-			<-op.exited
-		}
-	}
-	data, _ := os.ReadFile(op.log)
+// stopAndCheck stops the operator and fails the test if its log shows a
+// refused request. (It runs before the cleanup of Start, which prints the
+// log's tail when the test failed.)
+func (op *operator) stopAndCheck(t *testing.T) {
+	op.Stop()
+	data, _ := os.ReadFile(op.Log)
 	var refused []string
 	for _, line := range strings.Split(string(data), "\n") {
 		if strings.Contains(line, "forbidden") && !strings.Contains(line, "being terminated") {
@@ -379,10 +327,6 @@ func (op *operator) stop(t *testing.T) {
 		t.Errorf("the operator was refused %d requests, its RBAC is insufficient; the first:\n%s",
 			len(refused), strings.Join(refused[:min(3, len(refused))], "\n"))
 	}
-	if t.Failed() {
-		tail := data[max(0, len(data)-12000):]
-		t.Logf("operator log (tail):\n%s", tail)
-	}
 }
 
 // poll waits for cond, failing with what and the last state seen.
@@ -392,7 +336,7 @@ func (op *operator) poll(t *testing.T, timeout time.Duration, what string, lastS
 	defer cancel()
 	err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		select {
-		case <-op.exited:
+		case <-op.Exited():
 			return false, errors.New("the operator exited")
 		default:
 		}
@@ -429,17 +373,7 @@ func (op *operator) waitHTTP(t *testing.T, url, want string) {
 // waits for every pod to run the new revision.
 func rollOut(t *testing.T, op *operator, namespace string) {
 	t.Helper()
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(clustertest.RestConfig(), client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e2eutil.Client(t, clustertest.RestConfig())
 	ctx := t.Context()
 	// Unstructured, as kubectl would send it: the typed spec would carry an
 	// empty updateStrategy, which the API refuses (sroll owns it).
@@ -517,7 +451,7 @@ func waitCompleted(t *testing.T, op *operator, c client.Client, ro *v1alpha1.Sta
 		}
 		updated := 0
 		for _, p := range pods.Items {
-			if p.DeletionTimestamp == nil && p.Labels[appsv1.ControllerRevisionHashLabelKey] == status.UpdateRevision && podReady(&p) {
+			if p.DeletionTimestamp == nil && p.Labels[appsv1.ControllerRevisionHashLabelKey] == status.UpdateRevision && e2eutil.PodReady(&p) {
 				updated++
 			}
 		}
@@ -525,25 +459,6 @@ func waitCompleted(t *testing.T, op *operator, c client.Client, ro *v1alpha1.Sta
 		return updated == rolloutReplicas && len(pods.Items) == rolloutReplicas, nil
 	})
 	return status
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-// buildOperator builds ./cmd/sroll-operator into a temporary directory.
-func buildOperator(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sroll-operator")
-	start := time.Now()
-	run(t, "go", "build", "-o", bin, "./cmd/sroll-operator")
-	t.Logf("built sroll-operator in %s", time.Since(start).Round(time.Millisecond))
-	return bin
 }
 
 // operatorFlags lists the flags the binary defines, from its -h output.

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
+
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 const (
@@ -120,7 +122,7 @@ func TestChartRulesMatchGeneratedRole(t *testing.T) {
 
 // TestChartCRDsMatchGenerated: charts/sroll/crds is a copy of config/crd/bases.
 func TestChartCRDsMatchGenerated(t *testing.T) {
-	root := repoRoot(t)
+	root := e2eutil.RepoRoot()
 	gen, _ := filepath.Glob(filepath.Join(root, generatedCRDs, "*.yaml"))
 	chart, _ := filepath.Glob(filepath.Join(root, chartCRDs, "*.yaml"))
 	if len(gen) == 0 {
@@ -346,7 +348,7 @@ func TestChartValues(t *testing.T) {
 
 func readClusterRole(t testing.TB, path string) *rbacv1.ClusterRole {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), path))
+	data, err := os.ReadFile(filepath.Join(e2eutil.RepoRoot(), path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +419,7 @@ func expand(rules []rbacv1.PolicyRule) map[string]bool {
 
 func sameFile(t *testing.T, want, got string) {
 	t.Helper()
-	root := repoRoot(t)
+	root := e2eutil.RepoRoot()
 	w, err := os.ReadFile(filepath.Join(root, want))
 	if err != nil {
 		t.Fatal(err)
