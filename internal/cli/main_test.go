@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,15 +15,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
-	"github.com/sroll-dev/sroll/internal/controller"
 	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
+	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
 // The tests of the verbs run the plugin in-process against the local
@@ -34,45 +27,12 @@ import (
 // test namespace. The argument and renderer tests need neither.
 func TestMain(m *testing.M) { os.Exit(clustertest.Run(m)) }
 
-var (
-	setupOnce sync.Once
-	setupErr  error
-)
-
-// setup installs the CRDs once per test binary.
-func setup(t *testing.T) {
-	t.Helper()
-	setupOnce.Do(func() {
-		logs := io.Discard
-		if testing.Verbose() {
-			logs = os.Stderr
-		}
-		ctrl.SetLogger(zap.New(zap.WriteTo(logs)))
-		if _, setupErr = clustertest.Kubectl(t, "apply", "--server-side", "-f", "../../config/crd/bases"); setupErr != nil {
-			return
-		}
-		c, err := client.New(clustertest.RestConfig(), client.Options{Scheme: scheme})
-		if err != nil {
-			setupErr = err
-			return
-		}
-		// Served is what the plugin needs; `kubectl wait` fails outright
-		// when it looks before the CRD has any condition.
-		setupErr = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			return c.List(ctx, &v1alpha1.StatefulSetRolloutList{}) == nil, nil
-		})
-	})
-	if setupErr != nil {
-		t.Fatalf("installing the CRDs: %v", setupErr)
-	}
-}
-
-// clusterTest sets up a test on the cluster: its namespace, a client, and,
-// with withOperator, the operator reconciling that namespace until the
-// test ends.
+// clusterTest sets up a test on the cluster: the CRDs, its namespace, a
+// client, and, with withOperator, the operator's reconciler for that
+// namespace until the test ends.
 func clusterTest(t *testing.T, withOperator bool) (string, client.Client) {
 	t.Helper()
-	setup(t)
+	e2eutil.InstallCRDs(t, clustertest.RestConfig())
 	t.Parallel()
 	ns := clustertest.Namespace(t)
 	c, err := client.New(clustertest.RestConfig(), client.Options{Scheme: scheme})
@@ -80,35 +40,9 @@ func clusterTest(t *testing.T, withOperator bool) (string, client.Client) {
 		t.Fatal(err)
 	}
 	if withOperator {
-		startOperator(t, ns)
+		e2eutil.StartController(t, clustertest.RestConfig(), ns, nil)
 	}
 	return ns, c
-}
-
-func startOperator(t *testing.T, ns string) {
-	t.Helper()
-	mgr, err := ctrl.NewManager(clustertest.RestConfig(), ctrl.Options{
-		Scheme:                 controller.NewScheme(),
-		Cache:                  controller.CacheOptions([]string{ns}),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := controller.New(mgr, controller.NewMetrics(prometheus.NewRegistry())).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("operator: %v", err)
-		}
-	})
 }
 
 // result is one run of the plugin.
