@@ -29,3 +29,19 @@ func checkPods(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollout, wa
 		}
 	}
 }
+
+// checkEachReplacedOnce checks a rollout of every pod: never more than
+// budget pods unavailable at once, and each of the replicas pods deleted
+// exactly once.
+func checkEachReplacedOnce(t *testing.T, seen e2eutil.Seen, budget, replicas int) {
+	t.Helper()
+	if n := seen.MaxUnavailable; n > budget {
+		t.Errorf("%d pods unavailable at once (budget %d), at %s", n, budget, seen.WorstInstant)
+	}
+	if twice := seen.DeletedTwice(); len(twice) > 0 {
+		t.Errorf("pods deleted twice on the same revision: %v", twice)
+	}
+	if n := len(seen.Deletions); n != replicas {
+		t.Errorf("%d pods deleted, want exactly %d", n, replicas)
+	}
+}

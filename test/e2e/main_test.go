@@ -22,16 +22,3 @@ func setup(t *testing.T) client.Client {
 	e2eutil.InstallCRDs(t, clustertest.RestConfig())
 	return e2eutil.Client(t, clustertest.RestConfig())
 }
-
-// startOperator runs the operator as its own process, watching one
-// namespace, so a test can kill it as a node failure would.
-func startOperator(t *testing.T, namespace string) *e2eutil.Operator {
-	t.Helper()
-	op := &e2eutil.Operator{
-		Bin:        e2eutil.BuildOperator(t, clustertest.StateDir()),
-		Kubeconfig: clustertest.KubeconfigPath(),
-		Args:       []string{"--namespace=" + namespace, "--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0"},
-	}
-	op.Start(t)
-	return op
-}

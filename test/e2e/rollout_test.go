@@ -24,7 +24,7 @@ import (
 func TestRolloutHoldsTheBudget(t *testing.T) {
 	c := setup(t)
 	ns := clustertest.Namespace(t)
-	startOperator(t, ns)
+	e2eutil.StartOperator(t, ns)
 	r := e2eutil.NewRollout(ns, "kv", 40, intstr.FromInt32(10), e2eutil.Percent(25), e2eutil.Percent(50), e2eutil.Percent(100))
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
@@ -35,16 +35,7 @@ func TestRolloutHoldsTheBudget(t *testing.T) {
 	e2eutil.SetImage(t, c, r, "v2")
 	done := e2eutil.WaitCompleted(t, c, r, 3*time.Minute)
 
-	seen := w.Seen()
-	if n := seen.MaxUnavailable; n > 10 {
-		t.Errorf("%d pods unavailable at once (budget 10), at %s", n, seen.WorstInstant)
-	}
-	if twice := seen.DeletedTwice(); len(twice) > 0 {
-		t.Errorf("pods deleted twice on the same revision: %v", twice)
-	}
-	if n := len(seen.Deletions); n != 40 {
-		t.Errorf("%d pods deleted, want exactly 40", n)
-	}
+	checkEachReplacedOnce(t, w.Seen(), 10, 40)
 	checkPods(t, c, r, func(int) string { return done.Status.UpdateRevision })
 }
 
@@ -54,7 +45,7 @@ func TestRolloutHoldsTheBudget(t *testing.T) {
 func TestPausedRolloutDoesNotLeak(t *testing.T) {
 	c := setup(t)
 	ns := clustertest.Namespace(t)
-	startOperator(t, ns)
+	e2eutil.StartOperator(t, ns)
 	r := e2eutil.NewRollout(ns, "kv", 40, intstr.FromInt32(10), e2eutil.Percent(25), e2eutil.Pause(0), e2eutil.Percent(100))
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
@@ -131,7 +122,7 @@ func killRandomPods(t *testing.T, c client.Client, ns, name string, n int, over 
 func TestBrokenReleaseRollsBack(t *testing.T) {
 	c := setup(t)
 	ns := clustertest.Namespace(t)
-	startOperator(t, ns)
+	e2eutil.StartOperator(t, ns)
 	r := e2eutil.NewRollout(ns, "kv", 10, intstr.FromInt32(2), e2eutil.Percent(50), e2eutil.Percent(100))
 	deadline := int32(20)
 	r.Spec.Rollout.ProgressDeadlineSeconds = &deadline
@@ -158,7 +149,7 @@ func TestBrokenReleaseRollsBack(t *testing.T) {
 func TestOperatorKilledMidRollout(t *testing.T) {
 	c := setup(t)
 	ns := clustertest.Namespace(t)
-	op := startOperator(t, ns)
+	op := e2eutil.StartOperator(t, ns)
 	r := e2eutil.NewRollout(ns, "kv", 60, intstr.FromInt32(6), e2eutil.Percent(25), e2eutil.Percent(50), e2eutil.Percent(100))
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
@@ -176,16 +167,7 @@ func TestOperatorKilledMidRollout(t *testing.T) {
 		op.Start(t)
 	}
 	done := e2eutil.WaitCompleted(t, c, r, 3*time.Minute)
-	seen := w.Seen()
-	if n := seen.MaxUnavailable; n > 6 {
-		t.Errorf("%d pods unavailable at once (budget 6), at %s", n, seen.WorstInstant)
-	}
-	if twice := seen.DeletedTwice(); len(twice) > 0 {
-		t.Errorf("pods deleted twice on the same revision: %v", twice)
-	}
-	if n := len(seen.Deletions); n != 60 {
-		t.Errorf("%d pods deleted, want exactly 60", n)
-	}
+	checkEachReplacedOnce(t, w.Seen(), 6, 60)
 	checkPods(t, c, r, func(int) string { return done.Status.UpdateRevision })
 	t.Logf("operator started %d times", op.Starts())
 }
@@ -195,7 +177,7 @@ func TestOperatorKilledMidRollout(t *testing.T) {
 func TestUnrelatedBrokenPodConsumesBudget(t *testing.T) {
 	c := setup(t)
 	ns := clustertest.Namespace(t)
-	startOperator(t, ns)
+	e2eutil.StartOperator(t, ns)
 	r := e2eutil.NewRollout(ns, "kv", 6, intstr.FromInt32(1))
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)

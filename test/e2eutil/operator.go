@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
 )
 
 var build struct {
@@ -58,6 +60,21 @@ type Operator struct {
 	cmd    *exec.Cmd // the running process; nil once killed or stopped
 	exited chan struct{}
 	starts int
+}
+
+// StartOperator starts the operator on clustertest's cluster, built once
+// into its state directory, watching namespace alone as one test's operator
+// does: no leader election, no listeners. extra flags follow those.
+func StartOperator(t testing.TB, namespace string, extra ...string) *Operator {
+	t.Helper()
+	op := &Operator{
+		Bin:        BuildOperator(t, clustertest.StateDir()),
+		Kubeconfig: clustertest.KubeconfigPath(),
+		Args: append([]string{"--namespace=" + namespace, "--leader-elect=false",
+			"--metrics-bind-address=0", "--health-probe-bind-address=0"}, extra...),
+	}
+	op.Start(t)
+	return op
 }
 
 // Start starts the operator. The first start also arranges for it to be

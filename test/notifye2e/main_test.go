@@ -32,12 +32,5 @@ func setup(t *testing.T) client.Client {
 // namespace, so a test can SIGKILL it as a node failure would.
 func startOperator(t *testing.T, namespace string) *e2eutil.Operator {
 	t.Helper()
-	op := &e2eutil.Operator{
-		Bin:        e2eutil.BuildOperator(t, clustertest.StateDir()),
-		Kubeconfig: clustertest.KubeconfigPath(),
-		Args: []string{"--namespace=" + namespace, "--cluster-name=" + clusterName,
-			"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0"},
-	}
-	op.Start(t)
-	return op
+	return e2eutil.StartOperator(t, namespace, "--cluster-name="+clusterName)
 }
