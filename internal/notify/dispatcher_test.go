@@ -268,7 +268,7 @@ func TestWebhookRetries(t *testing.T) {
 	e := newEnv(t)
 	d := e.dispatcher()
 	start(t, d)
-	r := newRollout(t, d, e.targets()[1:])
+	r := newRollout(t, d, e.webhookOnly())
 
 	e.hook.FailNext(2, http.StatusServiceUnavailable, "")
 	r.begin()
@@ -305,23 +305,6 @@ func TestWebhookRetries(t *testing.T) {
 	}
 	if got := e.metric(t, "failed_total", "webhook"); got != 4 {
 		t.Errorf("failed_total{kind=webhook} = %v, want 4", got)
-	}
-}
-
-// A webhook gets only the events it asks for.
-func TestWebhookEventFilter(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	d := e.dispatcher()
-	start(t, d)
-	targets := e.targets()[1:]
-	targets[0].Webhook.Events = []v1alpha1.NotificationEvent{v1alpha1.EventCompleted, v1alpha1.EventFailed}
-	r := newRollout(t, d, targets)
-	r.all()
-	eventually(t, "Completed is delivered", func() bool { return len(e.hook.Deliveries()) == 1 })
-	time.Sleep(50 * time.Millisecond)
-	if got := e.events(); !reflect.DeepEqual(got, []string{"Completed/4"}) {
-		t.Errorf("events = %v, want only Completed", got)
 	}
 }
 

@@ -66,6 +66,14 @@ func (e *env) targets() []v1alpha1.NotificationTarget {
 	}
 }
 
+// webhookOnly is the release-system webhook of targets alone, asking for
+// events (every event when none).
+func (e *env) webhookOnly(events ...v1alpha1.NotificationEvent) []v1alpha1.NotificationTarget {
+	hook := e.targets()[1]
+	hook.Webhook.Events = events
+	return []v1alpha1.NotificationTarget{hook}
+}
+
 // dispatcher returns a dispatcher with test timing, reporting to e.reg.
 func (e *env) dispatcher() *notify.Dispatcher {
 	return notify.NewDispatcher(secrets, notify.Options{

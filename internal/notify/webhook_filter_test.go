@@ -8,17 +8,30 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
 
+// A webhook gets only the events it asks for.
+func TestWebhookEventFilter(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.dispatcher()
+	start(t, d)
+	r := newRollout(t, d, e.webhookOnly(v1alpha1.EventCompleted, v1alpha1.EventFailed))
+	r.all()
+	eventually(t, "Completed is delivered", func() bool { return len(e.hook.Deliveries()) == 1 })
+	time.Sleep(50 * time.Millisecond)
+	if got := e.events(); !reflect.DeepEqual(got, []string{"Completed/4"}) {
+		t.Errorf("events = %v, want only Completed", got)
+	}
+}
+
 // A webhook that asks only for terminal events hears nothing until the
 // end; the rollout is recorded for it as soon as it is announced, so a
 // restart between the completion and its delivery still delivers it.
 func TestRestartRedeliversTheEndToAFilteredWebhook(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	targets := e.targets()[1:]
-	targets[0].Webhook.Events = []v1alpha1.NotificationEvent{v1alpha1.EventCompleted, v1alpha1.EventFailed}
 	before := e.dispatcher()
 	stop := start(t, before)
-	r := newRollout(t, before, targets)
+	r := newRollout(t, before, e.webhookOnly(v1alpha1.EventCompleted, v1alpha1.EventFailed))
 	r.untilLastStep()
 	eventually(t, "the rollout is recorded for the webhook", func() bool {
 		recorded := before.Record(key, nil)
@@ -48,9 +61,7 @@ func TestWebhookGetsRollbackStarted(t *testing.T) {
 	e := newEnv(t)
 	d := e.dispatcher()
 	start(t, d)
-	targets := e.targets()[1:]
-	targets[0].Webhook.Events = []v1alpha1.NotificationEvent{v1alpha1.EventRollbackStarted, v1alpha1.EventRolledBack}
-	r := newRollout(t, d, targets)
+	r := newRollout(t, d, e.webhookOnly(v1alpha1.EventRollbackStarted, v1alpha1.EventRolledBack))
 	r.begin()
 	r.updateTo(20)
 	r.write(func(s *v1alpha1.StatefulSetRolloutStatus) {
