@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -25,23 +24,11 @@ import (
 // timeout bounds every wait; a rollout of 10 pods takes about 5 seconds.
 const timeout = 2 * time.Minute
 
+// newRollout is a rollout of replicas pods running image, 30% at a time.
 func newRollout(ns, name string, replicas int32, image string) *v1alpha1.StatefulSetRollout {
-	labels := map[string]string{"app": name}
-	return &v1alpha1.StatefulSetRollout{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.StatefulSetRolloutSpec{
-			StatefulSetSpec: appsv1.StatefulSetSpec{
-				Replicas:    ptr.To(replicas),
-				ServiceName: name,
-				Selector:    &metav1.LabelSelector{MatchLabels: labels},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "kv", Image: image}}},
-				},
-			},
-			Rollout: v1alpha1.RolloutStrategy{MaxUnavailable: ptr.To(intstr.FromString("30%"))},
-		},
-	}
+	r := e2eutil.NewRollout(ns, name, replicas, intstr.FromString("30%"))
+	r.Spec.Template.Spec.Containers[0].Image = image
+	return r
 }
 
 // startOperator installs the CRDs and runs the controller in-process for
