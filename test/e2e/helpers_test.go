@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +12,16 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/test/e2eutil"
 )
+
+// createReady creates the rollout and waits until its v1 pods are all
+// Ready: the starting point of most tests.
+func createReady(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollout) *v1alpha1.StatefulSetRollout {
+	t.Helper()
+	if err := c.Create(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	return e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
+}
 
 // checkPods lists the set's pods and checks each against want(ordinal).
 func checkPods(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollout, want func(ordinal int) string) {

@@ -22,14 +22,11 @@ import (
 // 40 pods in steps of 25/50/100% with a budget of 10: never more than 10
 // pods down at once, and no pod replaced twice.
 func TestRolloutHoldsTheBudget(t *testing.T) {
-	c := setup(t)
+	c := e2eutil.Setup(t)
 	ns := clustertest.Namespace(t)
 	e2eutil.StartOperator(t, ns)
 	r := e2eutil.NewRollout(ns, "kv", 40, intstr.FromInt32(10), e2eutil.Percent(25), e2eutil.Percent(50), e2eutil.Percent(100))
-	if err := c.Create(context.Background(), r); err != nil {
-		t.Fatal(err)
-	}
-	e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
+	createReady(t, c, r)
 
 	w := e2eutil.WatchPods(t, clustertest.RestConfig(), ns, r.Name, 40)
 	e2eutil.SetImage(t, c, r, "v2")
@@ -43,14 +40,11 @@ func TestRolloutHoldsTheBudget(t *testing.T) {
 // revision the partition pins, never the new one by accident. Promote then
 // finishes the rollout.
 func TestPausedRolloutDoesNotLeak(t *testing.T) {
-	c := setup(t)
+	c := e2eutil.Setup(t)
 	ns := clustertest.Namespace(t)
 	e2eutil.StartOperator(t, ns)
 	r := e2eutil.NewRollout(ns, "kv", 40, intstr.FromInt32(10), e2eutil.Percent(25), e2eutil.Pause(0), e2eutil.Percent(100))
-	if err := c.Create(context.Background(), r); err != nil {
-		t.Fatal(err)
-	}
-	e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
+	createReady(t, c, r)
 	e2eutil.SetImage(t, c, r, "v2")
 	paused := e2eutil.WaitPhase(t, c, r, v1alpha1.PhasePaused, 2*time.Minute)
 	if paused.Status.CurrentStepIndex != 1 || paused.Status.Partition != 30 {
@@ -120,17 +114,14 @@ func killRandomPods(t *testing.T, c client.Client, ns, name string, n int, over 
 // A release whose pods never become Ready is rolled back on its own once
 // the progress deadline passes.
 func TestBrokenReleaseRollsBack(t *testing.T) {
-	c := setup(t)
+	c := e2eutil.Setup(t)
 	ns := clustertest.Namespace(t)
 	e2eutil.StartOperator(t, ns)
 	r := e2eutil.NewRollout(ns, "kv", 10, intstr.FromInt32(2), e2eutil.Percent(50), e2eutil.Percent(100))
 	deadline := int32(20)
 	r.Spec.Rollout.ProgressDeadlineSeconds = &deadline
 	r.Spec.Rollout.AutoRollback = true
-	if err := c.Create(context.Background(), r); err != nil {
-		t.Fatal(err)
-	}
-	stable := e2eutil.WaitCompleted(t, c, r, 2*time.Minute).Status.StableRevision
+	stable := createReady(t, c, r).Status.StableRevision
 
 	e2eutil.SetImage(t, c, r, "broken-1")
 	got := e2eutil.WaitRollout(t, c, r, 3*time.Minute, "rolled back", func(got *v1alpha1.StatefulSetRollout) bool {
@@ -147,14 +138,11 @@ func TestBrokenReleaseRollsBack(t *testing.T) {
 // The operator is SIGKILLed three times during a 60-pod rollout: the
 // rollout completes, the budget held throughout and no pod was updated twice.
 func TestOperatorKilledMidRollout(t *testing.T) {
-	c := setup(t)
+	c := e2eutil.Setup(t)
 	ns := clustertest.Namespace(t)
 	op := e2eutil.StartOperator(t, ns)
 	r := e2eutil.NewRollout(ns, "kv", 60, intstr.FromInt32(6), e2eutil.Percent(25), e2eutil.Percent(50), e2eutil.Percent(100))
-	if err := c.Create(context.Background(), r); err != nil {
-		t.Fatal(err)
-	}
-	e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
+	createReady(t, c, r)
 
 	w := e2eutil.WatchPods(t, clustertest.RestConfig(), ns, r.Name, 60)
 	e2eutil.SetImage(t, c, r, "v2")
@@ -175,14 +163,11 @@ func TestOperatorKilledMidRollout(t *testing.T) {
 // An old pod broken for reasons of its own uses the whole budget of 1: the
 // rollout waits, with a message saying why, and goes on once it is healthy.
 func TestUnrelatedBrokenPodConsumesBudget(t *testing.T) {
-	c := setup(t)
+	c := e2eutil.Setup(t)
 	ns := clustertest.Namespace(t)
 	e2eutil.StartOperator(t, ns)
 	r := e2eutil.NewRollout(ns, "kv", 6, intstr.FromInt32(1))
-	if err := c.Create(context.Background(), r); err != nil {
-		t.Fatal(err)
-	}
-	e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
+	createReady(t, c, r)
 
 	// One running pod breaks: a broken image (which the simulated kubelet
 	// never reports Ready) and its readiness gone. It stays on its revision.

@@ -18,7 +18,7 @@ import (
 // Bad specs are refused by the API server itself, at apply time, with a
 // message that says what to fix.
 func TestInvalidSpecsAreRefused(t *testing.T) {
-	c := setup(t)
+	c := e2eutil.Setup(t)
 	ns := clustertest.Namespace(t)
 	for _, tc := range []struct {
 		name   string

@@ -16,11 +16,20 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/controller"
+	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
 )
 
 // Image is the image of the pods' one container, kv, tagged v1 at first.
 // The simulated kubelet runs nothing: any name does.
 const Image = "registry.example/kv"
+
+// Setup installs the CRDs on clustertest's cluster, once per process, and
+// returns an uncached client of it.
+func Setup(t testing.TB) client.Client {
+	t.Helper()
+	InstallCRDs(t, clustertest.RestConfig())
+	return Client(t, clustertest.RestConfig())
+}
 
 // Client is an uncached client that knows sroll's types.
 func Client(t testing.TB, cfg *rest.Config) client.Client {

@@ -52,7 +52,7 @@ type env struct {
 // credentials in Secrets of a new namespace.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, c: setup(t), ns: clustertest.Namespace(t),
+	e := &env{t: t, c: e2eutil.Setup(t), ns: clustertest.Namespace(t),
 		slack: slacktest.NewServer(), hook: webhooktest.NewReceiver(signingKey, bearer)}
 	t.Cleanup(e.slack.Close)
 	t.Cleanup(e.hook.Close)

@@ -10,8 +10,6 @@ import (
 	"os"
 	"testing"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
 	"github.com/sroll-dev/sroll/test/e2eutil"
 )
@@ -20,13 +18,6 @@ func TestMain(m *testing.M) { os.Exit(clustertest.Run(m)) }
 
 // clusterName is what the operator calls the cluster in notifications.
 const clusterName = "e2e"
-
-// setup installs the CRDs, once per package, and returns an uncached client.
-func setup(t *testing.T) client.Client {
-	t.Helper()
-	e2eutil.InstallCRDs(t, clustertest.RestConfig())
-	return e2eutil.Client(t, clustertest.RestConfig())
-}
 
 // startOperator runs the operator as its own process, watching one
 // namespace, so a test can SIGKILL it as a node failure would.
