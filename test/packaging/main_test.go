@@ -30,13 +30,13 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(clustertest.Run(m)) }
 
-// tool returns the path of a rendering tool built by `make tools`; the test
-// is skipped when it is missing (make test builds it first).
+// tool returns the path of a rendering tool built by `make tools`; make test
+// builds it first, so a missing tool is a failure, not a reason to skip.
 func tool(t testing.TB, name string) string {
 	t.Helper()
 	path := filepath.Join(e2eutil.RepoRoot(), "bin", "tools", name)
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s is not built (run make tools): %v", path, err)
+		t.Fatalf("%s is not built (run make tools): %v", path, err)
 	}
 	return path
 }
