@@ -75,6 +75,19 @@ type NotificationStatus struct {
 	// rollout's status.templateHash (stable through a rollback).
 	// +optional
 	Revision string `json:"revision,omitempty"`
+	// StartedAt and Retry tell two attempts at one template apart: the
+	// rollout's status.startedAt and the last retry request handled when
+	// the target was told about the attempt. Delivered belongs to that
+	// attempt; a retry starts over (same Slack message).
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// +optional
+	Retry string `json:"retry,omitempty"`
+	// FromRevision is the stable revision the attempt started from, to show
+	// the old revision and images once the rollout completed (both of the
+	// status's revisions are then the new one).
+	// +optional
+	FromRevision string `json:"fromRevision,omitempty"`
 	// Delivered is the last terminal event the target acknowledged.
 	// +optional
 	Delivered NotificationEvent `json:"delivered,omitempty"`

@@ -55,6 +55,12 @@ func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.
 	}
 	s := notify.NewSnapshot(rollout, *old, r.Clock.Now())
 	s.OldImages = revisionImages(obs.revisions, rollout.Status.StableRevision)
+	s.FromImages = s.OldImages
+	if s.FromRevision != "" && s.FromRevision != rollout.Status.StableRevision {
+		// A completed rollout: the revision it started from, while the
+		// history still has it.
+		s.FromImages = revisionImages(obs.revisions, s.FromRevision)
+	}
 	s.InFlight = inFlight(rollout, obs, deleting)
 	r.Notifier.Notify(s)
 }

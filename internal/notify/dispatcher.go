@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -288,7 +289,7 @@ func (d *Dispatcher) add(st *stream, s Snapshot, fresh bool) bool {
 		}
 	}
 	if end := impliedTerminal(s.Phase); end != "" && !slices.ContainsFunc(events, func(e Event) bool { return e.Type == end }) {
-		told := st.status.Revision == s.TemplateHash
+		told := s.recordsAttempt(st.status)
 		switch {
 		case fresh && told && st.status.Delivered != end && wants(st.target, end):
 			events = append(events, Event{Type: end, Step: s.Step, Reason: s.Message})
@@ -297,12 +298,20 @@ func (d *Dispatcher) add(st *stream, s Snapshot, fresh bool) bool {
 			return false
 		}
 	}
-	if (s.forward() || len(s.Events) > 0) && st.status.Revision != s.TemplateHash {
-		// The rollout is announced: the target is told about it from now
+	if (s.forward() || len(s.Events) > 0) && !s.recordsAttempt(st.status) {
+		// The attempt is announced: the target is told about it from now
 		// on. Recorded at once, not at the first delivery, so that a
 		// target that hears nothing before the end (a webhook asking for
-		// terminal events only) still gets the end after a restart.
-		st.status = v1alpha1.NotificationStatus{Target: st.key.Target, Revision: s.TemplateHash}
+		// terminal events only) still gets the end after a restart, with
+		// the revision it started from. Another attempt at the same
+		// template (a retry) stays in the same Slack message: only the
+		// terminal event it acknowledged starts over.
+		rec := s.attemptRecord(st.key.Target)
+		if st.status.Revision == s.TemplateHash {
+			rec.SlackTS, rec.SlackChannel = st.status.SlackTS, st.status.SlackChannel
+			rec.FromRevision = cmp.Or(rec.FromRevision, st.status.FromRevision)
+		}
+		st.status = rec
 		d.signal(st.key.Rollout)
 	}
 	s.Targets, s.Recorded = nil, nil // the items need the rollout, not the configuration

@@ -3,11 +3,13 @@ package notify_test
 import (
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr/testr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/notify"
@@ -90,15 +92,18 @@ func TestRolloutOf200Pods(t *testing.T) {
 		t.Error("Delivered yielded nothing after deliveries")
 	}
 	want := []v1alpha1.NotificationStatus{
-		{Target: "release-system", Revision: "t2", Delivered: v1alpha1.EventCompleted},
-		{Target: "releases", Revision: "t2", Delivered: v1alpha1.EventCompleted, SlackTS: message.TS, SlackChannel: message.Channel},
+		{Target: "release-system", Revision: "t2", FromRevision: "kv-r1", Delivered: v1alpha1.EventCompleted},
+		{Target: "releases", Revision: "t2", FromRevision: "kv-r1", Delivered: v1alpha1.EventCompleted, SlackTS: message.TS, SlackChannel: message.Channel},
 	}
 	got := d.Record(key, nil)
 	for i := range got {
 		if got[i].DeliveredAt == nil || got[i].DeliveredAt.Nanosecond() != 0 {
 			t.Errorf("%s: deliveredAt %v, want a time at second precision", got[i].Target, got[i].DeliveredAt)
 		}
-		got[i].DeliveredAt = nil
+		if got[i].StartedAt == nil || !got[i].StartedAt.Equal(r.obj.Status.StartedAt) {
+			t.Errorf("%s: startedAt %v, want the rollout's %v", got[i].Target, got[i].StartedAt, r.obj.Status.StartedAt)
+		}
+		got[i].DeliveredAt, got[i].StartedAt = nil, nil
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Record = %+v, want %+v", got, want)
@@ -242,9 +247,20 @@ func TestRestartRedeliversTheUnrecordedEnd(t *testing.T) {
 		t.Errorf("%d webhook requests after the restart, want 1", n)
 	}
 	for _, rec := range r.obj.Status.Notifications {
-		if rec.Delivered != v1alpha1.EventCompleted || rec.Revision != "t2" {
-			t.Errorf("recorded after the restart: %+v, want Completed of t2", rec)
+		if rec.Delivered != v1alpha1.EventCompleted || rec.Revision != "t2" || rec.FromRevision != "kv-r1" {
+			t.Errorf("recorded after the restart: %+v, want Completed of t2, from kv-r1", rec)
 		}
+	}
+	// Both of the status's revisions are kv-r2 now: the message and the
+	// payload show the revision the rollout started from, as recorded.
+	if m := messages[0].Blocks; !strings.Contains(m, "Revision `kv-r1` → `kv-r2`") ||
+		!strings.Contains(m, "`registry/kv:1.0` → `registry/kv:2.0`") {
+		t.Errorf("message after the restart does not show kv-r1 (1.0) → kv-r2 (2.0): %s", m)
+	}
+	deliveries := e.hook.Deliveries()
+	if p := deliveries[len(deliveries)-1].Payload; p.Event != v1alpha1.EventCompleted || p.StableRevision != "kv-r1" || p.Revision != "kv-r2" ||
+		!reflect.DeepEqual(p.Images, notify.PayloadImages{Old: []string{"registry/kv:1.0"}, New: []string{"registry/kv:2.0"}}) {
+		t.Errorf("redelivered %s: revision %s from %s, images %v, want Completed of kv-r2 from kv-r1, 1.0 → 2.0", p.Event, p.Revision, p.StableRevision, p.Images)
 	}
 
 	// A third operator, after the status recorded the end, sends nothing.
@@ -258,6 +274,83 @@ func TestRestartRedeliversTheUnrecordedEnd(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n, m := len(e.slack.Calls())-callsBefore, len(e.hook.Requests())-requestsBefore; n != 0 || m != 0 {
 		t.Errorf("a settled rollout cost %d Slack calls and %d webhook requests after a restart: %+v", n, m, e.slack.Calls()[callsBefore:])
+	}
+}
+
+// A retry is a new attempt at the same template: it stays in the rollout's
+// Slack message, but the record of the terminal event acknowledged starts
+// over, so a retried attempt that fails again while the operator dies
+// before telling anyone gets its Failed after the restart, once.
+func TestRestartRedeliversTheRetriedAttemptsEnd(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	before := e.dispatcher()
+	stop := start(t, before)
+	r := newRollout(t, before, e.targets())
+	r.begin()
+	r.updateTo(20)
+	fail := func(s *v1alpha1.StatefulSetRolloutStatus) {
+		s.Phase, s.Message = v1alpha1.PhaseDegraded, "pod kv-180 not ready"
+	}
+	r.write(fail)
+	eventually(t, "the first Failed is acknowledged", func() bool {
+		recorded := before.Record(key, nil)
+		return len(recorded) == 2 && recorded[0].Delivered == v1alpha1.EventFailed && recorded[1].Delivered == v1alpha1.EventFailed
+	})
+	r.write(func(*v1alpha1.StatefulSetRolloutStatus) {}) // records it
+	first := r.obj.Status.Notifications
+
+	r.write(func(s *v1alpha1.StatefulSetRolloutStatus) { // the planner's retry
+		started := metav1.NewTime(r.now)
+		s.StartedAt, s.HandledActions = &started, map[string]string{v1alpha1.AnnotationRetry: "1"}
+		s.Phase, s.Message = v1alpha1.PhaseProgressing, "retrying"
+	})
+	eventually(t, "the retry is announced and recorded", func() bool {
+		recorded := before.Record(key, nil)
+		return len(recorded) == 2 && recorded[1].SlackTS != "" && len(e.hook.Deliveries()) == 3 // Started, Failed, Started
+	})
+	r.write(func(*v1alpha1.StatefulSetRolloutStatus) {}) // records it
+	stop()
+	for i, rec := range r.obj.Status.Notifications {
+		if rec.Delivered != "" || rec.StartedAt == nil || !rec.StartedAt.Equal(r.obj.Status.StartedAt) || rec.Retry != "1" ||
+			rec.FromRevision != "kv-r1" || rec.SlackTS != first[i].SlackTS || rec.Revision != "t2" {
+			t.Fatalf("recorded for the retry: %+v, want its start, nothing delivered yet, the first attempt's message (%+v)", rec, first[i])
+		}
+	}
+
+	r.write(fail) // the retried attempt fails; the operator dies before Notify
+	after := e.dispatcher()
+	start(t, after)
+	r.d = after
+	for range 3 {
+		r.write(func(*v1alpha1.StatefulSetRolloutStatus) {})
+	}
+	wantEvents := []string{"Started/0", "Failed/0", "Started/0", "Failed/0"}
+	eventually(t, "the second Failed is delivered", func() bool {
+		m := e.slack.Messages()
+		return len(m) == 1 && len(m[0].Replies) == 2 && len(e.hook.Deliveries()) == len(wantEvents) &&
+			slices.ContainsFunc(after.Record(key, nil), func(rec v1alpha1.NotificationStatus) bool { return rec.Delivered == v1alpha1.EventFailed })
+	})
+	eventually(t, "every target acknowledged it", func() bool {
+		recorded := after.Record(key, nil)
+		return len(recorded) == 2 && recorded[0].Delivered == v1alpha1.EventFailed && recorded[1].Delivered == v1alpha1.EventFailed
+	})
+	time.Sleep(100 * time.Millisecond) // room for a duplicate to show up
+	if got := e.events(); !reflect.DeepEqual(got, wantEvents) {
+		t.Errorf("webhook events = %v, want %v", got, wantEvents)
+	}
+	deliveries := e.hook.Deliveries()
+	if deliveries[1].IdempotencyKey == deliveries[3].IdempotencyKey {
+		t.Errorf("both attempts' Failed have idempotency key %s", deliveries[1].IdempotencyKey)
+	}
+	if m := e.slack.Messages(); len(m) != 1 || len(m[0].Replies) != 2 {
+		t.Errorf("Slack: %d messages, want 1 with both Failed replies: %+v", len(m), m)
+	}
+	r.write(func(*v1alpha1.StatefulSetRolloutStatus) {})
+	for _, rec := range r.obj.Status.Notifications {
+		if rec.Delivered != v1alpha1.EventFailed || rec.Retry != "1" {
+			t.Errorf("recorded after the restart: %+v, want the retry's Failed", rec)
+		}
 	}
 }
 

@@ -31,7 +31,7 @@
 //     rollout whenever that changes, so this runs soon after a delivery.
 //  2. Write the status.
 //  3. Only if the write succeeded: d.Notify(notify.NewSnapshot(rollout, old,
-//     now)) with OldImages and InFlight filled in. Notify never blocks. Call
+//     now)) with OldImages, FromImages and InFlight filled in. Notify never blocks. Call
 //     it on every reconcile, not only on changes: after a restart the first
 //     snapshot is how the dispatcher learns what was recorded.
 //  4. When the rollout is gone: d.Forget(key).
@@ -51,17 +51,27 @@
 //
 // # At least once, across restarts
 //
-// status.notifications records per target the rollout it is told about,
-// from the moment the rollout is announced, before anything is delivered
+// status.notifications records per target the attempt it is told about,
+// from the moment the attempt is announced, before anything is delivered
 // (Revision holds status.templateHash: the StatefulSet revisions change
-// during a rollback), the Slack message (SlackTS, SlackChannel) and the
-// last terminal event it acknowledged (Delivered). A dispatcher that has
+// during a rollback; StartedAt and Retry hold status.startedAt and the last
+// retry request handled, which tell a retry from the attempt before it),
+// the stable revision the attempt started from (FromRevision), the Slack
+// message (SlackTS, SlackChannel) and the last terminal event it
+// acknowledged for that attempt (Delivered). A retry keeps the Slack
+// message, a template's, and starts Delivered over. A dispatcher that has
 // not seen a rollout yet starts from that record: it updates the recorded
 // Slack message instead of posting a new one, and if the rollout's phase
 // implies a terminal event (Completed → Completed, Degraded → Failed,
-// Aborted → RolledBack) that the target was to hear of but did not
-// acknowledge, it delivers it once more (also to a webhook that asks for
-// terminal events only and so heard nothing before the end). Webhook receivers drop a duplicate by its
-// idempotency key. Other events are sent at most once: one pending when the
-// operator stops is lost.
+// Aborted → RolledBack) of the recorded attempt that the target was to
+// hear of but did not acknowledge, it delivers it once more (also to a
+// webhook that asks for terminal events only and so heard nothing before
+// the end). Such an event shows the old revision and images of
+// FromRevision (the controller decodes them from the StatefulSet's history;
+// none once the history dropped it): once a rollout completed, both of the
+// status's revisions are the new one. Webhook receivers drop a duplicate by
+// its idempotency key. Other events are sent at most once: one pending when
+// the operator stops is lost. A record without StartedAt, written by an
+// operator that did not record attempts, is taken for the template's
+// current attempt.
 package notify

@@ -203,6 +203,9 @@ func newRollout(t *testing.T, d *notify.Dispatcher, targets []v1alpha1.Notificat
 	return &rollout{t: t, d: d, obj: obj, now: t0}
 }
 
+// revisionImages are the container images of the StatefulSet's revisions.
+var revisionImages = map[string][]string{"kv-r1": {"registry/kv:1.0"}, "kv-r2": {"registry/kv:2.0"}}
+
 // write is one reconcile: merge deliveries into the status, write it, then
 // notify (the controller's order).
 func (r *rollout) write(change func(s *v1alpha1.StatefulSetRolloutStatus)) {
@@ -211,7 +214,10 @@ func (r *rollout) write(change func(s *v1alpha1.StatefulSetRolloutStatus)) {
 	r.obj.Status.Notifications = r.d.Record(key, old.Notifications)
 	r.now = r.now.Add(time.Second)
 	s := notify.NewSnapshot(r.obj, old, r.now)
-	s.OldImages = []string{"registry/kv:1.0"}
+	// The controller's images: the stable revision's, and the recorded
+	// starting revision's.
+	s.OldImages = revisionImages[r.obj.Status.StableRevision]
+	s.FromImages = revisionImages[s.FromRevision]
 	s.InFlight = slices.Clone(r.inFlight)
 	began := time.Now()
 	r.d.Notify(s)

@@ -70,12 +70,18 @@ type movement struct {
 
 // show fills in the revisions a rollout moves between once its status no
 // longer says (rolling back, completed: both revisions are the same), so
-// that messages and payloads keep naming the revision being rolled out.
+// that messages and payloads keep naming the revision being rolled out. A
+// dispatcher that has not seen the rollout move (the operator restarted
+// since) shows the revision the attempt was recorded to start from, and its
+// images: a completed rollout then still reads R1 → R2, not R2 → R2.
 func (r *rolloutState) show(s Snapshot) Snapshot {
-	if s.forward() {
+	switch {
+	case s.forward():
 		r.moved = movement{s.TemplateHash, s.StableRevision, s.UpdateRevision, s.OldImages}
-	} else if r.moved.templateHash == s.TemplateHash && r.moved.updateRevision != "" {
+	case r.moved.templateHash == s.TemplateHash && r.moved.updateRevision != "":
 		s.StableRevision, s.UpdateRevision, s.OldImages = r.moved.stableRevision, r.moved.updateRevision, r.moved.oldImages
+	case s.FromRevision != "" && s.UpdateRevision != "" && s.FromRevision != s.UpdateRevision:
+		s.StableRevision, s.OldImages = s.FromRevision, s.FromImages
 	}
 	return s
 }

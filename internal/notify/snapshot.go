@@ -31,11 +31,20 @@ type Snapshot struct {
 	Step, Steps int
 	// StableRevision and UpdateRevision are the status's. While a rollout
 	// rolls back or once it completed they are equal; the dispatcher then
-	// shows the revisions it saw the rollout move between.
+	// shows the revisions it saw the rollout move between or, when it has
+	// not seen the rollout move (it started since), the revision the
+	// attempt started from (FromRevision).
 	StableRevision, UpdateRevision string
 	// OldImages are the stable revision's container images, NewImages
 	// spec.template's, in container order.
-	OldImages, NewImages                   []string
+	OldImages, NewImages []string
+	// FromRevision is the stable revision the attempt started from, as
+	// status.notifications recorded it when the attempt was announced
+	// (NewSnapshot fills it in); FromImages are its container images (the
+	// controller fills them in; nil when the revision is gone).
+	FromRevision string
+	FromImages   []string
+
 	Replicas, Ready, Updated, UpdatedReady int32
 	// InFlight names the pods of the batch being replaced (deleted and not
 	// yet Ready on the new revision).
@@ -59,7 +68,7 @@ func NewSnapshot(r *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRollout
 		images = append(images, c.Image)
 	}
 	st := r.Status
-	return Snapshot{
+	s := Snapshot{
 		Key:            types.NamespacedName{Namespace: r.Namespace, Name: r.Name},
 		UID:            r.UID,
 		TemplateHash:   st.TemplateHash,
@@ -81,6 +90,48 @@ func NewSnapshot(r *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRollout
 		Targets:        r.Spec.Notifications,
 		Recorded:       st.Notifications,
 	}
+	s.FromRevision = s.recordedFrom()
+	return s
+}
+
+// recordsAttempt reports whether a target's record is of the attempt the
+// snapshot belongs to: the same template hash, start (second precision, as
+// the status keeps it) and retry request. A record without StartedAt was
+// written by an operator that did not record attempts: it is taken for the
+// template's current attempt, as that operator took it.
+func (s Snapshot) recordsAttempt(rec v1alpha1.NotificationStatus) bool {
+	if rec.Revision == "" || rec.Revision != s.TemplateHash {
+		return false
+	}
+	if rec.StartedAt == nil {
+		return true
+	}
+	return !s.StartedAt.IsZero() && rec.StartedAt.Unix() == s.StartedAt.Unix() && rec.Retry == s.Retry
+}
+
+// recordedFrom is the revision the attempt started from, as the first
+// target recording it has it.
+func (s Snapshot) recordedFrom() string {
+	for _, rec := range s.Recorded {
+		if rec.FromRevision != "" && s.recordsAttempt(rec) {
+			return rec.FromRevision
+		}
+	}
+	return ""
+}
+
+// attemptRecord is a fresh record of the snapshot's attempt for a target.
+func (s Snapshot) attemptRecord(target string) v1alpha1.NotificationStatus {
+	rec := v1alpha1.NotificationStatus{Target: target, Revision: s.TemplateHash, Retry: s.Retry}
+	if !s.StartedAt.IsZero() {
+		// Second precision, as the status keeps it (see recordSent).
+		at := metav1.NewTime(s.StartedAt).Rfc3339Copy()
+		rec.StartedAt = &at
+	}
+	if s.forward() {
+		rec.FromRevision = s.StableRevision
+	}
+	return rec
 }
 
 // forward reports whether the snapshot shows pods moving to a new revision

@@ -144,11 +144,14 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 }
 
 // recordSent updates what the target was told, for Record: the Slack
-// message and the terminal event it acknowledged. The rollout it is told
+// message and the terminal event it acknowledged. The attempt it is told
 // about (status.templateHash, recorded as the entry's Revision: the
-// StatefulSet revisions change during a rollback) was recorded when the
-// rollout was announced (see add); an item of an earlier rollout sent
-// after that changes nothing in the record, which is the later one's.
+// StatefulSet revisions change during a rollback; status.startedAt and the
+// retry request) was recorded when the attempt was announced (see add); an
+// item of an earlier rollout sent after that changes nothing in the record,
+// which is the later one's, and a terminal event of an earlier attempt at
+// the same template (the Slack message is the template's) is not the
+// later attempt's end.
 func (d *Dispatcher) recordSent(st *stream, it item, delivered v1alpha1.NotificationEvent) {
 	if st.status.Revision != it.snap.TemplateHash {
 		return
@@ -157,7 +160,7 @@ func (d *Dispatcher) recordSent(st *stream, it item, delivered v1alpha1.Notifica
 	if st.msg.rollout == st.status.Revision {
 		st.status.SlackTS, st.status.SlackChannel = st.msg.ts, st.msg.channel
 	}
-	if delivered != "" {
+	if delivered != "" && it.snap.recordsAttempt(st.status) {
 		// Second precision, as the API server keeps it: a status read back
 		// must compare equal, or the controller would write it forever.
 		at := metav1.NewTime(time.Now()).Rfc3339Copy()

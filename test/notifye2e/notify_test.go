@@ -248,6 +248,13 @@ func TestCompletedRedeliveredAfterKill(t *testing.T) {
 	if len(completed) != 1 {
 		t.Fatalf("%d Completed deliveries accepted, want exactly one", len(completed))
 	}
+	// Both of the status's revisions are the new one by now: the old ones
+	// come from status.notifications, recorded before the kill.
+	if p := completed[0].Payload; p.StableRevision == "" || p.StableRevision == p.Revision ||
+		!slices.Equal(p.Images.Old, []string{e2eutil.Image + ":v1"}) || !slices.Equal(p.Images.New, []string{e2eutil.Image + ":v2"}) {
+		t.Errorf("redelivered Completed: revision %s from %s, images %v → %v; want the revision it started from, v1 → v2",
+			p.Revision, p.StableRevision, p.Images.Old, p.Images.New)
+	}
 	attempts := 0
 	for _, req := range e.hook.Requests() {
 		if requestEvent(req) == v1alpha1.EventCompleted {
