@@ -6,6 +6,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sroll-dev/sroll/internal/history"
 )
 
 func newHistoryCommand(e *env) *cobra.Command {
@@ -30,7 +32,7 @@ func newHistoryCommand(e *env) *cobra.Command {
 			if sts == nil {
 				return fmt.Errorf("%s has no StatefulSet yet, so there is no history", r.Name)
 			}
-			revisions, err := s.history(cmd.Context(), sts)
+			revisions, err := history.List(cmd.Context(), s, sts)
 			if err != nil {
 				return err
 			}
@@ -46,7 +48,7 @@ func newHistoryCommand(e *env) *cobra.Command {
 					current = append(current, "update")
 				}
 				fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", rev.Revision, rev.Name,
-					strings.Join(revisionImages(rev), ","), strings.Join(current, ", "))
+					strings.Join(history.Images(revisions, rev.Name), ","), strings.Join(current, ", "))
 			}
 			return w.Flush()
 		},

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 )
 
 func newListCommand(e *env) *cobra.Command {
@@ -75,7 +76,7 @@ func printList(out io.Writer, rollouts []v1alpha1.StatefulSetRollout, withNamesp
 		}
 		row := fmt.Sprintf("%s\t%s\t%s\t%d/%d/%d\t%s\t%s", r.Name, phase, stepCount(r),
 			r.Status.UpdatedReplicas, r.Status.ReadyReplicas, desired,
-			strings.Join(images(&r.Spec.Template.Spec), ","),
+			strings.Join(history.ContainerImages(&r.Spec.Template.Spec), ","),
 			duration.HumanDuration(now.Sub(r.CreationTimestamp.Time)))
 		if withNamespace {
 			row = r.Namespace + "\t" + row

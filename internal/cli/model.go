@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/cli/render"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
@@ -52,7 +53,7 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 		return nil, render.Model{}, err
 	}
 	if sts != nil {
-		if revisions, err = s.history(ctx, sts); err != nil {
+		if revisions, err = history.List(ctx, s, sts); err != nil {
 			return nil, render.Model{}, err
 		}
 	}
@@ -93,12 +94,12 @@ func modelRevision(name string, revisions []appsv1.ControllerRevision, pods []co
 	for i := range revisions {
 		if revisions[i].Name == name {
 			rev.Number = revisions[i].Revision
-			rev.Images = revisionImages(&revisions[i])
+			rev.Images = history.Images(revisions, revisions[i].Name)
 		}
 	}
 	for i := 0; rev.Images == nil && i < len(pods); i++ {
 		if pods[i].Labels[appsv1.ControllerRevisionHashLabelKey] == name {
-			rev.Images = images(&pods[i].Spec)
+			rev.Images = history.ContainerImages(&pods[i].Spec)
 		}
 	}
 	return rev

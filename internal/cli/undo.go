@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
@@ -55,11 +56,11 @@ func (e *env) undo(ctx context.Context, name, value string) error {
 	if sts == nil {
 		return fmt.Errorf("%s has no StatefulSet yet, so there is no history to go back to", r.Name)
 	}
-	revisions, err := s.history(ctx, sts)
+	revisions, err := history.List(ctx, s, sts)
 	if err != nil {
 		return err
 	}
-	target, err := plan.UndoTarget(planRevisions(revisions), sts.Status.UpdateRevision, value)
+	target, err := plan.UndoTarget(history.ForPlan(revisions), sts.Status.UpdateRevision, value)
 	if err != nil {
 		return fmt.Errorf("cannot undo %s: %w", r.Name, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
@@ -54,36 +55,15 @@ func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.
 		return
 	}
 	s := notify.NewSnapshot(rollout, *old, r.Clock.Now())
-	s.OldImages = revisionImages(obs.revisions, rollout.Status.StableRevision)
+	s.OldImages = history.Images(obs.revisions, rollout.Status.StableRevision)
 	s.FromImages = s.OldImages
 	if s.FromRevision != "" && s.FromRevision != rollout.Status.StableRevision {
 		// A completed rollout: the revision it started from, while the
 		// history still has it.
-		s.FromImages = revisionImages(obs.revisions, s.FromRevision)
+		s.FromImages = history.Images(obs.revisions, s.FromRevision)
 	}
 	s.InFlight = inFlight(rollout, obs, deleting)
 	r.Notifier.Notify(s)
-}
-
-// revisionImages are the container images of a StatefulSet revision's
-// template, in container order; nil when the revision is unknown.
-func revisionImages(revisions []appsv1.ControllerRevision, name string) []string {
-	if name == "" {
-		return nil
-	}
-	rev := findRevision(revisions, name)
-	if rev == nil {
-		return nil
-	}
-	template, err := templateFromRevision(rev)
-	if err != nil {
-		return nil
-	}
-	images := make([]string, 0, len(template.Spec.Containers))
-	for _, c := range template.Spec.Containers {
-		images = append(images, c.Image)
-	}
-	return images
 }
 
 // inFlight names the pods of the batch being replaced, by ordinal: pods on

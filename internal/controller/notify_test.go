@@ -115,16 +115,3 @@ func TestInFlight(t *testing.T) {
 		t.Errorf("inFlight = %v, want %v (by ordinal)", got, want)
 	}
 }
-
-func TestRevisionImages(t *testing.T) {
-	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "kv", Namespace: "default", UID: "sts-uid"}}
-	template := newRollout("kv", 1, "kv:v1").Spec.Template
-	template.Spec.Containers = append(template.Spec.Containers, corev1.Container{Name: "sidecar", Image: "proxy:3"})
-	revisions := []appsv1.ControllerRevision{revisionOf(t, sts, "kv-old", 1, &template)}
-	if got := revisionImages(revisions, "kv-old"); !slices.Equal(got, []string{"kv:v1", "proxy:3"}) {
-		t.Errorf("images of kv-old = %v", got)
-	}
-	if got := revisionImages(revisions, "kv-unknown"); got != nil {
-		t.Errorf("images of an unknown revision = %v, want none", got)
-	}
-}

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
@@ -49,7 +50,7 @@ func podsLabelled(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision
 		if name == "" {
 			continue
 		}
-		rev := findRevision(revisions, name)
+		rev := history.Find(revisions, name)
 		if rev == nil {
 			return false
 		}

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
@@ -108,7 +109,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		Rollout:     &rollout,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
-		Revisions:   planRevisions(obs.revisions),
+		Revisions:   history.ForPlan(obs.revisions),
 		Now:         r.Clock.Now(),
 	})
 	if err := r.apply(ctx, &rollout, obs, p); err != nil {
@@ -134,7 +135,7 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 		return obs, nil
 	}
 	var err error
-	if obs.revisions, err = r.listRevisions(ctx, &sts); err != nil {
+	if obs.revisions, err = history.List(ctx, r, &sts); err != nil {
 		return obs, err
 	}
 	if obs.pods, err = r.listPods(ctx, &sts, obs.revisions); err != nil {

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
@@ -103,11 +104,11 @@ func desiredStatefulSet(rollout *v1alpha1.StatefulSetRollout, revisions []appsv1
 // stored, so the StatefulSet controller recognises the revision and reuses it.
 func podTemplate(rollout *v1alpha1.StatefulSetRollout, revisions []appsv1.ControllerRevision, revision string) (*corev1.PodTemplateSpec, error) {
 	if revision != "" {
-		rev := findRevision(revisions, revision)
+		rev := history.Find(revisions, revision)
 		if rev == nil {
 			return nil, fmt.Errorf("revision %s is not in the StatefulSet's history", revision)
 		}
-		return templateFromRevision(rev)
+		return history.Template(rev)
 	}
 	template := rollout.Spec.Template.DeepCopy()
 	// The label lets the manager cache only the pods sroll manages. It is not

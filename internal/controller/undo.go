@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
@@ -50,11 +51,11 @@ func undoTemplate(obs observed, value string) (string, *corev1.PodTemplateSpec, 
 	if obs.sts == nil {
 		return "", nil, errors.New("the StatefulSet does not exist yet, so there is no history")
 	}
-	name, err := plan.UndoTarget(planRevisions(obs.revisions), obs.sts.Status.UpdateRevision, value)
+	name, err := plan.UndoTarget(history.ForPlan(obs.revisions), obs.sts.Status.UpdateRevision, value)
 	if err != nil {
 		return "", nil, err
 	}
-	template, err := templateFromRevision(findRevision(obs.revisions, name))
+	template, err := history.Template(history.Find(obs.revisions, name))
 	if err != nil {
 		return "", nil, err
 	}
