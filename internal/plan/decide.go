@@ -140,7 +140,7 @@ func (d *decider) move() {
 	case d.status.RollbackReason != "":
 		d.rollBack(w)
 	case d.status.Phase == v1alpha1.PhaseDegraded:
-		d.status.Message = d.previousMessage()
+		// Held: no partition change, no deletion; the message still says why.
 	case d.status.Phase == v1alpha1.PhaseCompleted:
 		d.plan.Partition = 0
 	default:
@@ -222,9 +222,6 @@ func currentPartition(sts *appsv1.StatefulSet) int32 {
 	}
 	return *ru.Partition
 }
-
-// previousMessage keeps the message that explained a held phase.
-func (d *decider) previousMessage() string { return d.in.Rollout.Status.Message }
 
 func (d *decider) timersForMinReady() {
 	if d.minReady == 0 {

@@ -122,7 +122,7 @@ func (s *sim) command(t *testing.T, d *datadriven.TestData) string {
 func (s *sim) run(maxRounds int) string {
 	var b strings.Builder
 	for round := 1; round <= maxRounds; round++ {
-		before := s.podsLine()
+		before := s.podsSummary()
 		beforeStatus := s.rollout.Status.DeepCopy()
 		p := s.plan()
 		s.apply()
@@ -138,7 +138,7 @@ func (s *sim) run(maxRounds int) string {
 			}
 		}
 		fmt.Fprintln(&b, line)
-		if s.podsLine() == before && equality.Semantic.DeepEqual(&p.Status, beforeStatus) && len(p.Delete) == 0 && len(p.Events) == 0 {
+		if s.podsSummary() == before && equality.Semantic.DeepEqual(&p.Status, beforeStatus) && len(p.Delete) == 0 && len(p.Events) == 0 {
 			fmt.Fprintf(&b, "stable after %d rounds: %s\n", round, s.podsSummary())
 			fmt.Fprintf(&b, "message: %s\n", p.Status.Message)
 			return b.String()

@@ -239,20 +239,16 @@ func (s *sim) readyAll() {
 	}
 }
 
-func (s *sim) podsLine() string {
-	var b strings.Builder
-	for _, o := range s.ordinals() {
-		pod := s.pods[o]
-		state := "ready"
-		switch {
-		case pod.DeletionTimestamp != nil:
-			state = "terminating"
-		case readySince(pod).IsZero():
-			state = "notready"
-		}
-		fmt.Fprintf(&b, "%d:%s:%s ", o, strings.TrimPrefix(pod.Labels[appsv1.ControllerRevisionHashLabelKey], simName+"-"), state)
+// podKey is a pod as scenario output shows it: "v2:notready".
+func podKey(pod *corev1.Pod) string {
+	state := "ready"
+	switch {
+	case pod.DeletionTimestamp != nil:
+		state = "terminating"
+	case readySince(pod).IsZero():
+		state = "notready"
 	}
-	return strings.TrimSpace(b.String())
+	return strings.TrimPrefix(pod.Labels[appsv1.ControllerRevisionHashLabelKey], simName+"-") + ":" + state
 }
 
 // summary groups consecutive pods with the same revision and state.
@@ -271,15 +267,7 @@ func (s *sim) podsSummary() string {
 		groups = append(groups, r+"="+lastKey)
 	}
 	for _, o := range s.ordinals() {
-		pod := s.pods[o]
-		state := "ready"
-		switch {
-		case pod.DeletionTimestamp != nil:
-			state = "terminating"
-		case readySince(pod).IsZero():
-			state = "notready"
-		}
-		key := strings.TrimPrefix(pod.Labels[appsv1.ControllerRevisionHashLabelKey], simName+"-") + ":" + state
+		key := podKey(s.pods[o])
 		if key == lastKey && o == to+1 {
 			to = o
 			continue

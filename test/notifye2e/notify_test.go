@@ -130,13 +130,13 @@ func TestSlackOutage(t *testing.T) {
 		t.Fatalf("Slack was updated during its outage: %+v", m)
 	}
 
-	m := e.waitMessageSettled(time.Until(outageEnd) + 90*time.Second)
+	e.waitMessageSettled(time.Until(outageEnd) + 90*time.Second)
 	late := time.Since(outageEnd)
 	e.waitRecorded(r, 30*time.Second, "Completed acknowledged by Slack", func(slack, _ v1alpha1.NotificationStatus) bool {
 		return slack.Delivered == v1alpha1.EventCompleted
 	})
 	time.Sleep(2 * time.Second)
-	m, _ = e.message()
+	m, _ := e.message()
 	if got := replyKinds(m); !slices.Equal(got, []string{"Completed"}) {
 		t.Errorf("thread replies = %v, want one Completed", got)
 	}
