@@ -2,7 +2,10 @@
 // development and end-to-end tests: etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler and kwok, which simulates the
 // nodes and the pods on them (no container runs). `kubectl exec` runs the
-// command on this host, in a per-pod directory that outlives the pod.
+// command on this host, in the pod's PV directory or a per-pod directory,
+// in a cgroup that dies with the pod. Storage is real CSI: the project's
+// directory-backed driver, provisioned and resized through the CSI
+// protocol, with the upstream snapshot-controller and csi-snapshotter.
 package localcluster
 
 import (
@@ -17,6 +20,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/sroll-dev/sroll/internal/localcluster/localcsi"
 )
 
 // Cluster is a running local control plane. Its processes are children of
@@ -27,6 +32,9 @@ type Cluster struct {
 	restConfig *rest.Config
 	exec       *execServer
 	execLog    *os.File
+	kubelet    *kubelet
+	storage    *localcsi.Storage
+	storageLog *os.File
 
 	mu    sync.Mutex
 	procs []*process
@@ -85,7 +93,13 @@ func (c *Cluster) start(ctx context.Context) error {
 	if c.execLog, err = os.Create(l.path("logs", "exec-server.log")); err != nil {
 		return err
 	}
-	if c.exec, err = startExecServer(l.volumesDir(), pki, c.execLog); err != nil {
+	c.kubelet = newKubelet(l.volumesDir(), c.execLog)
+	if c.kubelet.cgroups != nil {
+		if err := os.WriteFile(l.cgroupFile(), []byte(c.kubelet.cgroups.root), 0o644); err != nil {
+			return err
+		}
+	}
+	if c.exec, err = startExecServer(c.kubelet, pki, c.execLog); err != nil {
 		return err
 	}
 	if err := writeKubeconfig(l, fmt.Sprintf("https://127.0.0.1:%d", p.apiServer)); err != nil {
@@ -118,6 +132,13 @@ func (c *Cluster) start(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	if err := c.startStorage(); err != nil {
+		return err
+	}
+	// The snapshot CRDs take a second to be served: meanwhile the other
+	// components start and the nodes become Ready.
+	snapshots := make(chan error, 1)
+	go func() { snapshots <- c.installSnapshots(ctx) }()
 
 	schedArgs, err := schedulerArgs(l)
 	if err != nil {
@@ -154,10 +175,13 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	// Pods are rejected until their namespace has its default service account.
-	return c.waitFor(ctx, "default service account", func(ctx context.Context) error {
+	if err := c.waitFor(ctx, "default service account", func(ctx context.Context) error {
 		_, err := cs.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{})
 		return err
-	})
+	}); err != nil {
+		return err
+	}
+	return <-snapshots
 }
 
 // run starts a component and records its pid in the state directory.
@@ -168,10 +192,16 @@ func (c *Cluster) run(name string, args, env []string) error {
 	if err != nil {
 		return err
 	}
+	// Components start from two goroutines: each write of the file must
+	// hold every process started before it.
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.procs = append(c.procs, p)
-	c.mu.Unlock()
-	return writePIDs(c.layout.pidsFile(), c.Processes())
+	infos := make([]ProcessInfo, len(c.procs))
+	for i, p := range c.procs {
+		infos[i] = p.ProcessInfo
+	}
+	return writePIDs(c.layout.pidsFile(), infos)
 }
 
 func (c *Cluster) fail(err error) {
@@ -259,21 +289,35 @@ func (c *Cluster) Stop() {
 				clients = append(clients, p)
 			}
 		}
-		for _, group := range [][]*process{clients, apiServer, etcd} {
-			var wg sync.WaitGroup
-			for _, p := range group {
-				wg.Go(func() { p.stop(10 * time.Second) })
-			}
-			wg.Wait()
+		stopAll(clients)
+		// The CSI driver after the csi-snapshotter, which exits when it
+		// loses the driver; the pods' processes with it.
+		if c.storage != nil {
+			c.storage.Stop()
 		}
+		if c.kubelet != nil {
+			c.kubelet.stop()
+		}
+		stopAll(apiServer)
+		stopAll(etcd)
 		if c.exec != nil {
 			c.exec.stop()
 		}
-		if c.execLog != nil {
-			_ = c.execLog.Close()
+		for _, f := range []*os.File{c.execLog, c.storageLog} {
+			if f != nil {
+				_ = f.Close()
+			}
 		}
 		_ = os.Remove(c.layout.pidsFile())
 	})
+}
+
+func stopAll(procs []*process) {
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Go(func() { p.stop(10 * time.Second) })
+	}
+	wg.Wait()
 }
 
 // Failed is closed when a component exits on its own; Err then says which.

@@ -30,6 +30,11 @@ var controllers = []string{
 	"serviceaccount-token-controller",
 	"node-lifecycle-controller",
 	"pod-garbage-collector-controller",
+	// Storage: PVC-PV binding, and the finalizers that keep a PVC or PV in
+	// use from going. Idle without PVCs.
+	"persistentvolume-binder-controller",
+	"persistentvolumeclaim-protection-controller",
+	"persistentvolume-protection-controller",
 }
 
 // ports are the free loopback ports a cluster listens on.

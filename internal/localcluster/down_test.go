@@ -50,18 +50,32 @@ func TestUpDownLeavesNothingRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	procs = append(procs, localcluster.ProcessInfo{Name: "daemon", PID: daemonPID})
-	if len(procs) != 6 {
-		t.Fatalf("recorded processes %v, want the daemon and 5 components", procs)
+	if len(procs) != 8 {
+		t.Fatalf("recorded processes %v, want the daemon and 7 components", procs)
 	}
 	for _, p := range procs {
 		if !localcluster.Alive(p.PID) {
 			t.Fatalf("%s (pid %d) not running after up", p.Name, p.PID)
 		}
 	}
-	kubectl := exec.Command(filepath.Join(clustertest.BinDir(), "kubectl"), "--kubeconfig", filepath.Join(stateDir, "kubeconfig"), "get", "nodes")
-	if out, err := kubectl.CombinedOutput(); err != nil {
-		t.Fatalf("second cluster unusable: %v\n%s", err, out)
+	kubectl := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(clustertest.BinDir(), "kubectl"), append([]string{"--kubeconfig", filepath.Join(stateDir, "kubeconfig")}, args...)...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("kubectl %v on the second cluster: %v\n%s", args, err, out)
+		}
+		return string(out)
 	}
+	// A daemon started in a pod must not outlive the cluster either.
+	kubectl("run", "daemon", "--image=registry.example/app:v1")
+	kubectl("wait", "--for=condition=Ready", "pod/daemon", "--timeout=2m")
+	daemonOut := kubectl("exec", "daemon", "--", "sh", "-c", "setsid sleep 1003 & echo $!")
+	podDaemon, err := strconv.Atoi(strings.TrimSpace(daemonOut))
+	if err != nil {
+		t.Fatalf("exec printed %q, not a pid", daemonOut)
+	}
+	procs = append(procs, localcluster.ProcessInfo{Name: "daemon in a pod", PID: podDaemon})
 
 	run("down")
 	for _, p := range procs {

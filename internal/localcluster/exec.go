@@ -9,7 +9,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -21,27 +20,27 @@ import (
 )
 
 // execServer is the kubelet endpoint of every simulated node: the API server
-// forwards `kubectl exec` to it, and it runs the command on this host in the
-// pod's volume directory.
+// forwards `kubectl exec` to it, and the kubelet runs the command on this
+// host, in the pod's directory and its container's cgroup.
 //
 // It replaces kwok's exec support because kwok wraps the command's error
 // before handing it to the streaming library, which then reports every
 // failure as an internal error: the caller never sees the exit code. kwok's
 // Exec objects are also static, where each pod needs its own directory.
 type execServer struct {
-	volumesDir string
-	listener   net.Listener
-	server     *http.Server
+	kubelet  *kubelet
+	listener net.Listener
+	server   *http.Server
 }
 
 // startExecServer listens on a free loopback port, accepting only clients
 // with a certificate from the cluster CA (the API server).
-func startExecServer(volumesDir string, p *pki, logOut io.Writer) (*execServer, error) {
+func startExecServer(k *kubelet, p *pki, logOut io.Writer) (*execServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &execServer{volumesDir: volumesDir, listener: ln}
+	s := &execServer{kubelet: k, listener: ln}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/exec/{namespace}/{pod}/{container}", s.handleExec)
 	mux.HandleFunc("/exec/{namespace}/{pod}/{uid}/{container}", s.handleExec)
@@ -67,8 +66,9 @@ func (s *execServer) port() int { return s.listener.Addr().(*net.TCPAddr).Port }
 
 func (s *execServer) stop() { _ = s.server.Close() }
 
-// volumeDir is where a pod's commands run: its simulated persistent volume,
-// kept across pod deletion and recreation until the cluster is removed.
+// volumeDir is where the commands of a pod without a PVC run: its
+// simulated persistent volume, kept across pod deletion and recreation
+// until the cluster is removed.
 func volumeDir(volumesDir, namespace, pod string) string {
 	return filepath.Join(volumesDir, namespace, pod)
 }
@@ -91,27 +91,39 @@ func (s *execServer) handleExec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no command", http.StatusBadRequest)
 		return
 	}
-	executor := podExecutor{dir: volumeDir(s.volumesDir, namespace, pod), namespace: namespace, pod: pod}
+	executor := podExecutor{kubelet: s.kubelet, namespace: namespace, pod: pod}
 	remotecommand.ServeExec(w, r, executor, pod, r.PathValue("uid"), r.PathValue("container"), command, opts,
 		4*time.Hour, 30*time.Second, remotecommand.SupportedStreamingProtocols)
 }
 
-// podExecutor runs one exec request as a host process.
+// execWaitDelay is how long an exec waits, once its command has exited,
+// for the rest of the command's output.
+const execWaitDelay = 250 * time.Millisecond
+
+// podExecutor runs one exec request as a host process of the pod.
 type podExecutor struct {
-	dir, namespace, pod string
+	kubelet        *kubelet
+	namespace, pod string
 }
 
-// ExecInContainer runs cmd in the pod's volume directory. A non-zero exit
-// is returned as a utilexec.ExitError, which the streaming library reports
-// to the caller as that exit code. Without a pseudo-terminal, a tty request
-// gets stdout and stderr on the one stream.
-func (e podExecutor) ExecInContainer(ctx context.Context, _, _, _ string, cmd []string, in io.Reader, stdout, stderr io.WriteCloser, tty bool, _ <-chan remotecommand.TerminalSize, _ time.Duration) error {
-	if err := os.MkdirAll(e.dir, 0o755); err != nil {
+// ExecInContainer runs cmd in the pod's directory and its container's
+// cgroup. A non-zero exit is returned as a utilexec.ExitError, which the
+// streaming library reports to the caller as that exit code. Without a
+// pseudo-terminal, a tty request gets stdout and stderr on the one stream.
+func (e podExecutor) ExecInContainer(ctx context.Context, _, _, container string, cmd []string, in io.Reader, stdout, stderr io.WriteCloser, tty bool, _ <-chan remotecommand.TerminalSize, _ time.Duration) error {
+	pod, err := e.kubelet.getPod(ctx, e.namespace, e.pod)
+	if err != nil {
+		return err
+	}
+	dir, err := e.kubelet.target(ctx, pod, container)
+	if err != nil {
 		return err
 	}
 	c := exec.CommandContext(ctx, cmd[0], cmd[1:]...)
-	c.Dir = e.dir
-	c.Env = append(os.Environ(), "POD_NAME="+e.pod, "POD_NAMESPACE="+e.namespace, "HOSTNAME="+e.pod)
+	// A daemon the command leaves behind (`pg_ctl start`, `sleep 1000 &`)
+	// holds stdout and stderr open; the exec ends with the command, and
+	// what the daemon writes after that is dropped.
+	c.WaitDelay = execWaitDelay
 	c.Stdout = stdout
 	c.Stderr = stderr
 	if tty || stderr == nil {
@@ -129,7 +141,13 @@ func (e podExecutor) ExecInContainer(ctx context.Context, _, _, _ string, cmd []
 			_ = pipe.Close()
 		}()
 	}
-	err := c.Run()
+	if err := e.kubelet.spawn(pod, container, dir, c); err != nil {
+		return fmt.Errorf("%s: %w", strconv.Quote(cmd[0]), err)
+	}
+	err = c.Wait()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		err = nil // exited 0, leaving a daemon behind
+	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		return utilexec.ExitErrorWrapper{ExitError: exitErr}

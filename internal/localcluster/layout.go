@@ -20,3 +20,10 @@ func (l layout) kwokConfig() string      { return l.path("kwok.yaml") }
 func (l layout) kwokHome() string        { return l.path("kwok-home") }
 func (l layout) volumesDir() string      { return l.path("volumes") }
 func (l layout) pidsFile() string        { return l.path("pids.json") }
+func (l layout) cgroupFile() string      { return l.path("cgroup") }
+
+// The CSI driver's volumes and snapshots live in volumes/_csi, apart from
+// the per-pod directories volumes/<namespace>/<pod> (no namespace starts
+// with "_").
+func (l layout) csiDir() string    { return l.path("volumes", "_csi") }
+func (l layout) csiSocket() string { return l.path("csi.sock") }

@@ -112,7 +112,8 @@ func repoRoot() (string, error) {
 }
 
 // binaries lists what `make k8s-bin` builds and a cluster needs.
-var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl"}
+var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl",
+	"snapshot-controller", "csi-snapshotter", snapshotCRDsDir}
 
 // CheckBinaries reports every missing binary in binDir, with the fix.
 func CheckBinaries(binDir string) error {

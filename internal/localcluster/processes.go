@@ -123,7 +123,7 @@ func KillRecorded(stateDir string) error {
 			_ = syscall.Kill(p.PID, syscall.SIGKILL)
 		}
 	}
-	return nil
+	return killRecordedPods(stateDir)
 }
 
 // OwnedBy reports whether pid is alive and was started for stateDir: every

@@ -168,3 +168,14 @@ func Kubectl(t testing.TB, args ...string) (stdout string, err error) {
 	}
 	return out.String(), nil
 }
+
+// ClaimDir is the directory holding the data of a bound PVC: where
+// `kubectl exec` runs in a pod whose first volume it is.
+func ClaimDir(t testing.TB, namespace, claim string) string {
+	t.Helper()
+	dir, err := mustCluster().ClaimDir(t.Context(), namespace, claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
