@@ -2,6 +2,7 @@ package localcluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
@@ -173,22 +175,37 @@ func (c *Cluster) createStorageObjects(ctx context.Context) error {
 	}, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create StorageClass: %w", err)
 	}
-	if _, err := snaps.SnapshotV1().VolumeSnapshotClasses().Create(ctx, &snapshotv1.VolumeSnapshotClass{
+	// The classes are applied (a patch), not created: the API server holds
+	// every create of a custom resource for 2 s after its CRD is
+	// established, which would be most of the cluster's start.
+	snapshotClass, err := json.Marshal(&snapshotv1.VolumeSnapshotClass{
+		TypeMeta:       metav1.TypeMeta{APIVersion: snapshotv1.SchemeGroupVersion.String(), Kind: "VolumeSnapshotClass"},
 		ObjectMeta:     metav1.ObjectMeta{Name: StorageClassName, Annotations: map[string]string{"snapshot.storage.kubernetes.io/is-default-class": "true"}},
 		Driver:         CSIDriverName,
 		DeletionPolicy: snapshotv1.VolumeSnapshotContentDelete,
-	}, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create VolumeSnapshotClass: %w", err)
+	})
+	if err != nil {
+		return err
 	}
-	if _, err := snaps.GroupsnapshotV1().VolumeGroupSnapshotClasses().Create(ctx, &groupsnapshotv1.VolumeGroupSnapshotClass{
+	if _, err := snaps.SnapshotV1().VolumeSnapshotClasses().Patch(ctx, StorageClassName, types.ApplyPatchType, snapshotClass, applyOptions); err != nil {
+		return fmt.Errorf("apply VolumeSnapshotClass: %w", err)
+	}
+	groupClass, err := json.Marshal(&groupsnapshotv1.VolumeGroupSnapshotClass{
+		TypeMeta:       metav1.TypeMeta{APIVersion: groupsnapshotv1.SchemeGroupVersion.String(), Kind: "VolumeGroupSnapshotClass"},
 		ObjectMeta:     metav1.ObjectMeta{Name: StorageClassName, Annotations: map[string]string{"groupsnapshot.storage.kubernetes.io/is-default-class": "true"}},
 		Driver:         CSIDriverName,
 		DeletionPolicy: snapshotv1.VolumeSnapshotContentDelete,
-	}, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create VolumeGroupSnapshotClass: %w", err)
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := snaps.GroupsnapshotV1().VolumeGroupSnapshotClasses().Patch(ctx, StorageClassName, types.ApplyPatchType, groupClass, applyOptions); err != nil {
+		return fmt.Errorf("apply VolumeGroupSnapshotClass: %w", err)
 	}
 	return nil
 }
+
+var applyOptions = metav1.PatchOptions{FieldManager: "localcluster"}
 
 // ClaimDir is the directory holding the data of a bound PVC of the local
 // storage: where `kubectl exec` runs in a pod whose first volume it is.
