@@ -119,6 +119,9 @@ func (e podExecutor) ExecInContainer(ctx context.Context, _, _, container string
 	if err != nil {
 		return err
 	}
+	if err := e.kubelet.follow(pod); err != nil {
+		return err
+	}
 	c := exec.CommandContext(ctx, cmd[0], cmd[1:]...)
 	// A daemon the command leaves behind (`pg_ctl start`, `sleep 1000 &`)
 	// holds stdout and stderr open; the exec ends with the command, and

@@ -16,12 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	corelisters "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/sroll-dev/sroll/internal/localcluster/localcsi"
@@ -34,8 +30,7 @@ import (
 // goes, as a container runtime would.
 type kubelet struct {
 	client  kubernetes.Interface
-	pods    corelisters.PodLister
-	factory informers.SharedInformerFactory
+	watches *podWatches
 	volumes *localcsi.Storage
 	podsDir string
 	logs    *log.Logger
@@ -85,48 +80,11 @@ func newKubelet(podsDir string, logOut io.Writer) *kubelet {
 	return k
 }
 
-// start watches the cluster's pods. Its client speaks protobuf and its
-// cache drops managedFields: with a thousand pods it is the cheapest watch
-// there is.
-func (k *kubelet) start(cfg *rest.Config) error {
-	cfg = rest.CopyConfig(cfg)
-	cfg.ContentType = runtime.ContentTypeProtobuf
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	k.client = client
-	k.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(dropManagedFields))
-	podInformer := k.factory.Core().V1().Pods()
-	k.pods = podInformer.Lister()
-	k.probes = newProbes(k)
-	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { k.podChanged(nil, obj.(*corev1.Pod)) },
-		UpdateFunc: func(old, obj any) { k.podChanged(old.(*corev1.Pod), obj.(*corev1.Pod)) },
-		DeleteFunc: k.podDeleted,
-	}); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	k.cancel = cancel
-	k.factory.Start(ctx.Done())
-	k.done.Go(func() { k.probes.run(ctx) })
-	return nil
-}
-
-func dropManagedFields(obj any) (any, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-	}
-	return obj, nil
-}
-
-// stop stops the probes and kills every process of every pod.
+// stop stops the probes and the watches, and kills every process of every
+// pod.
 func (k *kubelet) stop() {
 	k.cancel()
-	if k.factory != nil {
-		k.factory.Shutdown()
-	}
+	k.watches.stop()
 	k.done.Wait()
 	if k.cgroups != nil {
 		if err := removeCgroup(context.Background(), k.cgroups.root); err != nil {

@@ -20,8 +20,9 @@ import (
 
 // probes runs the exec readiness probes of pods, as a kubelet's prober
 // does, and writes the readiness they give to the pods' status. kwok's
-// pod-ready stage leaves such pods alone; every other pod keeps its
-// delay-based readiness and costs the probes nothing but a look at its spec.
+// pod-ready stage leaves such pods alone and its pod-exec-probe stage
+// announces them; every other pod keeps its delay-based readiness and
+// costs the probes nothing.
 type probes struct {
 	k     *kubelet
 	queue workqueue.TypedRateLimitingInterface[string] // pods whose readiness to write
@@ -109,7 +110,11 @@ func (p *probes) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	pod, err := p.k.pods.Pods(namespace).Get(name)
+	pods := p.k.watches.watched(namespace)
+	if pods == nil {
+		return nil
+	}
+	pod, err := pods.Get(name)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

@@ -35,22 +35,24 @@ const (
 )
 
 type stageParams struct {
-	NodeSelector    string
-	NeverReadyImage string
-	CrashImage      string
-	ReadyDelayMinMs int64
-	ReadyDelayMaxMs int64
+	NodeSelector     string
+	NeverReadyImage  string
+	CrashImage       string
+	ReadyDelayMinMs  int64
+	ReadyDelayMaxMs  int64
+	ProbeEventReason string
 }
 
 // writeKwokConfig renders every embedded file into one multi-document kwok
 // configuration; the ready delay is drawn per pod from [0.8, 1.2] × delay.
 func writeKwokConfig(path string, readyDelay time.Duration) error {
 	params := stageParams{
-		NodeSelector:    kwokNodeAnnotation + "=" + kwokNodeValue,
-		NeverReadyImage: neverReadyImage,
-		CrashImage:      crashImage,
-		ReadyDelayMinMs: (readyDelay * 8 / 10).Milliseconds(),
-		ReadyDelayMaxMs: (readyDelay * 12 / 10).Milliseconds(),
+		NodeSelector:     kwokNodeAnnotation + "=" + kwokNodeValue,
+		NeverReadyImage:  neverReadyImage,
+		CrashImage:       crashImage,
+		ReadyDelayMinMs:  (readyDelay * 8 / 10).Milliseconds(),
+		ReadyDelayMaxMs:  (readyDelay * 12 / 10).Milliseconds(),
+		ProbeEventReason: probeEventReason,
 	}
 	names, err := fs.Glob(kwokFiles, "kwok/*.yaml")
 	if err != nil {

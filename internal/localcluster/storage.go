@@ -54,7 +54,7 @@ func (c *Cluster) startStorage() error {
 		return fmt.Errorf("CSI driver: %w", err)
 	}
 	c.kubelet.volumes = c.storage
-	return c.kubelet.start(c.RestConfig())
+	return c.kubelet.startWatches(c.RestConfig())
 }
 
 // installSnapshots installs the snapshot CRDs, the classes and the
