@@ -15,7 +15,8 @@ export PATH := $(CURDIR)/bin:$(K8S_BIN):$(PATH)
 
 all: build
 
-## k8s-bin: build the local control plane (about 6 minutes the first time).
+## k8s-bin: build the local control plane and the CSI snapshot controllers
+## (about 10 minutes the first time; each binary that exists is skipped).
 k8s-bin:
 	@hack/build-k8s.sh $(K8S_BIN)
 
