@@ -2,6 +2,9 @@ module github.com/sroll-dev/sroll/hack/snapshotter
 
 go 1.26.0
 
+// external-snapshotter's own go.mod replaces its client module with ./client,
+// which a dependency's build cannot use; the client of the same release,
+// v8.7.0 (below), takes its place.
 require github.com/kubernetes-csi/external-snapshotter/v8 v8.7.0
 
 require (
