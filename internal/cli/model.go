@@ -35,11 +35,8 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 		Paused:      r.Spec.Paused,
 		CurrentStep: int(r.Status.CurrentStepIndex),
 		Partition:   r.Status.Partition,
-		Desired:     1,
+		Desired:     r.Spec.ReplicasOrDefault(),
 		Now:         now,
-	}
-	if r.Spec.Replicas != nil {
-		m.Desired = *r.Spec.Replicas
 	}
 	for _, step := range all {
 		m.Steps = append(m.Steps, plan.StepLabel(step))

@@ -84,11 +84,7 @@ func inFlight(rollout *v1alpha1.StatefulSetRollout, obs observed, deleting []pla
 			names[pod.Name] = true
 		}
 	}
-	replicas := int32(1)
-	if rollout.Spec.Replicas != nil {
-		replicas = *rollout.Spec.Replicas
-	}
-	for ordinal := range replicas {
+	for ordinal := range rollout.Spec.ReplicasOrDefault() {
 		if name := fmt.Sprintf("%s-%d", obs.sts.Name, ordinal); !present[name] {
 			names[name] = true
 		}

@@ -8,12 +8,8 @@ import (
 
 // maxUnavailable resolves an int-or-percent budget against the replicas,
 // rounding down but never below one pod so a rollout can always move.
-func maxUnavailable(value *intstr.IntOrString, replicas int32) int32 {
-	if value == nil {
-		v := intstr.FromString("25%")
-		value = &v
-	}
-	n, err := intstr.GetScaledValueFromIntOrPercent(value, int(replicas), false)
+func maxUnavailable(value intstr.IntOrString, replicas int32) int32 {
+	n, err := intstr.GetScaledValueFromIntOrPercent(&value, int(replicas), false)
 	if err != nil || n < 1 {
 		return 1
 	}

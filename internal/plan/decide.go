@@ -40,7 +40,7 @@ func Decide(in Input) Plan {
 		rollout:  in.Rollout,
 		steps:    in.Rollout.Spec.Rollout.StepsOrDefault(),
 		now:      in.Now.Truncate(time.Second),
-		replicas: replicas(in.Rollout),
+		replicas: in.Rollout.Spec.ReplicasOrDefault(),
 		minReady: time.Duration(in.Rollout.Spec.MinReadySeconds) * time.Second,
 	}
 	d.plan.Status = *in.Rollout.Status.DeepCopy()
@@ -56,13 +56,6 @@ func Decide(in Input) Plan {
 	d.fillStatus()
 	d.plan.RequeueAfter = d.nextTimer()
 	return d.plan
-}
-
-func replicas(r *v1alpha1.StatefulSetRollout) int32 {
-	if r.Spec.Replicas == nil {
-		return 1
-	}
-	return *r.Spec.Replicas
 }
 
 // startOnNewTemplate restarts the rollout from step 0 when spec.template

@@ -35,7 +35,7 @@ func (d *decider) forward(w world) {
 			return
 		}
 		goal := stepGoal(d.steps, index, d.replicas)
-		budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailable, d.replicas) -
+		budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas) -
 			unavailable(d.pods, d.replicas, d.now, d.minReady)
 		b := nextBatch(d.pods, d.replicas, goal, budget, w.target, d.now, d.minReady)
 		partition := d.pin(w, b.lowest)
@@ -130,10 +130,7 @@ func (d *decider) deleteBatch(pods []podView) {
 }
 
 func (d *decider) deadline() time.Duration {
-	if s := d.rollout.Spec.Rollout.ProgressDeadlineSeconds; s != nil {
-		return time.Duration(*s) * time.Second
-	}
-	return 600 * time.Second
+	return d.rollout.Spec.Rollout.ProgressDeadlineOrDefault()
 }
 
 func (d *decider) deadlineExceeded() bool {

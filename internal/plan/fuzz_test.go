@@ -117,9 +117,9 @@ func checkInvariants(in Input, p Plan) error {
 		return fmt.Errorf("deletes pods while the template changes")
 	}
 	replicas := *in.Rollout.Spec.Replicas
-	budgetValue := in.Rollout.Spec.Rollout.MaxUnavailable
-	if p.Status.RollbackReason != "" && in.Rollout.Spec.Rollout.RollbackMaxUnavailable != nil {
-		budgetValue = in.Rollout.Spec.Rollout.RollbackMaxUnavailable
+	budgetValue := in.Rollout.Spec.Rollout.MaxUnavailableOrDefault()
+	if p.Status.RollbackReason != "" {
+		budgetValue = in.Rollout.Spec.Rollout.RollbackMaxUnavailableOrDefault()
 	}
 	budget := maxUnavailable(budgetValue, replicas) - unavailable(pods, replicas, in.Now, 0)
 	var spent int32

@@ -23,11 +23,7 @@ func (d *decider) startRollback(reason, message string) {
 // one by now, so a pod that dies comes back stable: a rollback can't leak
 // either.
 func (d *decider) rollBack(w world) {
-	budgetValue := d.rollout.Spec.Rollout.RollbackMaxUnavailable
-	if budgetValue == nil {
-		budgetValue = d.rollout.Spec.Rollout.MaxUnavailable
-	}
-	budget := maxUnavailable(budgetValue, d.replicas) - unavailable(d.pods, d.replicas, d.now, d.minReady)
+	budget := maxUnavailable(d.rollout.Spec.Rollout.RollbackMaxUnavailableOrDefault(), d.replicas) - unavailable(d.pods, d.replicas, d.now, d.minReady)
 	b := nextBatch(d.pods, d.replicas, 0, budget, w.target, d.now, d.minReady)
 	d.plan.Partition = d.pin(w, b.lowest)
 	if !b.done {

@@ -58,7 +58,7 @@ func (d *decider) setConditions() {
 	}
 	d.condition(ConditionProgressing, status, reason, s.Message)
 
-	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailable, d.replicas)
+	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas)
 	available := d.replicas - unavailable(d.pods, d.replicas, d.now, d.minReady)
 	if available >= d.replicas-budget {
 		d.condition(ConditionAvailable, metav1.ConditionTrue, "WithinBudget",
