@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,30 +9,6 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
-
-func TestSummarise(t *testing.T) {
-	names := func(n int) []string {
-		var out []string
-		for i := range n {
-			out = append(out, fmt.Sprintf("kv-%d", i))
-		}
-		return out
-	}
-	tests := []struct {
-		pods int
-		want string
-	}{
-		{0, ""},
-		{3, "kv-0, kv-1, kv-2"},
-		{5, "kv-0, kv-1, kv-2, kv-3, kv-4"},
-		{978, "kv-0, kv-1, kv-2, kv-3, kv-4 and 973 more"},
-	}
-	for _, tt := range tests {
-		if got := summarise(names(tt.pods)); got != tt.want {
-			t.Errorf("summarise(%d pods) = %q, want %q", tt.pods, got, tt.want)
-		}
-	}
-}
 
 func TestProgress(t *testing.T) {
 	got := progress(Snapshot{Replicas: 200, Updated: 50, UpdatedReady: 40, Ready: 190})

@@ -1,12 +1,14 @@
 package plan
 
 import (
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/names"
 )
 
 // forward walks the steps towards the target revision. Several steps can
@@ -119,14 +121,15 @@ func (d *decider) deleteBatch(pods []podView) {
 	if len(pods) == 0 {
 		return
 	}
-	names := make([]string, 0, len(pods))
+	deleted := make([]string, 0, len(pods))
 	for _, p := range pods {
 		d.plan.Delete = append(d.plan.Delete, p.ref)
-		names = append(names, p.ref.Name)
+		deleted = append(deleted, p.ref.Name)
 	}
+	slices.Sort(deleted)
 	now := metav1.NewTime(d.now)
 	d.status.ProgressedAt = &now
-	d.event(corev1.EventTypeNormal, ReasonBatchDeleted, "Deleted %d pods: %s", len(names), summarise(names))
+	d.event(corev1.EventTypeNormal, ReasonBatchDeleted, "Deleted %d pods: %s", len(deleted), names.Summary(deleted))
 }
 
 func (d *decider) deadline() time.Duration {

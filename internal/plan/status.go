@@ -2,14 +2,14 @@ package plan
 
 import (
 	"fmt"
-	"sort"
-	"strings"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/names"
 )
 
 // fillStatus writes the counts, the selector and the conditions, all derived
@@ -117,29 +117,19 @@ func (d *decider) progressMessage(goal int32, target string, deleting int) strin
 
 // stuckPods names the pods that keep a step from completing.
 func (d *decider) stuckPods(target string) string {
-	var names []string
+	var stuck []string
 	for ordinal := range d.replicas {
 		p, ok := d.pods[ordinal]
 		switch {
 		case !ok:
-			names = append(names, fmt.Sprintf("ordinal %d missing", ordinal))
+			stuck = append(stuck, fmt.Sprintf("ordinal %d missing", ordinal))
 		case !p.available(d.now, d.minReady):
-			names = append(names, p.ref.Name)
+			stuck = append(stuck, p.ref.Name)
 		}
 	}
-	if len(names) == 0 {
+	if len(stuck) == 0 {
 		return "every pod available"
 	}
-	return "not available: " + summarise(names)
-}
-
-// summarise keeps a list of pod names readable at any size.
-func summarise(names []string) string {
-	const shown = 5
-	sorted := append([]string(nil), names...)
-	sort.Strings(sorted)
-	if len(sorted) <= shown {
-		return strings.Join(sorted, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(sorted[:shown], ", "), len(sorted)-shown)
+	slices.Sort(stuck)
+	return "not available: " + names.Summary(stuck)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/sroll-dev/sroll/internal/names"
 )
 
 // Status draws the status screen of one rollout: where it stands, the
@@ -123,10 +125,10 @@ func (o Options) progress(b *strings.Builder, m Model) {
 	}
 	var parts []string
 	if len(starting) > 0 {
-		parts = append(parts, fmt.Sprintf("%d starting (%s)", len(starting), firstFew(starting)))
+		parts = append(parts, fmt.Sprintf("%d starting (%s)", len(starting), names.Summary(starting)))
 	}
 	if len(terminating) > 0 {
-		parts = append(parts, fmt.Sprintf("%d terminating (%s)", len(terminating), firstFew(terminating)))
+		parts = append(parts, fmt.Sprintf("%d terminating (%s)", len(terminating), names.Summary(terminating)))
 	}
 	if len(parts) == 0 {
 		parts = []string{"none"}
