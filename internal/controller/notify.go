@@ -40,7 +40,7 @@ func (r *Reconciler) recordNotifications(rollout *v1alpha1.StatefulSetRollout, p
 
 // notify hands the dispatcher the status just written (rollout.Status) and
 // the status it replaced (old). It runs on every reconcile that got this
-// far, written or not: after a restart the first snapshot is how the
+// far, written or not: after a restart the first report is how the
 // dispatcher learns what status.notifications recorded. deleting is the
 // batch the plan is about to delete: the status written already counts it
 // in flight.
@@ -54,7 +54,7 @@ func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.
 		r.Notifier.Forget(key)
 		return
 	}
-	s := notify.NewSnapshot(rollout, *old, r.Clock.Now())
+	s := notify.NewReport(rollout, *old, r.Clock.Now())
 	s.OldImages = history.Images(obs.revisions, rollout.Status.StableRevision)
 	s.FromImages = s.OldImages
 	if s.FromRevision != "" && s.FromRevision != rollout.Status.StableRevision {

@@ -46,7 +46,7 @@ var replyTitles = map[v1alpha1.NotificationEvent]string{
 // renderMessage is the rollout's Slack message: a text fallback for
 // notifications and the Block Kit layout. The layout holds no clock, so a
 // rollout that did not move renders the same and costs no chat.update.
-func renderMessage(s Snapshot, cluster string) (string, []slack.Block) {
+func renderMessage(s Report, cluster string) (string, []slack.Block) {
 	title := clip(fmt.Sprintf("%s %s", phaseEmoji[s.Phase], s.Key.Name), headerMax)
 	fields := []*slack.TextBlockObject{
 		mrkdwn(fmt.Sprintf("*Rollout*\n`%s`", s.Key)),
@@ -79,7 +79,7 @@ func renderMessage(s Snapshot, cluster string) (string, []slack.Block) {
 }
 
 // renderReply is the thread reply announcing an event.
-func renderReply(s Snapshot, e Event) string {
+func renderReply(s Report, e Event) string {
 	var b strings.Builder
 	b.WriteString(replyTitles[e.Type])
 	switch e.Type {
@@ -103,7 +103,7 @@ func renderReply(s Snapshot, e Event) string {
 }
 
 // progress is a text bar of updated pods, readable in any Slack client.
-func progress(s Snapshot) string {
+func progress(s Report) string {
 	percent := 0
 	if s.Replicas > 0 {
 		percent = int(s.Updated * 100 / s.Replicas)
