@@ -109,6 +109,10 @@ func (d *decider) progressMessage(goal int32, target string, deleting int) strin
 	}
 	want := d.replicas - goal
 	msg := fmt.Sprintf("%s: %d/%d pods updated and available", d.stepName(d.status.CurrentStepIndex), updated, want)
+	if d.status.StableRevision == "" {
+		// A new StatefulSet: no revision to move from, so no step to name.
+		msg = fmt.Sprintf("creating %s: %d/%d available", count(int(want), "pod"), updated, want)
+	}
 	if inFlight > 0 {
 		return msg + fmt.Sprintf(", %d in flight", inFlight)
 	}
