@@ -1,13 +1,6 @@
 package controller
 
 import (
-	"cmp"
-	"fmt"
-	"slices"
-	"strings"
-
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -41,10 +34,10 @@ func (r *Reconciler) recordNotifications(rollout *v1alpha1.StatefulSetRollout, p
 // notify hands the dispatcher the status just written (rollout.Status) and
 // the status it replaced (old). It runs on every reconcile that got this
 // far, written or not: after a restart the first report is how the
-// dispatcher learns what status.notifications recorded. deleting is the
-// batch the plan is about to delete: the status written already counts it
-// in flight.
-func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.StatefulSetRolloutStatus, obs observed, deleting []plan.PodRef) {
+// dispatcher learns what status.notifications recorded. The batch in flight
+// is the planner's (view), the batch it is about to delete included: the
+// status written already counts it in flight.
+func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.StatefulSetRolloutStatus, obs observed, view plan.View) {
 	if r.Notifier == nil {
 		return
 	}
@@ -62,58 +55,6 @@ func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.
 		// history still has it.
 		s.FromImages = history.Images(obs.revisions, s.FromRevision)
 	}
-	s.InFlight = inFlight(rollout, obs, deleting)
+	s.InFlight = view.InFlight
 	r.Notifier.Notify(s)
-}
-
-// inFlight names the pods of the batch being replaced, by ordinal: pods on
-// the update revision not yet Ready, terminating pods, ordinals without a
-// pod (deleted and not recreated yet) and the pods this reconcile deletes.
-func inFlight(rollout *v1alpha1.StatefulSetRollout, obs observed, deleting []plan.PodRef) []string {
-	if obs.sts == nil {
-		return nil
-	}
-	names := map[string]bool{}
-	present := map[string]bool{}
-	for i := range obs.pods {
-		pod := &obs.pods[i]
-		present[pod.Name] = true
-		updated := rollout.Status.UpdateRevision != "" &&
-			pod.Labels[appsv1.ControllerRevisionHashLabelKey] == rollout.Status.UpdateRevision
-		if pod.DeletionTimestamp != nil || (updated && !podReady(pod)) {
-			names[pod.Name] = true
-		}
-	}
-	for ordinal := range rollout.Spec.ReplicasOrDefault() {
-		if name := fmt.Sprintf("%s-%d", obs.sts.Name, ordinal); !present[name] {
-			names[name] = true
-		}
-	}
-	for _, ref := range deleting {
-		names[ref.Name] = true
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(names))
-	for name := range names {
-		out = append(out, name)
-	}
-	// By ordinal: the rendered message must not change with the order the
-	// cache lists pods in, or every reconcile would cost a Slack update.
-	prefix := obs.sts.Name + "-"
-	slices.SortFunc(out, func(a, b string) int {
-		na, nb := strings.TrimPrefix(a, prefix), strings.TrimPrefix(b, prefix)
-		return cmp.Or(cmp.Compare(len(na), len(nb)), strings.Compare(na, nb))
-	})
-	return out
-}
-
-func podReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

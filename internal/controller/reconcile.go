@@ -160,7 +160,7 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	// committed, so they go out now: a later step failing must not lose them.
 	r.recordPlanEvents(rollout, p.Events)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
-	r.notify(rollout, previous, obs, p.Delete)
+	r.notify(rollout, previous, obs, p.View)
 
 	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
 		return err

@@ -28,7 +28,7 @@ type decider struct {
 	now      time.Time
 	replicas int32
 	minReady time.Duration
-	pods     map[int32]podView
+	pods     pods
 	timers   []time.Duration
 }
 
@@ -46,16 +46,27 @@ func Decide(in Input) Plan {
 	d.plan.Status = *in.Rollout.Status.DeepCopy()
 	d.status = &d.plan.Status
 	d.previous = d.status.Phase
-	if in.StatefulSet != nil {
-		d.pods = observedPods(in.StatefulSet, in.Pods)
-	}
+	d.pods = observePods(in.StatefulSet, in.Pods, d.replicas, d.now, d.minReady)
 
 	d.startOnNewTemplate()
 	d.handleActions()
 	d.move()
 	d.fillStatus()
 	d.plan.RequeueAfter = d.nextTimer()
+	d.plan.View = d.view()
 	return d.plan
+}
+
+// view is what the plan shows of the rollout. Before the StatefulSet exists
+// no pod is in flight: there is nothing to replace yet.
+func (d *decider) view() View {
+	if d.in.StatefulSet == nil {
+		return View{}
+	}
+	return View{
+		InFlight: d.pods.inFlight(0, d.status.UpdateRevision, d.plan.Delete),
+		Pods:     d.pods.byOrdinalOrder(),
+	}
 }
 
 // startOnNewTemplate restarts the rollout from step 0 when spec.template
@@ -146,8 +157,8 @@ func (d *decider) move() {
 // than the last status said.
 func (d *decider) noteProgress(target string) {
 	var updatedAvailable int32
-	for _, p := range d.pods {
-		if p.revision == target && p.available(d.now, d.minReady) {
+	for _, p := range d.pods.byOrdinal {
+		if p.Revision == target && p.Available {
 			updatedAvailable++
 		}
 	}
@@ -187,21 +198,12 @@ type world struct {
 // never replaces a pod on its own, and unpins once none is.
 func (d *decider) pin(w world, lowest int32) int32 {
 	if w.current == w.target {
-		if d.anyOutdated(w.target) {
+		if d.pods.anyOutdated(w.target) {
 			return d.replicas
 		}
 		return 0
 	}
 	return min(w.partition, lowest)
-}
-
-func (d *decider) anyOutdated(target string) bool {
-	for _, p := range d.pods {
-		if !p.terminating && p.revision != target && p.ordinal < d.replicas {
-			return true
-		}
-	}
-	return false
 }
 
 func (d *decider) setTemplate(hash, revision string, partition int32) {
@@ -220,9 +222,9 @@ func (d *decider) timersForMinReady() {
 	if d.minReady == 0 {
 		return
 	}
-	for _, p := range d.pods {
-		if p.ready() && !p.available(d.now, d.minReady) {
-			d.timer(p.readySince.Add(d.minReady).Sub(d.now))
+	for _, p := range d.pods.byOrdinal {
+		if p.Ready && !p.Available {
+			d.timer(p.ReadySince.Add(d.minReady).Sub(d.now))
 		}
 	}
 }

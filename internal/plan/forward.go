@@ -15,7 +15,7 @@ import (
 // complete in one call (a pause that expired, a step whose pods are already
 // updated); it stops at the first step with work left.
 func (d *decider) forward(w world) {
-	if w.current == w.target && !d.anyOutdated(w.target) {
+	if w.current == w.target && !d.pods.anyOutdated(w.target) {
 		// Nothing to roll out (a new set, or every pod already runs the
 		// template): steps and pauses would only be ceremony.
 		d.status.CurrentStepIndex = int32(len(d.steps))
@@ -38,8 +38,8 @@ func (d *decider) forward(w world) {
 		}
 		goal := stepGoal(d.steps, index, d.replicas)
 		budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas) -
-			unavailable(d.pods, d.replicas, d.now, d.minReady)
-		b := nextBatch(d.pods, d.replicas, goal, budget, w.target, d.now, d.minReady)
+			d.pods.unavailable()
+		b := d.pods.nextBatch(goal, budget, w.target)
 		partition := d.pin(w, b.lowest)
 		if b.done && (w.current == w.target || partition <= goal) {
 			if int(index) >= len(d.steps) {
@@ -56,7 +56,7 @@ func (d *decider) forward(w world) {
 		d.status.Phase = v1alpha1.PhaseProgressing
 		d.plan.Partition = partition
 		d.deleteBatch(b.delete)
-		d.status.Message = d.progressMessage(goal, w.target, len(b.delete))
+		d.status.Message = d.progressMessage(goal, w.target)
 		d.timer(d.status.ProgressedAt.Add(d.deadline()).Sub(d.now))
 		return
 	}
@@ -117,14 +117,14 @@ func (d *decider) complete(target string) {
 
 // deleteBatch authorises the batch; deleting counts as progress, so the
 // deadline restarts with each batch.
-func (d *decider) deleteBatch(pods []podView) {
+func (d *decider) deleteBatch(pods []Pod) {
 	if len(pods) == 0 {
 		return
 	}
 	deleted := make([]string, 0, len(pods))
 	for _, p := range pods {
-		d.plan.Delete = append(d.plan.Delete, p.ref)
-		deleted = append(deleted, p.ref.Name)
+		d.plan.Delete = append(d.plan.Delete, p.Ref)
+		deleted = append(deleted, p.Ref.Name)
 	}
 	slices.Sort(deleted)
 	now := metav1.NewTime(d.now)

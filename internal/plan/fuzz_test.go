@@ -109,7 +109,6 @@ func randomWorld(data []byte) Input {
 // checkInvariants holds for every plan, whatever the world.
 func checkInvariants(in Input, p Plan) error {
 	sts := in.StatefulSet
-	pods := observedPods(sts, in.Pods)
 	if len(p.Delete) == 0 {
 		return nil
 	}
@@ -117,28 +116,29 @@ func checkInvariants(in Input, p Plan) error {
 		return fmt.Errorf("deletes pods while the template changes")
 	}
 	replicas := *in.Rollout.Spec.Replicas
+	pods := observePods(sts, in.Pods, replicas, in.Now, 0)
 	budgetValue := in.Rollout.Spec.Rollout.MaxUnavailableOrDefault()
 	if p.Status.RollbackReason != "" {
 		budgetValue = in.Rollout.Spec.Rollout.RollbackMaxUnavailableOrDefault()
 	}
-	budget := maxUnavailable(budgetValue, replicas) - unavailable(pods, replicas, in.Now, 0)
+	budget := maxUnavailable(budgetValue, replicas) - pods.unavailable()
 	var spent int32
 	for _, ref := range p.Delete {
 		o, _ := podOrdinal(simName, ref.Name)
-		pod, ok := pods[o]
+		pod, ok := pods.byOrdinal[o]
 		switch {
-		case !ok || pod.ref != ref:
+		case !ok || pod.Ref != ref:
 			return fmt.Errorf("deletes %s, which was not observed at that version", ref.Name)
-		case pod.terminating:
+		case pod.Terminating:
 			return fmt.Errorf("deletes %s, which is already terminating", ref.Name)
-		case pod.revision == sts.Status.UpdateRevision:
+		case pod.Revision == sts.Status.UpdateRevision:
 			return fmt.Errorf("deletes %s, which already runs the target revision", ref.Name)
 		case o < p.Partition && sts.Status.CurrentRevision != sts.Status.UpdateRevision:
 			return fmt.Errorf("deletes %s below the partition %d: it would come back outdated", ref.Name, p.Partition)
 		case o >= replicas:
 			return fmt.Errorf("deletes %s, beyond the replicas", ref.Name)
 		}
-		if pod.available(in.Now, 0) {
+		if pod.Available {
 			spent++
 		}
 	}

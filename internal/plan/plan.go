@@ -61,6 +61,29 @@ type Plan struct {
 
 	// RequeueAfter is when a timer (pause, deadline, minReadySeconds) fires; 0 = none.
 	RequeueAfter time.Duration
+
+	// View is the rollout as this plan leaves it, for the readers that show
+	// it; nothing in it is to be done.
+	View View
+}
+
+// View is a rollout as the planner sees it: the one answer the notifier,
+// the plugin's status screen and a dashboard show, so that none of them
+// works out again which pods are in flight or why the rollout waits (Argo
+// Rollouts builds one RolloutInfo for its CLI and its UI the same way). The
+// controller reads it from the plan it applies; a reader that does not
+// decide (the plugin) calls Decide on what it read and uses the View alone.
+// What a new concern wants shown (the replication role of each pod, the
+// snapshot set a rollout waits for, an analysis verdict) is a field here,
+// filled in by Decide from its decider's answer.
+type View struct {
+	// InFlight names the pods of the batch being replaced, lowest ordinal
+	// first: the pods this plan deletes, pods terminating, ordinals without
+	// a pod and pods on the update revision not available yet.
+	InFlight []string
+	// Pods are the StatefulSet's own pods as judged when observed, lowest
+	// ordinal first.
+	Pods []Pod
 }
 
 // PodRef identifies one observed version of a pod.

@@ -23,8 +23,8 @@ func (d *decider) startRollback(reason, message string) {
 // one by now, so a pod that dies comes back stable: a rollback can't leak
 // either.
 func (d *decider) rollBack(w world) {
-	budget := maxUnavailable(d.rollout.Spec.Rollout.RollbackMaxUnavailableOrDefault(), d.replicas) - unavailable(d.pods, d.replicas, d.now, d.minReady)
-	b := nextBatch(d.pods, d.replicas, 0, budget, w.target, d.now, d.minReady)
+	budget := maxUnavailable(d.rollout.Spec.Rollout.RollbackMaxUnavailableOrDefault(), d.replicas) - d.pods.unavailable()
+	b := d.pods.nextBatch(0, budget, w.target)
 	d.plan.Partition = d.pin(w, b.lowest)
 	if !b.done {
 		d.status.Phase = v1alpha1.PhaseRollingBack

@@ -22,19 +22,19 @@ func (d *decider) fillStatus() {
 		s.Selector = sel.String()
 	}
 	s.Replicas, s.ReadyReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0
-	for _, p := range d.pods {
-		if p.terminating {
+	for _, p := range d.pods.byOrdinal {
+		if p.Terminating {
 			continue
 		}
 		s.Replicas++
-		updated := p.revision == s.UpdateRevision
+		updated := p.Revision == s.UpdateRevision
 		if updated {
 			s.UpdatedReplicas++
 		}
-		if p.ready() {
+		if p.Ready {
 			s.ReadyReplicas++
 		}
-		if updated && p.available(d.now, d.minReady) {
+		if updated && p.Available {
 			s.UpdatedReadyReplicas++
 		}
 	}
@@ -59,7 +59,7 @@ func (d *decider) setConditions() {
 	d.condition(ConditionProgressing, status, reason, s.Message)
 
 	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas)
-	available := d.replicas - unavailable(d.pods, d.replicas, d.now, d.minReady)
+	available := d.replicas - d.pods.unavailable()
 	if available >= d.replicas-budget {
 		d.condition(ConditionAvailable, metav1.ConditionTrue, "WithinBudget",
 			fmt.Sprintf("%d of %d pods available, at least %d required", available, d.replicas, d.replicas-budget))
@@ -93,20 +93,16 @@ func (d *decider) event(kind, reason, format string, args ...any) {
 
 func (d *decider) stepName(index int32) string { return StepName(d.steps, index) }
 
-// progressMessage counts the pods of the step; deleting is the batch this
-// plan deletes, in flight from now on.
-func (d *decider) progressMessage(goal int32, target string, deleting int) string {
-	inFlight := int32(deleting)
+// progressMessage counts the pods of the step, from its goal up: those done
+// and those in flight (the batch this plan deletes included).
+func (d *decider) progressMessage(goal int32, target string) string {
 	var updated int32
 	for ordinal := goal; ordinal < d.replicas; ordinal++ {
-		p, ok := d.pods[ordinal]
-		switch {
-		case ok && !p.terminating && p.revision == target && p.available(d.now, d.minReady):
+		if p := d.pods.byOrdinal[ordinal]; p.Revision == target && p.Available {
 			updated++
-		case !ok || p.terminating || p.revision == target:
-			inFlight++
 		}
 	}
+	inFlight := len(d.pods.inFlight(goal, target, d.plan.Delete))
 	want := d.replicas - goal
 	msg := fmt.Sprintf("%s: %d/%d pods updated and available", d.stepName(d.status.CurrentStepIndex), updated, want)
 	if d.status.StableRevision == "" {
@@ -123,12 +119,12 @@ func (d *decider) progressMessage(goal int32, target string, deleting int) strin
 func (d *decider) stuckPods(target string) string {
 	var stuck []string
 	for ordinal := range d.replicas {
-		p, ok := d.pods[ordinal]
+		p, ok := d.pods.byOrdinal[ordinal]
 		switch {
 		case !ok:
 			stuck = append(stuck, fmt.Sprintf("ordinal %d missing", ordinal))
-		case !p.available(d.now, d.minReady):
-			stuck = append(stuck, p.ref.Name)
+		case !p.Available:
+			stuck = append(stuck, p.Ref.Name)
 		}
 	}
 	if len(stuck) == 0 {

@@ -59,6 +59,9 @@ type Pod struct {
 	Revision    string
 	Ready       bool
 	Terminating bool
+	// InFlight is true for a pod of the batch being replaced, as the
+	// planner says (plan.View.InFlight).
+	InFlight bool
 }
 
 // Event is one Kubernetes Event about the rollout.

@@ -112,14 +112,14 @@ func (o Options) progress(b *strings.Builder, m Model) {
 	fmt.Fprintf(b, "\n%s  [%s]  %d/%d updated (%d ready), %d/%d pods ready\n",
 		o.paint(bold, "Progress:"), bar, c.updated, desired, c.updatedReady, c.ready, desired)
 
-	// The batch in flight: updated pods on their way to Ready, and pods
-	// deleted and not gone yet.
+	// The batch in flight: pods deleted and not gone yet, and the others
+	// on their way to available.
 	var starting, terminating []string
 	for _, p := range byOrdinal(m.Pods) {
 		switch {
 		case p.Terminating:
 			terminating = append(terminating, p.Name)
-		case m.Update.Name != "" && p.Revision == m.Update.Name && !p.Ready:
+		case p.InFlight:
 			starting = append(starting, p.Name)
 		}
 	}

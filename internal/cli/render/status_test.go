@@ -44,9 +44,9 @@ func tenPods() Model {
 		case ordinal >= 6:
 			p.Revision = m.Update.Name
 		case ordinal == 5:
-			p.Revision, p.Ready = m.Update.Name, false
+			p.Revision, p.Ready, p.InFlight = m.Update.Name, false, true
 		case ordinal == 4:
-			p.Terminating = true
+			p.Terminating, p.InFlight = true, true
 		}
 		m.Pods = append(m.Pods, p)
 	}
@@ -79,9 +79,9 @@ func thousandPods() Model {
 		case ordinal < 500:
 			p.Revision, p.Ready = m.Stable.Name, !broken[ordinal]
 		case ordinal < 550:
-			p.Ready = false
+			p.Ready, p.InFlight = false, true
 		case ordinal < 600:
-			p.Revision, p.Terminating = m.Stable.Name, true
+			p.Revision, p.Terminating, p.InFlight = m.Stable.Name, true, true
 		}
 		m.Pods = append(m.Pods, p)
 	}
@@ -93,7 +93,7 @@ func completed() Model {
 	m.Phase, m.Message, m.CurrentStep, m.Partition = "Completed", "every pod runs kv-7c6b5a4d3", 4, 0
 	m.Stable = m.Update
 	for i := range m.Pods {
-		m.Pods[i].Revision, m.Pods[i].Ready, m.Pods[i].Terminating = m.Update.Name, true, false
+		m.Pods[i].Revision, m.Pods[i].Ready, m.Pods[i].Terminating, m.Pods[i].InFlight = m.Update.Name, true, false, false
 	}
 	m.Events = nil
 	return m
@@ -103,7 +103,7 @@ func degraded() Model {
 	m := tenPods()
 	m.Phase, m.Message = "Degraded", "no progress for 10m0s: not available: kv-5"
 	m.Steps, m.StepsEndAtFull = []string{"20%", "pause", "60%"}, false
-	m.Pods[4].Terminating, m.Pods[4].Revision = false, m.Update.Name
+	m.Pods[4].Terminating, m.Pods[4].Revision, m.Pods[4].InFlight = false, m.Update.Name, false
 	return m
 }
 
