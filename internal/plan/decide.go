@@ -29,7 +29,9 @@ type decider struct {
 	replicas int32
 	minReady time.Duration
 	pods     pods
-	timers   []time.Duration
+	// hold is why the rollout waits, once move decided it; nil while it moves.
+	hold   *Hold
+	timers []time.Duration
 }
 
 // Decide returns what to do next for one rollout. It reads nothing but its
@@ -51,9 +53,13 @@ func Decide(in Input) Plan {
 	d.startOnNewTemplate()
 	d.handleActions()
 	d.move()
+	if d.hold == nil {
+		d.hold = d.keptHold()
+	}
 	d.fillStatus()
 	d.plan.RequeueAfter = d.nextTimer()
 	d.plan.View = d.view()
+	d.plan.View.Hold = d.hold
 	return d.plan
 }
 
@@ -85,7 +91,7 @@ func (d *decider) startOnNewTemplate() {
 	d.status.UpdateRevision = ""
 	d.status.RollbackReason = ""
 	d.status.CurrentStepIndex = 0
-	d.status.Phase = v1alpha1.PhaseProgressing
+	d.moving(v1alpha1.PhaseProgressing, d.status.Message)
 	now := metav1.NewTime(d.now)
 	d.status.StartedAt, d.status.StepStartedAt, d.status.ProgressedAt = &now, &now, &now
 	if !first {
@@ -102,15 +108,14 @@ func (d *decider) move() {
 	sts := d.in.StatefulSet
 	if sts == nil {
 		d.setTemplate(wantHash, wantRevision, d.replicas)
-		d.status.Message = "creating the StatefulSet"
+		d.moving(d.status.Phase, "creating the StatefulSet")
 		return
 	}
 	hash, partition := sts.Annotations[v1alpha1.AnnotationTemplateHash], currentPartition(sts)
 	if d.rollout.Spec.Paused {
 		// Frozen: not even a new template reaches the StatefulSet.
 		d.setTemplate(hash, "", partition)
-		d.status.Phase = v1alpha1.PhasePaused
-		d.status.Message = "paused by spec.paused; set it to false to resume"
+		d.holdOn(HoldSpecPaused, "paused by spec.paused; set it to false to resume")
 		if d.previous != v1alpha1.PhasePaused {
 			d.event(corev1.EventTypeNormal, ReasonPaused, "Rollout paused by spec.paused")
 		}
@@ -144,7 +149,8 @@ func (d *decider) move() {
 	case d.status.RollbackReason != "":
 		d.rollBack(w)
 	case d.status.Phase == v1alpha1.PhaseDegraded:
-		// Held: no partition change, no deletion; the message still says why.
+		// Held (keptHold): no partition change, no deletion; the message
+		// still says why.
 	case d.status.Phase == v1alpha1.PhaseCompleted:
 		d.plan.Partition = 0
 	default:
@@ -172,13 +178,13 @@ func (d *decider) noteProgress(target string) {
 func (d *decider) waiting(message string) {
 	switch {
 	case d.status.RollbackReason != "":
-		d.status.Phase = v1alpha1.PhaseRollingBack
 		// "rolling back to ...: why" says more than any wait.
-		return
+		d.moving(v1alpha1.PhaseRollingBack, d.status.Message)
 	case d.status.Phase == v1alpha1.PhasePaused && !d.inPauseStep():
-		d.status.Phase = v1alpha1.PhaseProgressing
+		d.moving(v1alpha1.PhaseProgressing, message)
+	default:
+		d.moving(d.status.Phase, message)
 	}
-	d.status.Message = message
 }
 
 // world is the StatefulSet's view of revisions once it observed the template.

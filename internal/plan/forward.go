@@ -33,7 +33,7 @@ func (d *decider) forward(w world) {
 				continue
 			}
 			d.plan.Partition = d.pin(w, w.partition)
-			d.hold()
+			d.pause()
 			return
 		}
 		goal := stepGoal(d.steps, index, d.replicas)
@@ -53,10 +53,9 @@ func (d *decider) forward(w world) {
 			d.degrade(w)
 			return
 		}
-		d.status.Phase = v1alpha1.PhaseProgressing
 		d.plan.Partition = partition
 		d.deleteBatch(b.delete)
-		d.status.Message = d.progressMessage(goal, w.target)
+		d.progress(goal, w.target)
 		d.timer(d.status.ProgressedAt.Add(d.deadline()).Sub(d.now))
 		return
 	}
@@ -79,15 +78,14 @@ func (d *decider) pauseOver(p *v1alpha1.PauseStep) bool {
 	return true
 }
 
-// hold waits in a pause step.
-func (d *decider) hold() {
-	d.status.Phase = v1alpha1.PhasePaused
+// pause waits in a pause step.
+func (d *decider) pause() {
 	step := d.steps[d.status.CurrentStepIndex]
 	if step.Pause.Duration == nil {
-		d.status.Message = d.stepName(d.status.CurrentStepIndex) + ": paused, waiting for promote"
+		d.holdOn(HoldPauseStep, d.stepName(d.status.CurrentStepIndex)+": paused, waiting for promote")
 	} else {
 		end := d.status.StepStartedAt.Add(step.Pause.Duration.Duration)
-		d.status.Message = d.stepName(d.status.CurrentStepIndex) + ": paused until " + end.UTC().Format(time.RFC3339)
+		d.holdOn(HoldPauseStep, d.stepName(d.status.CurrentStepIndex)+": paused until "+end.UTC().Format(time.RFC3339))
 	}
 	if d.previous != v1alpha1.PhasePaused {
 		d.event(corev1.EventTypeNormal, ReasonPaused, "%s", d.status.Message)
@@ -106,9 +104,8 @@ func (d *decider) advance() {
 }
 
 func (d *decider) complete(target string) {
-	d.status.Phase = v1alpha1.PhaseCompleted
+	d.moving(v1alpha1.PhaseCompleted, "every pod runs "+target)
 	d.status.StableRevision = target
-	d.status.Message = "every pod runs " + target
 	d.plan.Partition = 0
 	if d.previous != v1alpha1.PhaseCompleted {
 		d.event(corev1.EventTypeNormal, ReasonCompleted, "Rollout to %s completed", target)
@@ -149,7 +146,6 @@ func (d *decider) degrade(w world) {
 		d.startRollback(RollbackDeadlineExceeded, reason)
 		return
 	}
-	d.status.Phase = v1alpha1.PhaseDegraded
-	d.status.Message = reason
+	d.holdOn(HoldDeadline, reason)
 	d.plan.Partition = w.partition
 }

@@ -81,6 +81,8 @@ type View struct {
 	// first: the pods this plan deletes, pods terminating, ordinals without
 	// a pod and pods on the update revision not available yet.
 	InFlight []string
+	// Hold is why the rollout waits; nil while it moves or once completed.
+	Hold *Hold
 	// Pods are the StatefulSet's own pods as judged when observed, lowest
 	// ordinal first.
 	Pods []Pod

@@ -12,8 +12,7 @@ import (
 // every pod pinned until the rollback batches authorise them.
 func (d *decider) startRollback(reason, message string) {
 	d.status.RollbackReason = reason
-	d.status.Phase = v1alpha1.PhaseRollingBack
-	d.status.Message = "rolling back to " + d.status.StableRevision + ": " + message
+	d.moving(v1alpha1.PhaseRollingBack, "rolling back to "+d.status.StableRevision+": "+message)
 	d.setTemplate(rollbackHash(d.status.StableRevision), d.status.StableRevision, d.replicas)
 	d.event(corev1.EventTypeWarning, ReasonRollbackStarted, "Rolling back to %s: %s", d.status.StableRevision, message)
 }
@@ -27,7 +26,7 @@ func (d *decider) rollBack(w world) {
 	b := d.pods.nextBatch(0, budget, w.target)
 	d.plan.Partition = d.pin(w, b.lowest)
 	if !b.done {
-		d.status.Phase = v1alpha1.PhaseRollingBack
+		d.moving(v1alpha1.PhaseRollingBack, d.status.Message)
 		d.deleteBatch(b.delete)
 		return
 	}
@@ -36,12 +35,10 @@ func (d *decider) rollBack(w world) {
 		return
 	}
 	if d.status.RollbackReason == RollbackAborted {
-		d.status.Phase = v1alpha1.PhaseAborted
-		d.status.Message = "aborted: every pod runs the stable revision " + w.target + "; retry or change the template to go on"
+		d.holdOn(HoldAborted, "aborted: every pod runs the stable revision "+w.target+"; retry or change the template to go on")
 	} else {
-		d.status.Phase = v1alpha1.PhaseDegraded
 		// The message still says why the rollback started.
-		d.status.Message = "rolled back to " + strings.TrimPrefix(d.status.Message, "rolling back to ")
+		d.holdOn(HoldDeadline, "rolled back to "+strings.TrimPrefix(d.status.Message, "rolling back to "))
 	}
 	d.event(corev1.EventTypeNormal, ReasonRollbackCompleted, "%s", d.status.Message)
 }

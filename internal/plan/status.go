@@ -43,33 +43,21 @@ func (d *decider) fillStatus() {
 
 func (d *decider) setConditions() {
 	s := d.status
-	status, reason := metav1.ConditionTrue, "RolloutProgressing"
-	switch s.Phase {
-	case v1alpha1.PhasePaused:
-		status, reason = metav1.ConditionUnknown, "RolloutPaused"
-	case v1alpha1.PhaseCompleted:
-		reason = "RolloutCompleted"
-	case v1alpha1.PhaseRollingBack:
-		reason = "RollingBack"
-	case v1alpha1.PhaseDegraded:
-		status, reason = metav1.ConditionFalse, RollbackDeadlineExceeded
-	case v1alpha1.PhaseAborted:
-		status, reason = metav1.ConditionFalse, "RolloutAborted"
-	}
+	status, reason := d.progressing()
 	d.condition(ConditionProgressing, status, reason, s.Message)
 
 	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas)
 	available := d.replicas - d.pods.unavailable()
 	if available >= d.replicas-budget {
-		d.condition(ConditionAvailable, metav1.ConditionTrue, "WithinBudget",
+		d.condition(ConditionAvailable, metav1.ConditionTrue, ReasonWithinBudget,
 			fmt.Sprintf("%d of %d pods available, at least %d required", available, d.replicas, d.replicas-budget))
 	} else {
-		d.condition(ConditionAvailable, metav1.ConditionFalse, "BudgetExceeded",
+		d.condition(ConditionAvailable, metav1.ConditionFalse, ReasonBudgetExceeded,
 			fmt.Sprintf("%d of %d pods available, at least %d required", available, d.replicas, d.replicas-budget))
 	}
 
 	if d.rollout.Spec.PodManagementPolicy == appsv1.OrderedReadyPodManagement {
-		d.condition(ConditionSerialBatches, metav1.ConditionTrue, "OrderedReady",
+		d.condition(ConditionSerialBatches, metav1.ConditionTrue, ReasonOrderedReady,
 			"podManagementPolicy OrderedReady makes the StatefulSet controller recreate a batch one pod at a time; use Parallel for parallel batches")
 	} else {
 		meta.RemoveStatusCondition(&s.Conditions, ConditionSerialBatches)
@@ -93,9 +81,10 @@ func (d *decider) event(kind, reason, format string, args ...any) {
 
 func (d *decider) stepName(index int32) string { return StepName(d.steps, index) }
 
-// progressMessage counts the pods of the step, from its goal up: those done
-// and those in flight (the batch this plan deletes included).
-func (d *decider) progressMessage(goal int32, target string) string {
+// progress says how far the step is, counting its pods from its goal up:
+// those done and those in flight (the batch this plan deletes included).
+// With none in flight and the step not done, the budget holds it.
+func (d *decider) progress(goal int32, target string) {
 	var updated int32
 	for ordinal := goal; ordinal < d.replicas; ordinal++ {
 		if p := d.pods.byOrdinal[ordinal]; p.Revision == target && p.Available {
@@ -110,9 +99,10 @@ func (d *decider) progressMessage(goal int32, target string) string {
 		msg = fmt.Sprintf("creating %s: %d/%d available", count(int(want), "pod"), updated, want)
 	}
 	if inFlight > 0 {
-		return msg + fmt.Sprintf(", %d in flight", inFlight)
+		d.moving(v1alpha1.PhaseProgressing, msg+fmt.Sprintf(", %d in flight", inFlight))
+		return
 	}
-	return msg + "; waiting for the disruption budget, " + d.stuckPods(target)
+	d.holdOn(HoldBudget, msg+"; waiting for the disruption budget, "+d.stuckPods(target))
 }
 
 // stuckPods names the pods that keep a step from completing.
