@@ -10,25 +10,24 @@ import (
 )
 
 // The notifier is told about a rollout in two halves around the status
-// write (see internal/notify): recordNotifications before, to write what
-// the targets acknowledged since the last reconcile into the planned
-// status; notify after the write succeeded, with the difference between
+// write (see internal/notify): notificationRecords before, for its part of
+// the status written (what the targets acknowledged since the last
+// reconcile); notify after the write succeeded, with the difference between
 // the status read and the status written. A rollout without
 // spec.notifications costs the dispatcher nothing, and a reconciler
 // without a Notifier (tests, tools) sends nothing.
 
-// recordNotifications sets planned.Notifications to what the rollout's
+// notificationRecords is status.notifications to write: what the rollout's
 // targets were told. Entries of targets no longer configured are dropped,
-// as Record drops them.
-func (r *Reconciler) recordNotifications(rollout *v1alpha1.StatefulSetRollout, planned *v1alpha1.StatefulSetRolloutStatus) {
+// as Record drops them. Without a Notifier the planned records are kept.
+func (r *Reconciler) notificationRecords(rollout *v1alpha1.StatefulSetRollout, planned []v1alpha1.NotificationStatus) []v1alpha1.NotificationStatus {
 	if r.Notifier == nil {
-		return
+		return planned
 	}
 	if len(rollout.Spec.Notifications) == 0 {
-		planned.Notifications = nil
-		return
+		return nil
 	}
-	planned.Notifications = r.Notifier.Record(client.ObjectKeyFromObject(rollout), rollout.Status.Notifications)
+	return r.Notifier.Record(client.ObjectKeyFromObject(rollout), rollout.Status.Notifications)
 }
 
 // notify hands the dispatcher the status just written (rollout.Status) and

@@ -64,14 +64,14 @@ func TestRecordNotificationsDropsRemovedTargets(t *testing.T) {
 	rollout.Status.Notifications = []v1alpha1.NotificationStatus{{Target: "releases", Revision: "abc", SlackTS: "1.2"}}
 	r := &Reconciler{Notifier: newNotifier()}
 	planned := rollout.Status.DeepCopy()
-	r.recordNotifications(rollout, planned)
+	planned.Notifications = r.notificationRecords(rollout, planned.Notifications)
 	if planned.Notifications != nil {
 		t.Errorf("status.notifications = %v, want none without targets", planned.Notifications)
 	}
 
 	rollout.Spec.Notifications = []v1alpha1.NotificationTarget{slackTarget()}
 	planned = rollout.Status.DeepCopy()
-	r.recordNotifications(rollout, planned)
+	planned.Notifications = r.notificationRecords(rollout, planned.Notifications)
 	if len(planned.Notifications) != 1 || planned.Notifications[0].SlackTS != "1.2" {
 		t.Errorf("status.notifications = %v, want the record kept until the dispatcher saw the rollout", planned.Notifications)
 	}

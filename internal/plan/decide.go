@@ -49,6 +49,10 @@ func Decide(in Input) Plan {
 	d.status = &d.plan.Status
 	d.previous = d.status.Phase
 	d.pods = observePods(in.StatefulSet, in.Pods, d.replicas, d.now, d.minReady)
+	if d.undo() {
+		d.plan.View = d.view()
+		return d.plan
+	}
 
 	d.startOnNewTemplate()
 	d.handleActions()
@@ -59,20 +63,18 @@ func Decide(in Input) Plan {
 	d.fillStatus()
 	d.plan.RequeueAfter = d.nextTimer()
 	d.plan.View = d.view()
-	d.plan.View.Hold = d.hold
 	return d.plan
 }
 
 // view is what the plan shows of the rollout. Before the StatefulSet exists
 // no pod is in flight: there is nothing to replace yet.
 func (d *decider) view() View {
-	if d.in.StatefulSet == nil {
-		return View{}
+	v := View{Hold: d.hold}
+	if d.in.StatefulSet != nil {
+		v.InFlight = d.pods.inFlight(0, d.status.UpdateRevision, d.plan.Delete)
+		v.Pods = d.pods.byOrdinalOrder()
 	}
-	return View{
-		InFlight: d.pods.inFlight(0, d.status.UpdateRevision, d.plan.Delete),
-		Pods:     d.pods.byOrdinalOrder(),
-	}
+	return v
 }
 
 // startOnNewTemplate restarts the rollout from step 0 when spec.template

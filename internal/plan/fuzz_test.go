@@ -166,20 +166,3 @@ func FuzzDecideInvariants(f *testing.F) {
 		}
 	})
 }
-
-func TestUndoTarget(t *testing.T) {
-	revs := []Revision{{Name: "kv-a", Number: 1}, {Name: "kv-c", Number: 3}, {Name: "kv-b", Number: 2}}
-	for _, tc := range []struct{ update, value, want, err string }{
-		{"kv-c", "previous", "kv-b", ""},
-		{"kv-c", "", "kv-b", ""},
-		{"kv-b", "previous", "kv-c", ""},
-		{"kv-c", "1", "kv-a", ""},
-		{"kv-c", "7", "", "revision 7 is not in the history (kubectl sroll history lists it)"},
-		{"kv-c", "latest", "", `undo wants "previous" or a revision number, got "latest"`},
-	} {
-		got, err := UndoTarget(revs, tc.update, tc.value)
-		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
-			t.Errorf("UndoTarget(%s, %q) = %q, %v; want %q, %q", tc.update, tc.value, got, err, tc.want, tc.err)
-		}
-	}
-}

@@ -21,19 +21,20 @@ type Input struct {
 	StatefulSet *appsv1.StatefulSet
 	// Pods are the pods the StatefulSet selects, in any order.
 	Pods []corev1.Pod
-	// Revisions is the StatefulSet's ControllerRevision history, in any order.
-	Revisions []Revision
-	Now       time.Time
-}
-
-// Revision is one entry of the StatefulSet's history.
-type Revision struct {
-	Name   string
-	Number int64
+	// History is the StatefulSet's ControllerRevisions, in any order: the
+	// templates an undo goes back to.
+	History []appsv1.ControllerRevision
+	Now     time.Time
 }
 
 // Plan is what the controller must do, in field order.
 type Plan struct {
+	// 0. Undo, when set, is all there is to do: write the rollout itself,
+	// then record the events. Nothing below applies (Status is the status
+	// read); the update starts the next reconcile, which rolls the new
+	// template out like any other.
+	Undo *Undo
+
 	// 1. Status to write (one patch; skipped when equal to the current one).
 	Status v1alpha1.StatefulSetRolloutStatus
 
@@ -88,6 +89,16 @@ type View struct {
 	Pods []Pod
 }
 
+// Undo carries out a sroll.dev/undo request: one update of the rollout that
+// removes the annotation and, when the request named a revision of the
+// history, sets spec.template to that revision's template. The one update
+// makes the request happen exactly once.
+type Undo struct {
+	// Template is the new spec.template; nil when the request is dropped
+	// (an Event says why).
+	Template *corev1.PodTemplateSpec
+}
+
 // PodRef identifies one observed version of a pod.
 type PodRef struct {
 	Name            string
@@ -116,6 +127,8 @@ const (
 	ReasonRollbackCompleted = "RollbackCompleted"
 	ReasonRetried           = "Retried"
 	ReasonActionIgnored     = "ActionIgnored"
+	ReasonUndone            = "Undone"
+	ReasonUndoFailed        = "UndoFailed"
 )
 
 // Condition types on the rollout.

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -27,7 +29,7 @@ type sim struct {
 	sts     *appsv1.StatefulSet
 	pods    map[int32]*corev1.Pod
 	broken  map[types.UID]bool
-	history []Revision
+	history []appsv1.ControllerRevision
 	now     time.Time
 	last    Plan
 	uid     int
@@ -63,7 +65,10 @@ func newRollout(replicas int32, image string) *v1alpha1.StatefulSetRollout {
 }
 
 func (s *sim) input() Input {
-	in := Input{Rollout: s.rollout.DeepCopy(), Revisions: append([]Revision(nil), s.history...), Now: s.now}
+	in := Input{Rollout: s.rollout.DeepCopy(), Now: s.now}
+	for i := range s.history {
+		in.History = append(in.History, *s.history[i].DeepCopy())
+	}
 	if s.sts != nil {
 		in.StatefulSet = s.sts.DeepCopy()
 		for _, ordinal := range s.ordinals() {
@@ -87,10 +92,18 @@ func (s *sim) plan() Plan {
 	return s.last
 }
 
-// apply carries out the last plan as the controller does: status, then
-// the StatefulSet, then deletions.
+// apply carries out the last plan as the controller does: an undo alone,
+// or the status, then the StatefulSet, then deletions.
 func (s *sim) apply() {
 	p := s.last
+	if p.Undo != nil {
+		delete(s.rollout.Annotations, v1alpha1.AnnotationUndo)
+		if p.Undo.Template != nil {
+			s.rollout.Spec.Template = *p.Undo.Template.DeepCopy()
+			s.rollout.Generation++
+		}
+		return
+	}
 	s.rollout.Status = *p.Status.DeepCopy()
 	for _, key := range p.HandledActions {
 		delete(s.rollout.Annotations, key)
@@ -187,20 +200,31 @@ func (s *sim) sync() {
 	}
 }
 
+// record keeps the StatefulSet's template as a ControllerRevision, the way
+// the StatefulSet controller stores it; a template it runs again gets the
+// next number.
 func (s *sim) record(rev string) {
 	for i, r := range s.history {
 		if r.Name == rev {
-			s.history[i].Number = s.nextRevisionNumber()
+			s.history[i].Revision = s.nextRevisionNumber()
 			return
 		}
 	}
-	s.history = append(s.history, Revision{Name: rev, Number: s.nextRevisionNumber()})
+	data, err := json.Marshal(map[string]any{"spec": map[string]any{"template": s.sts.Spec.Template}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.history = append(s.history, appsv1.ControllerRevision{
+		ObjectMeta: metav1.ObjectMeta{Name: rev, Namespace: "ns"},
+		Data:       runtime.RawExtension{Raw: data},
+		Revision:   s.nextRevisionNumber(),
+	})
 }
 
 func (s *sim) nextRevisionNumber() int64 {
 	var n int64
 	for _, r := range s.history {
-		n = max(n, r.Number)
+		n = max(n, r.Revision)
 	}
 	return n + 1
 }
@@ -285,6 +309,15 @@ func (s *sim) podsSummary() string {
 func (p Plan) String() string {
 	var b strings.Builder
 	st := p.Status
+	if p.Undo != nil {
+		if p.Undo.Template != nil {
+			fmt.Fprintf(&b, "undo: spec.template image %s\n", p.Undo.Template.Spec.Containers[0].Image)
+		}
+		for _, e := range p.Events {
+			fmt.Fprintf(&b, "event: %s %s: %s\n", e.Type, e.Reason, e.Message)
+		}
+		return b.String()
+	}
 	fmt.Fprintf(&b, "phase=%s step=%d partition=%d stable=%s update=%s\n", st.Phase, st.CurrentStepIndex, p.Partition, st.StableRevision, st.UpdateRevision)
 	if p.TemplateRevision != "" {
 		fmt.Fprintf(&b, "template: revision %s\n", p.TemplateRevision)
