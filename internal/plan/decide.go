@@ -105,7 +105,7 @@ func (d *decider) startOnNewTemplate() {
 func (d *decider) move() {
 	wantHash, wantRevision := d.status.TemplateHash, ""
 	if d.status.RollbackReason != "" {
-		wantHash, wantRevision = rollbackHash(d.status.StableRevision), d.status.StableRevision
+		wantHash, wantRevision = RollbackHash(d.status.StableRevision), d.status.StableRevision
 	}
 	sts := d.in.StatefulSet
 	if sts == nil {

@@ -23,6 +23,6 @@ func TemplateHash(t *corev1.PodTemplateSpec) string {
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 
-// rollbackHash is the annotation value of a StatefulSet whose template was
+// RollbackHash is the annotation value of a StatefulSet whose template was
 // set back to the given revision.
-func rollbackHash(revision string) string { return "revision/" + revision }
+func RollbackHash(revision string) string { return "revision/" + revision }

@@ -13,7 +13,7 @@ import (
 func (d *decider) startRollback(reason, message string) {
 	d.status.RollbackReason = reason
 	d.moving(v1alpha1.PhaseRollingBack, "rolling back to "+d.status.StableRevision+": "+message)
-	d.setTemplate(rollbackHash(d.status.StableRevision), d.status.StableRevision, d.replicas)
+	d.setTemplate(RollbackHash(d.status.StableRevision), d.status.StableRevision, d.replicas)
 	d.event(corev1.EventTypeWarning, ReasonRollbackStarted, "Rolling back to %s: %s", d.status.StableRevision, message)
 }
 
