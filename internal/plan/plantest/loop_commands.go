@@ -8,7 +8,9 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 
+	"github.com/sroll-dev/sroll/internal/names"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
@@ -16,6 +18,7 @@ import (
 //
 //	plan (print the plan) | apply | sync (print the pods after)
 //	step (plan, apply, sync) | run max=100 (until nothing changes) | tick 30s
+//	view (the last plan's View and Progressing condition)
 func loopCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 	switch d.Cmd {
 	case "plan":
@@ -33,6 +36,8 @@ func loopCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 		return out + "pods: " + s.PodsSummary(), true
 	case "run":
 		return s.run(intArg(d, "max", 100)), true
+	case "view":
+		return describeView(s.last), true
 	case "tick":
 		dur, err := time.ParseDuration(d.CmdArgs[0].Key)
 		if err != nil {
@@ -74,4 +79,22 @@ func (s *Sim) run(maxRounds int) string {
 	}
 	fmt.Fprintf(&b, "not stable after %d rounds: %s\n", maxRounds, s.PodsSummary())
 	return b.String()
+}
+
+// describeView is what the readers of a plan (notifier, plugin) are shown,
+// and the Progressing condition the hold or phase makes.
+func describeView(p plan.Plan) string {
+	hold := "none"
+	if h := p.View.Hold; h != nil {
+		hold = h.Kind.String()
+	}
+	inFlight := names.Summary(p.View.InFlight)
+	if inFlight == "" {
+		inFlight = "none"
+	}
+	progressing := "none"
+	if c := meta.FindStatusCondition(p.Status.Conditions, plan.ConditionProgressing); c != nil {
+		progressing = string(c.Status) + " " + c.Reason
+	}
+	return fmt.Sprintf("hold: %s\nin flight: %s\nprogressing: %s\n", hold, inFlight, progressing)
 }
