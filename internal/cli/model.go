@@ -60,11 +60,15 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 	}
 	m.Stable = modelRevision(r.Status.StableRevision, revisions, pods)
 	m.Update = modelRevision(r.Status.UpdateRevision, revisions, pods)
-	// The batch in flight is the planner's answer for the world just read,
-	// as the operator and the notifier have it.
-	view := plan.Decide(plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, Now: now}).View
+	// The batch in flight and the counts are the planner's answer for the
+	// world just read, as the operator and the notifier have it.
+	p := plan.Decide(plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, Now: now})
+	m.Counts = render.Counts{
+		Live: p.Status.Replicas, Updated: p.Status.UpdatedReplicas,
+		UpdatedAvailable: p.Status.UpdatedReadyReplicas, Ready: p.Status.ReadyReplicas,
+	}
 	inFlight := map[string]bool{}
-	for _, name := range view.InFlight {
+	for _, name := range p.View.InFlight {
 		inFlight[name] = true
 	}
 	for i := range pods {

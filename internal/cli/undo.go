@@ -40,11 +40,7 @@ func newUndoCommand(e *env) *cobra.Command {
 // (history.UndoTarget), so a revision that is not there fails here, then
 // leaves the rewrite of the template to the operator.
 func (e *env) undo(ctx context.Context, name, value string) error {
-	s, err := e.connect()
-	if err != nil {
-		return err
-	}
-	r, err := s.rollout(ctx, name)
+	s, r, err := e.connectTo(ctx, name)
 	if err != nil {
 		return err
 	}

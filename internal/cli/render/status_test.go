@@ -28,6 +28,7 @@ func tenPods() Model {
 		Update:      Revision{Name: "kv-7c6b5a4d3", Number: 2, Images: []string{"registry.example/kv:1.1"}},
 		Partition:   4,
 		Desired:     10,
+		Counts:      Counts{Live: 9, Updated: 5, UpdatedAvailable: 4, Ready: 8},
 		Now:         now,
 		Events: []Event{
 			{Type: "Normal", Reason: "StepStarted", Message: "New template: rollout starts at step 1/4 (20%)", Last: now.Add(-3 * time.Minute)},
@@ -67,6 +68,7 @@ func thousandPods() Model {
 		Update:      Revision{Name: "kv-7c6b5a4d3", Number: 8, Images: []string{"registry.example/kv:1.1", "registry.example/metrics:2.3"}},
 		Partition:   500,
 		Desired:     1000,
+		Counts:      Counts{Live: 950, Updated: 450, UpdatedAvailable: 400, Ready: 897},
 		Now:         now,
 		Events: []Event{
 			{Type: "Normal", Reason: "BatchDeleted", Message: "Deleted 100 pods: kv-500, kv-501, kv-502, kv-503, kv-504 and 95 more", Count: 4, Last: now.Add(-2 * time.Second)},
@@ -92,6 +94,7 @@ func completed() Model {
 	m := tenPods()
 	m.Phase, m.Message, m.CurrentStep, m.Partition = "Completed", "every pod runs kv-7c6b5a4d3", 4, 0
 	m.Stable = m.Update
+	m.Counts = Counts{Live: 10, Updated: 10, UpdatedAvailable: 10, Ready: 10}
 	for i := range m.Pods {
 		m.Pods[i].Revision, m.Pods[i].Ready, m.Pods[i].Terminating, m.Pods[i].InFlight = m.Update.Name, true, false, false
 	}
@@ -104,6 +107,7 @@ func degraded() Model {
 	m.Phase, m.Message = "Degraded", "no progress for 10m0s: not available: kv-5"
 	m.Steps, m.StepsEndAtFull = []string{"20%", "pause", "60%"}, false
 	m.Pods[4].Terminating, m.Pods[4].Revision, m.Pods[4].InFlight = false, m.Update.Name, false
+	m.Counts = Counts{Live: 10, Updated: 6, UpdatedAvailable: 5, Ready: 9}
 	return m
 }
 
