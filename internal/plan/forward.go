@@ -113,7 +113,12 @@ func (d *decider) complete(target string) {
 }
 
 // deleteBatch authorises the batch; deleting counts as progress, so the
-// deadline restarts with each batch.
+// deadline restarts with each batch. It is where handover plugs in: work
+// that must be done before a pod goes (a switchover if it is the primary,
+// the stop hook, a Consul drain) is observed per pod as one more field of
+// Pod, and only pods whose handover is complete are deleted here; the
+// others start their handover (an effect recorded in status first) and the
+// rollout waits on a hold of its own kind until they are done.
 func (d *decider) deleteBatch(pods []Pod) {
 	if len(pods) == 0 {
 		return
