@@ -31,7 +31,8 @@
 //     rollout whenever that changes, so this runs soon after a delivery.
 //  2. Write the status.
 //  3. Only if the write succeeded: d.Notify(notify.NewReport(rollout, old,
-//     now)) with OldImages, FromImages and InFlight filled in. Notify never blocks. Call
+//     now)) with OldImages, FromImages and InFlight (the planner's
+//     plan.View.InFlight) filled in. Notify never blocks. Call
 //     it on every reconcile, not only on changes: after a restart the first
 //     report is how the dispatcher learns what was recorded.
 //  4. When the rollout is gone: d.Forget(key).

@@ -47,8 +47,8 @@ type Report struct {
 	FromImages   []string
 
 	Replicas, Ready, Updated, UpdatedReady int32
-	// InFlight names the pods of the batch being replaced (deleted and not
-	// yet Ready on the new revision).
+	// InFlight names the pods of the batch being replaced, lowest ordinal
+	// first: the planner's plan.View.InFlight.
 	InFlight []string
 	// Events are the notable changes that led to this status (EventsFor).
 	Events  []Event
