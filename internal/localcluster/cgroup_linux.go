@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -36,6 +37,9 @@ type cgroupTree struct {
 // owns it, so a later cluster can tell the leftovers of a dead one.
 const cgroupPrefix = "sroll-localcluster-"
 
+// clusterCount numbers the clusters this process starts.
+var clusterCount atomic.Int64
+
 // newCgroupTree creates the cluster's cgroup under the cgroup of this
 // process, first removing those of clusters whose owner is dead. It fails,
 // saying what is missing, where cgroup v2 cannot be used.
@@ -46,14 +50,16 @@ func newCgroupTree() (*cgroupTree, error) {
 	}
 	if leftovers, err := filepath.Glob(filepath.Join(parent, cgroupPrefix+"*")); err == nil {
 		for _, dir := range leftovers {
-			pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(dir), cgroupPrefix))
+			owner, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), cgroupPrefix), "-")
+			pid, err := strconv.Atoi(owner)
 			if err == nil && !Alive(pid) {
 				_ = removeCgroup(context.Background(), dir)
 			}
 		}
 	}
-	root := filepath.Join(parent, cgroupPrefix+strconv.Itoa(os.Getpid()))
-	if err := os.Mkdir(root, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+	// <pid>-<n>: a process may run several clusters.
+	root := filepath.Join(parent, fmt.Sprintf("%s%d-%d", cgroupPrefix, os.Getpid(), clusterCount.Add(1)))
+	if err := os.Mkdir(root, 0o755); err != nil {
 		return nil, fmt.Errorf("pod processes need a cgroup of their own: %w (run as root, or where your user's cgroup is delegated to it)", err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "cgroup.kill")); err != nil {

@@ -119,7 +119,7 @@ func (e podExecutor) ExecInContainer(ctx context.Context, _, _, container string
 	if err != nil {
 		return err
 	}
-	if err := e.kubelet.follow(pod); err != nil {
+	if err := e.kubelet.follow(ctx, pod); err != nil {
 		return err
 	}
 	c := exec.CommandContext(ctx, cmd[0], cmd[1:]...)

@@ -85,8 +85,12 @@ func (k *kubelet) startWatches(cfg *rest.Config) error {
 	return nil
 }
 
-// syncTimeout bounds the first list of a namespace's pods.
-const syncTimeout = 30 * time.Second
+// syncTimeout bounds the first list of a namespace's pods, and watchLag
+// how far behind the API a watch may be.
+const (
+	syncTimeout = 30 * time.Second
+	watchLag    = 5 * time.Second
+)
 
 // namespace watches the pods of a namespace, if not already, and returns
 // their cache once it holds them.
@@ -135,17 +139,29 @@ func (w *podWatches) stop() {
 }
 
 // follow makes sure the pod's end will be seen before a process starts in
-// it: its namespace is watched, and the watch has it, alive.
-func (k *kubelet) follow(pod *corev1.Pod) error {
+// it: its namespace is watched, and the watch has caught up with the pod
+// as read from the API, alive.
+func (k *kubelet) follow(ctx context.Context, pod *corev1.Pod) error {
 	pods, err := k.watches.namespace(pod.Namespace)
 	if err != nil {
 		return err
 	}
-	cached, err := pods.Get(pod.Name)
-	if err != nil || cached.UID != pod.UID || cached.DeletionTimestamp != nil {
-		return fmt.Errorf("pod %s/%s is gone or terminating", pod.Namespace, pod.Name)
+	ctx, cancel := context.WithTimeout(ctx, watchLag)
+	defer cancel()
+	for {
+		cached, err := pods.Get(pod.Name)
+		switch {
+		case err == nil && cached.UID == pod.UID && cached.DeletionTimestamp == nil:
+			return nil
+		case err == nil && cached.UID == pod.UID:
+			return fmt.Errorf("pod %s/%s is terminating", pod.Namespace, pod.Name)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pod %s/%s: the kubelet's watch does not have it (%v)", pod.Namespace, pod.Name, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	return nil
 }
 
 func dropManagedFields(obj any) (any, error) {
