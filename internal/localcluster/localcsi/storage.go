@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/textlogger"
 	"sigs.k8s.io/sig-storage-lib-external-provisioner/v13/controller"
@@ -101,7 +102,9 @@ func Start(cfg Config) (_ *Storage, err error) {
 		&provisioner{csi: controllerClient, client: client, snapshots: snapClient},
 		controller.LeaderElection(false),
 		controller.ResyncPeriod(resyncPeriod),
-		controller.ExponentialBackOffOnError(false),
+		// A PVC restored from a snapshot that is not ready yet is retried
+		// within a second, not after the library's 15 s.
+		controller.RateLimiter(workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 10*time.Second)),
 		controller.FailedProvisionThreshold(0),
 		controller.FailedDeleteThreshold(0),
 	)
