@@ -14,6 +14,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sroll-dev/sroll/internal/controller"
+	"github.com/sroll-dev/sroll/internal/egress"
 	"github.com/sroll-dev/sroll/internal/notify"
 )
 
@@ -31,6 +32,7 @@ func run() error {
 		leaderElectionNamespace string
 		namespaces              string
 		clusterName             string
+		allowedHosts            string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
@@ -38,12 +40,18 @@ func run() error {
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election lease; needed when running outside a cluster.")
 	flag.StringVar(&namespaces, "namespace", "", "Comma-separated namespaces to watch; empty watches all.")
 	flag.StringVar(&clusterName, "cluster-name", "", "Name of this cluster, shown in notifications.")
+	flag.StringVar(&allowedHosts, "allowed-hosts", egress.DefaultAllowedHosts,
+		"Comma-separated hosts that notification targets may connect to: names, IP addresses, *.domain for the names below it, or * for any. Targets elsewhere are refused.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
+	hosts, err := egress.ParseHosts(allowedHosts)
+	if err != nil {
+		return fmt.Errorf("--allowed-hosts: %w", err)
+	}
 	watched := splitList(namespaces)
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                        controller.NewScheme(),
@@ -62,7 +70,7 @@ func run() error {
 	// Target secrets are read with the API reader: a few reads a second
 	// need no cluster-wide Secret cache (nor list and watch on secrets).
 	reconciler.Notifier = notify.NewDispatcher(notify.ClientSecretReader(mgr.GetAPIReader()), notify.Options{
-		Cluster: clusterName, Registerer: metrics.Registry,
+		Cluster: clusterName, AllowedHosts: hosts, Registerer: metrics.Registry,
 	})
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up controller: %w", err)
@@ -73,7 +81,7 @@ func run() error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	log.Info("Started operator", "namespaces", watched, "clusterName", clusterName, "leaderElection", leaderElect)
+	log.Info("Started operator", "namespaces", watched, "clusterName", clusterName, "leaderElection", leaderElect, "allowedHosts", hosts.String())
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
 

@@ -12,6 +12,9 @@ const (
 	ReasonUndone          = "Undone"
 	ReasonUndoFailed      = "UndoFailed"
 	ReasonAdoptionRefused = "AdoptionRefused"
+	// ReasonNotificationRefused: the operator will not send to a target
+	// (status.notifications[].refused says why); the rollout goes on.
+	ReasonNotificationRefused = "NotificationRefused"
 )
 
 // Event actions: what the operator did, in the events.k8s.io sense.
@@ -19,6 +22,7 @@ const (
 	actionRollout = "Rollout"
 	actionUndo    = "Undo"
 	actionAdopt   = "Adopt"
+	actionNotify  = "Notify"
 )
 
 // recordPlanEvents records the planner's events on the rollout.

@@ -159,6 +159,7 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	// Events, metrics and notifications describe the status just
 	// committed, so they go out now: a later step failing must not lose them.
 	r.recordPlanEvents(rollout, p.Events)
+	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.Delete)
 

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	"github.com/sroll-dev/sroll/internal/egress"
 	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
@@ -41,6 +42,7 @@ const (
 var chartVariants = map[string]string{
 	"defaults":            "",
 	"watchNamespaces":     "watchNamespaces: [" + fixtureNSOne + ", " + fixtureNSTwo + "]\nclusterName: " + fixtureCluster + "\n",
+	"allowedHosts":        "allowedHosts: [slack.com, '*.deploy.example.com']\n",
 	"noLeaderElection":    "leaderElection: {enabled: false}\n",
 	"noMetrics":           "metrics: {enabled: false}\n",
 	"existingSA":          "serviceAccount: {create: false, name: existing}\n",
@@ -233,6 +235,9 @@ func TestKustomizeDefault(t *testing.T) {
 	if arg(c.Args, "--leader-elect") != "true" {
 		t.Errorf("args %v: want leader election", c.Args)
 	}
+	if got := arg(c.Args, "--allowed-hosts"); got != egress.DefaultAllowedHosts {
+		t.Errorf("--allowed-hosts=%q, want the operator's default %q", got, egress.DefaultAllowedHosts)
+	}
 	checkMetrics(t, objs, dep, metricsPort, true)
 }
 
@@ -262,6 +267,9 @@ func TestChartValues(t *testing.T) {
 		if arg(c.Args, "--namespace") != "" || arg(c.Args, "--cluster-name") != "" {
 			t.Errorf("args %v: want neither --namespace nor --cluster-name", c.Args)
 		}
+		if got := arg(c.Args, "--allowed-hosts"); got != egress.DefaultAllowedHosts {
+			t.Errorf("--allowed-hosts=%q, want the operator's default %q", got, egress.DefaultAllowedHosts)
+		}
 		binding := one(t, objs, "ClusterRoleBinding")
 		if ref := binding.Object["roleRef"].(map[string]any); ref["name"] != one(t, objs, "ClusterRole").GetName() {
 			t.Errorf("ClusterRoleBinding refers to %v", ref)
@@ -290,6 +298,12 @@ func TestChartValues(t *testing.T) {
 		}
 		if len(bound) != 2 || !bound[fixtureNSOne] || !bound[fixtureNSTwo] {
 			t.Errorf("ClusterRole bound in %v, want %s and %s", bound, fixtureNSOne, fixtureNSTwo)
+		}
+	})
+	t.Run("allowedHosts", func(t *testing.T) {
+		_, _, c := render(t, "allowedHosts")
+		if got, want := arg(c.Args, "--allowed-hosts"), "slack.com,*.deploy.example.com"; got != want {
+			t.Errorf("--allowed-hosts=%q, want %q", got, want)
 		}
 	})
 	t.Run("noLeaderElection", func(t *testing.T) {
