@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/bin:$(K8S_BIN):$(PATH)
 
 all: build
 
-## k8s-bin: build the local control plane (about 6 minutes the first time).
+## k8s-bin: build the local control plane (10-20 minutes the first time, with progress).
 k8s-bin:
 	@hack/build-k8s.sh $(K8S_BIN)
 
