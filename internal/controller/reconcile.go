@@ -97,7 +97,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if obs.sts != nil && !adoptable(obs.sts, &rollout) {
+	if obs.sts != nil && !Adoptable(obs.sts, &rollout) {
 		r.refuseAdoption(ctx, &rollout, obs.sts)
 		return ctrl.Result{}, nil
 	}
@@ -131,7 +131,7 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 		return obs, fmt.Errorf("get StatefulSet: %w", err)
 	}
 	obs.sts = &sts
-	if !adoptable(&sts, rollout) {
+	if !Adoptable(&sts, rollout) {
 		return obs, nil
 	}
 	var err error
