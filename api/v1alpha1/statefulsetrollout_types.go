@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -167,12 +168,42 @@ type StatefulSetRolloutStatus struct {
 	// Notifications records, per target, the last terminal event delivered.
 	// +optional
 	Notifications []NotificationStatus `json:"notifications,omitempty"`
+	// ClaimResize is a storage increase of spec.volumeClaimTemplates being
+	// carried out, recorded before each step so that a restarted operator
+	// resumes it; nil when none is.
+	// +optional
+	ClaimResize *ClaimResize `json:"claimResize,omitempty"`
 
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
+
+// ClaimResize carries a storage increase to the volumes: the StatefulSet
+// API keeps volumeClaimTemplates immutable and never touches existing
+// claims, so sroll expands each claim itself, then replaces the
+// StatefulSet with the new templates without touching its pods (deleted
+// with orphan propagation, recreated, the pods readopted).
+type ClaimResize struct {
+	// Storage is the storage request to reach, per claim template name.
+	Storage map[string]resource.Quantity `json:"storage"`
+	// Step is where the resize stands.
+	Step ClaimResizeStep `json:"step"`
+}
+
+// ClaimResizeStep is a step of a ClaimResize.
+// +kubebuilder:validation:Enum=Expanding;Replacing
+type ClaimResizeStep string
+
+const (
+	// ClaimResizeExpanding: the existing claims' requests are being raised.
+	ClaimResizeExpanding ClaimResizeStep = "Expanding"
+	// ClaimResizeReplacing: every claim that can expand was asked to; the
+	// StatefulSet is replaced with the new templates once the rollout is
+	// settled.
+	ClaimResizeReplacing ClaimResizeStep = "Replacing"
+)
 
 // StatefulSetRollout owns a StatefulSet of the same name and rolls new
 // templates out to its pods in partition-pinned batches.

@@ -153,6 +153,14 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
 	previous := rollout.Status.DeepCopy()
 	r.recordNotifications(rollout, &p.Status)
+	resize, err := r.decideClaims(ctx, rollout, obs.sts, &p)
+	if err != nil {
+		return err
+	}
+	p.Status.ClaimResize = resize.Record
+	if resize.Message != "" {
+		p.Status.Message += "; " + resize.Message
+	}
 	if err := r.writeStatus(ctx, rollout, p.Status); err != nil {
 		return err
 	}
@@ -163,6 +171,10 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.Delete)
 
+	replaced, err := r.resizeClaims(ctx, rollout, obs.sts, previous.ClaimResize == nil && resize.Record != nil, resize)
+	if err != nil || replaced {
+		return err // replaced: the next reconcile creates the StatefulSet
+	}
 	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
 		return err
 	}
