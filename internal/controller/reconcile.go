@@ -101,15 +101,11 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		r.refuseAdoption(ctx, &rollout, obs.sts)
 		return ctrl.Result{}, nil
 	}
-	if _, ok := rollout.Annotations[v1alpha1.AnnotationUndo]; ok {
-		// The undo rewrites spec.template; the update it makes starts the next reconcile.
-		return ctrl.Result{}, r.undo(ctx, &rollout, obs)
-	}
 	p := plan.Decide(plan.Input{
 		Rollout:     &rollout,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
-		Revisions:   history.ForPlan(obs.revisions),
+		History:     obs.revisions,
 		Now:         r.Clock.Now(),
 	})
 	if err := r.apply(ctx, &rollout, obs, p); err != nil {
@@ -145,31 +141,33 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 	return obs, nil
 }
 
-// apply carries out a plan in the order plan.Plan documents: status first, so
-// a restarted operator resumes from what it decided; then the StatefulSet,
-// whose partition authorises the deletions; then the deletions; then the
-// clean-up of the action annotations. The status carries what the
-// notification targets acknowledged since the last reconcile.
+// apply carries out a plan in the order plan.Plan documents. This is the one
+// place the order is written down:
+//
+//  0. an undo is the rollout's own update, alone;
+//  1. the status, one write merged from each concern's part (statusToWrite),
+//     so a restarted operator resumes from what was decided;
+//  2. what describes the status just committed: events, metrics and
+//     notifications, now, so that a later step failing does not lose them;
+//  3. the StatefulSet, whose partition authorises the deletions;
+//  4. the deletions;
+//  5. the removal of the action annotations carried out.
 func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
+	if p.Undo != nil {
+		return r.undo(ctx, rollout, p)
+	}
 	previous := rollout.Status.DeepCopy()
-	r.recordNotifications(rollout, &p.Status)
 	resize, err := r.decideClaims(ctx, rollout, obs.sts, &p)
 	if err != nil {
 		return err
 	}
-	p.Status.ClaimResize = resize.Record
-	if resize.Message != "" {
-		p.Status.Message += "; " + resize.Message
-	}
-	if err := r.writeStatus(ctx, rollout, p.Status); err != nil {
+	if err := r.writeStatus(ctx, rollout, r.statusToWrite(rollout, p, resize)); err != nil {
 		return err
 	}
-	// Events, metrics and notifications describe the status just
-	// committed, so they go out now: a later step failing must not lose them.
-	r.recordPlanEvents(rollout, p.Events)
+	r.recordPlanEvents(rollout, actionRollout, p.Events)
 	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
-	r.notify(rollout, previous, obs, p.Delete)
+	r.notify(rollout, previous, obs, p.View)
 
 	replaced, err := r.resizeClaims(ctx, rollout, obs.sts, previous.ClaimResize == nil && resize.Record != nil, resize)
 	if err != nil || replaced {

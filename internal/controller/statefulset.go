@@ -91,9 +91,7 @@ func desiredStatefulSet(rollout *v1alpha1.StatefulSetRollout, revisions []appsv1
 		// OrderedReady would recreate a batch one pod at a time.
 		spec.PodManagementPolicy = appsv1.ParallelPodManagement
 	}
-	if spec.Replicas == nil {
-		spec.Replicas = ptr.To[int32](1)
-	}
+	spec.Replicas = ptr.To(rollout.Spec.ReplicasOrDefault())
 	if spec.RevisionHistoryLimit == nil {
 		spec.RevisionHistoryLimit = ptr.To[int32](10)
 	}
