@@ -75,7 +75,7 @@ func (v *Validator) validate(ctx context.Context, rollout *v1alpha1.StatefulSetR
 	if err == nil {
 		return nil, nil
 	}
-	if Refused(err) {
+	if controller.Refused(err) {
 		return nil, fmt.Errorf("the StatefulSet this rollout writes is refused by the API server: %s", err.Error())
 	}
 	return warn(ctx, rollout, err), nil
@@ -97,14 +97,6 @@ func (v *Validator) dryRunPatch(ctx context.Context, rollout *v1alpha1.StatefulS
 		return err
 	}
 	return v.Client.Patch(ctx, sts, client.MergeFrom(existing), client.DryRunAll)
-}
-
-// Refused reports whether the API server refused a write for the object's
-// content: invalid, forbidden (an admission plugin, a quota), or a request
-// it cannot take. These are the errors a user must fix in the spec; any
-// other (a conflict, a timeout) passes by itself.
-func Refused(err error) bool {
-	return apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsBadRequest(err) || apierrors.IsRequestEntityTooLargeError(err)
 }
 
 func warn(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, err error) admission.Warnings {

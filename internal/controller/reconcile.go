@@ -52,6 +52,7 @@ type Reconciler struct {
 
 	deletions deletions
 	ownWrites ownWrites
+	refusals  refusals
 }
 
 // observed is what one reconcile read of a rollout's world.
@@ -67,6 +68,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	result, err := r.reconcile(ctx, req.NamespacedName)
 	if errors.Is(err, errStale) {
 		ctrl.LoggerFrom(ctx).V(1).Info("Retrying after a stale read", "reason", err.Error())
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	if errors.Is(err, errRefused) {
+		// The next reconcile says so in the status.
+		ctrl.LoggerFrom(ctx).Info("Refused StatefulSet write: the API server refused its content", "reason", err.Error())
 		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	if err != nil {
@@ -107,6 +113,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		Pods:        obs.pods,
 		History:     obs.revisions,
 		Now:         r.Clock.Now(),
+		Refused:     r.refusals.of(key, rollout.Generation),
 	})
 	if err := r.apply(ctx, &rollout, obs, p); err != nil {
 		return ctrl.Result{}, err
@@ -173,9 +180,15 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if err != nil || replaced {
 		return err // replaced: the next reconcile creates the StatefulSet
 	}
+	key := client.ObjectKeyFromObject(rollout)
 	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
+		if Refused(err) {
+			r.refusals.refused(key, rollout.Generation, err)
+			return fmt.Errorf("%w: %w", errRefused, err)
+		}
 		return err
 	}
+	r.refusals.forget(key)
 	if err := r.deletePods(ctx, rollout, p.Delete); err != nil {
 		return err
 	}
@@ -186,6 +199,7 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.deletions.forget(key)
 	r.ownWrites.forget(key)
+	r.refusals.forget(key)
 	r.Metrics.forget(key)
 	if r.Notifier != nil {
 		r.Notifier.Forget(key)
