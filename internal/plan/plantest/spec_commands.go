@@ -39,7 +39,7 @@ func specCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 		s.Rollout.Spec.Paused = d.Cmd == "pause"
 		s.Rollout.Generation++
 	case "refuse":
-		s.refusal = strings.Join(d.CmdArgs[0].Vals, ",")
+		s.refusal = textArg(d, "message", "")
 	case "accept":
 		s.refusal = ""
 	case "annotate":
