@@ -156,9 +156,14 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //     so a restarted operator resumes from what was decided;
 //  2. what describes the status just committed: events, metrics and
 //     notifications, now, so that a later step failing does not lose them;
-//  3. the StatefulSet, whose partition authorises the deletions;
-//  4. the deletions;
-//  5. the removal of the action annotations carried out.
+//  3. a storage increase's claims (internal/claims), and when it replaces
+//     the StatefulSet, its orphan deletion, after which nothing below
+//     happens: the next reconcile creates the StatefulSet again;
+//  4. the StatefulSet, whose partition authorises the deletions; a write
+//     the API server refuses for its content is remembered for the planner
+//     (plan.Input.Refused), and nothing below happens;
+//  5. the deletions;
+//  6. the removal of the action annotations carried out.
 func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
 	if p.Undo != nil {
 		return r.undo(ctx, rollout, p)
