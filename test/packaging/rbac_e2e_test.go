@@ -260,6 +260,10 @@ func (e *env) checkAccess(t *testing.T, namespace string, granted bool) {
 		{"update", "sroll.dev", "statefulsetrollouts/status"},
 		{"create", "apps", "statefulsets"},
 		{"delete", "", "pods"},
+		// A storage increase: the claims expanded, the StatefulSet
+		// replaced (orphan deletion).
+		{"patch", "", "persistentvolumeclaims"},
+		{"delete", "apps", "statefulsets"},
 	} {
 		if got := can(need[0], need[1], need[2]); got != granted {
 			t.Errorf("in namespace %s the ServiceAccount may %s %s.%s: %v, want %v", namespace, need[0], need[2], need[1], got, granted)
@@ -267,7 +271,7 @@ func (e *env) checkAccess(t *testing.T, namespace string, granted bool) {
 	}
 	for _, never := range [][3]string{
 		{"create", "", "pods"},
-		{"delete", "apps", "statefulsets"},
+		{"delete", "", "persistentvolumeclaims"},
 		{"list", "", "secrets"},
 		{"delete", "sroll.dev", "statefulsetrollouts"},
 		{"create", "rbac.authorization.k8s.io", "rolebindings"},
