@@ -15,6 +15,10 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.ordinals) || !has(self.ordinals.start) || self.ordinals.start == 0",message="spec.ordinals.start other than 0 is not supported yet"
 // +kubebuilder:validation:XValidation:rule="has(self.serviceName) == has(oldSelf.serviceName) && (!has(self.serviceName) || self.serviceName == oldSelf.serviceName)",message="spec.serviceName can't change: the StatefulSet API does not allow it; create a new rollout instead"
 // +kubebuilder:validation:XValidation:rule="(has(self.podManagementPolicy) ? self.podManagementPolicy : 'Parallel') == (has(oldSelf.podManagementPolicy) ? oldSelf.podManagementPolicy : 'Parallel')",message="spec.podManagementPolicy can't change: the StatefulSet API does not allow it; create a new rollout instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.replication) || !has(self.replication.primaries) || self.replication.primaries <= (has(self.replicas) ? self.replicas : 1)",message="spec.replication.primaries must not exceed spec.replicas: lower primaries or add replicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.replication) || (has(self.replication.primaries) ? self.replication.primaries : 1) >= (has(self.replicas) ? self.replicas : 1) || has(self.replication.hooks.secondary)",message="spec.replication.hooks.secondary is required when replicas exceed primaries: it joins the members that are not primaries"
+// +kubebuilder:validation:XValidation:rule="!has(self.replication) || !has(self.replication.container) || self.template.spec.containers.exists(c, c.name == self.replication.container)",message="spec.replication.container must name a container of spec.template"
+// +kubebuilder:validation:XValidation:rule="!has(self.replication) || (has(self.serviceName) && self.serviceName != '')",message="spec.serviceName is required with spec.replication: members reach each other at {pod}.{serviceName}.{namespace}.svc"
 // +kubebuilder:validation:XValidation:rule="self.selector == oldSelf.selector",message="spec.selector can't change: the StatefulSet API does not allow it; create a new rollout instead"
 type StatefulSetRolloutSpec struct {
 	appsv1.StatefulSetSpec `json:",inline"`
@@ -32,6 +36,11 @@ type StatefulSetRolloutSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
 	Notifications []NotificationTarget `json:"notifications,omitempty"`
+
+	// Replication runs the application's lifecycle hooks: bootstrap, rejoin,
+	// lights-out recovery from the newest copy, clean stops before deletion.
+	// +optional
+	Replication *ReplicationSpec `json:"replication,omitempty"`
 }
 
 // RolloutStrategy is the disruption budget, the steps and the safety net of a rollout.
@@ -165,6 +174,9 @@ type StatefulSetRolloutStatus struct {
 	// Notifications records, per target, the last terminal event delivered.
 	// +optional
 	Notifications []NotificationStatus `json:"notifications,omitempty"`
+	// Replication is the replication decider's record; absent without spec.replication.
+	// +optional
+	Replication *ReplicationStatus `json:"replication,omitempty"`
 
 	// +optional
 	// +listType=map
