@@ -187,10 +187,11 @@ type ReplicationMember struct {
 	// LastError is the last hook failure, with its exit code and the end of its stderr.
 	// +optional
 	LastError string `json:"lastError,omitempty"`
-	// PodUID is the pod this state belongs to: a recreated pod starts Stopped.
+	// Incarnation is the pod UID and hook container restart count this state
+	// belongs to: a recreated pod or restarted container starts Stopped.
 	// +optional
-	PodUID string `json:"podUID,omitempty"`
-	// Joined is true once the member's seed, primary or secondary hook succeeded on PodUID.
+	Incarnation string `json:"incarnation,omitempty"`
+	// Joined is true once the member's seed, primary or secondary hook succeeded in this incarnation.
 	// +optional
 	Joined bool `json:"joined,omitempty"`
 	// Failures counts the hook failures in a row, for the retry backoff.

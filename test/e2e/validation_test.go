@@ -80,10 +80,6 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 			two := int32(2)
 			r.Spec.Replication.Primaries = &two
 		}, "spec.replication.hooks.primary is required when primaries is more than 1"},
-		{"hook container not in the template", func(r *v1alpha1.StatefulSetRollout) {
-			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
-			r.Spec.Replication.Container = "db"
-		}, "spec.replication.container must name a container of spec.template"},
 		{"replication without serviceName", func(r *v1alpha1.StatefulSetRollout) {
 			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
 			r.Spec.ServiceName = ""
