@@ -184,7 +184,8 @@ type ReplicationMember struct {
 	Sequence *int64 `json:"sequence,omitempty"`
 	// +optional
 	LastTransitionTime *metav1.Time `json:"lastTransitionTime,omitempty"`
-	// LastError is the last hook failure, with its exit code and the end of its stderr.
+	// LastError is the last hook failure, with its exit code and the end of
+	// its stderr; cleared once the member runs in its role again.
 	// +optional
 	LastError string `json:"lastError,omitempty"`
 	// Incarnation is the pod UID and hook container restart count this state

@@ -271,9 +271,9 @@ func (s *Sim) setReady(o int32, ready bool) {
 	pod.ResourceVersion = strconv.Itoa(s.uid)
 }
 
-// readyAll makes every pod that can be Ready so: not broken by hand and not
+// ReadyAll makes every pod that can be Ready so: not broken by hand and not
 // running an image whose name starts with "broken".
-func (s *Sim) readyAll() {
+func (s *Sim) ReadyAll() {
 	for o, pod := range s.pods {
 		if s.broken[pod.UID] || strings.HasPrefix(pod.Labels[appsv1.ControllerRevisionHashLabelKey], RevisionOf("broken")) || pod.DeletionTimestamp != nil {
 			continue
