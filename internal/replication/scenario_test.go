@@ -101,15 +101,20 @@ func replicationCommands(s *plantest.Sim, w *world, t *testing.T, d *datadriven.
 	return "", true
 }
 
-// round is one reconcile: the planner's plan, the replication decision
-// with the plan's deletions as leaving members, the hooks, and the plan
-// applied only once every leaving member is stopped (the handover).
+// round is one reconcile as the controller composes it: the planner's
+// plan, which deletes only the pods whose members are stopped and names the
+// others in Handover; the replication decision with those as leaving
+// members; its status merged into the rollout's one status; the hooks; the
+// plan applied.
 func (w *world) round(s *plantest.Sim, crash bool) (replication.Decision, plan.Plan) {
 	p := s.Plan()
 	in := s.Input()
 	leaving := map[string]bool{}
 	for _, ref := range p.Delete {
 		leaving[ref.Name] = true
+	}
+	for _, name := range p.Handover {
+		leaving[name] = true
 	}
 	spec := s.Rollout.Spec
 	var members []replication.Member
@@ -121,18 +126,14 @@ func (w *world) round(s *plantest.Sim, crash bool) (replication.Decision, plan.P
 		Spec: *spec.Replication, Set: plantest.Name, Namespace: "ns", Service: plantest.Name,
 		Replicas: spec.ReplicasOrDefault(), Members: members, Leaving: leaving, Now: s.Now,
 	}, crash)
-	handedOver := true
-	for _, m := range dec.Status.Members {
-		o, _ := strconv.Atoi(strings.TrimPrefix(m.Name, plantest.Name+"-"))
-		if (leaving[m.Name] || int32(o) >= spec.ReplicasOrDefault()) && !dec.Stopped[m.Name] {
-			handedOver = false
-		}
+	if crash {
+		s.Rollout.Status.Replication = w.status
+		return dec, p
 	}
-	if handedOver && !crash {
-		s.Apply()
-		s.Sync()
-		s.ReadyAll()
-	}
+	s.Apply()
+	s.Rollout.Status.Replication = w.status
+	s.Sync()
+	s.ReadyAll()
 	return dec, p
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/plan"
+	"github.com/sroll-dev/sroll/internal/replication"
 )
 
 // Name is the simulated rollout's, its StatefulSet's and its pods' prefix.
@@ -92,6 +93,7 @@ func (s *Sim) Input() plan.Input {
 			in.Pods = append(in.Pods, *s.pods[ordinal].DeepCopy())
 		}
 	}
+	in.Replication = replication.NewGate(in.Rollout, in.Pods)
 	return in
 }
 
@@ -149,8 +151,9 @@ func (s *Sim) Apply() {
 		}
 		changed = true
 	}
-	if s.sts.Spec.Replicas == nil || *s.sts.Spec.Replicas != *s.Rollout.Spec.Replicas {
-		s.sts.Spec.Replicas = s.Rollout.Spec.Replicas
+	if s.sts.Spec.Replicas == nil || *s.sts.Spec.Replicas != p.Replicas {
+		replicas := p.Replicas
+		s.sts.Spec.Replicas = &replicas
 		changed = true
 	}
 	if changed {
