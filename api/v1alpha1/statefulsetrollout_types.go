@@ -17,7 +17,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="(has(self.podManagementPolicy) ? self.podManagementPolicy : 'Parallel') == (has(oldSelf.podManagementPolicy) ? oldSelf.podManagementPolicy : 'Parallel')",message="spec.podManagementPolicy can't change: the StatefulSet API does not allow it; create a new rollout instead"
 // +kubebuilder:validation:XValidation:rule="!has(self.replication) || !has(self.replication.primaries) || self.replication.primaries <= (has(self.replicas) ? self.replicas : 1)",message="spec.replication.primaries must not exceed spec.replicas: lower primaries or add replicas"
 // +kubebuilder:validation:XValidation:rule="!has(self.replication) || (has(self.replication.primaries) ? self.replication.primaries : 1) >= (has(self.replicas) ? self.replicas : 1) || has(self.replication.hooks.secondary)",message="spec.replication.hooks.secondary is required when replicas exceed primaries: it joins the members that are not primaries"
-// +kubebuilder:validation:XValidation:rule="!has(self.replication) || (has(self.serviceName) && self.serviceName != ”)",message="spec.serviceName is required with spec.replication: members reach each other at {pod}.{serviceName}.{namespace}.svc"
+// +kubebuilder:validation:XValidation:rule="!has(self.replication) || (has(self.serviceName) && size(self.serviceName) > 0)",message="spec.serviceName is required with spec.replication: members reach each other at {pod}.{serviceName}.{namespace}.svc"
 // +kubebuilder:validation:XValidation:rule="self.selector == oldSelf.selector",message="spec.selector can't change: the StatefulSet API does not allow it; create a new rollout instead"
 type StatefulSetRolloutSpec struct {
 	appsv1.StatefulSetSpec `json:",inline"`

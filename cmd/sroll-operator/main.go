@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -14,6 +15,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sroll-dev/sroll/internal/controller"
+	"github.com/sroll-dev/sroll/internal/hookrun"
 	"github.com/sroll-dev/sroll/internal/notify"
 )
 
@@ -31,6 +33,7 @@ func run() error {
 		leaderElectionNamespace string
 		namespaces              string
 		clusterName             string
+		concurrentHooks         int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
@@ -38,6 +41,7 @@ func run() error {
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election lease; needed when running outside a cluster.")
 	flag.StringVar(&namespaces, "namespace", "", "Comma-separated namespaces to watch; empty watches all.")
 	flag.StringVar(&clusterName, "cluster-name", "", "Name of this cluster, shown in notifications.")
+	flag.IntVar(&concurrentHooks, "concurrent-hooks", 8, "How many replication hooks run at once, across every rollout.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -64,6 +68,11 @@ func run() error {
 	reconciler.Notifier = notify.NewDispatcher(notify.ClientSecretReader(mgr.GetAPIReader()), notify.Options{
 		Cluster: clusterName, Registerer: metrics.Registry,
 	})
+	exec, err := hookrun.PodExec(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("set up the hook runner: %w", err)
+	}
+	reconciler.Hooks = hookrun.New(exec, clock.RealClock{}, concurrentHooks)
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up controller: %w", err)
 	}

@@ -13,13 +13,17 @@ import (
 )
 
 // statusToWrite is the one status a reconcile writes, merged from the parts
-// each concern owns: the planner's (everything but status.notifications)
-// and the notifier's (status.notifications). A concern with status of its
-// own (a snapshot set, a replication record) adds its part here, decided by
-// its own decider, so that the write stays one.
-func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan) v1alpha1.StatefulSetRolloutStatus {
+// each concern owns: the planner's (everything but status.notifications and
+// status.replication), the notifier's (status.notifications) and the
+// replication decider's (status.replication). A concern with status of its
+// own (a snapshot set) adds its part here, decided by its own decider, so
+// that the write stays one.
+func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, rep *replicationStep) v1alpha1.StatefulSetRolloutStatus {
 	want := *p.Status.DeepCopy()
 	want.Notifications = r.notificationRecords(rollout, want.Notifications)
+	if rep != nil {
+		want.Replication = rep.decision.Status.DeepCopy()
+	}
 	return want
 }
 

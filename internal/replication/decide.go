@@ -122,7 +122,7 @@ func Decide(in Input) Decision {
 	}
 	d.observe()
 	d.fold()
-	if d.st.RecoveryStartedAt == nil && !d.anyActive() {
+	if d.st.RecoveryStartedAt == nil && !d.primaryActive() {
 		d.startRecovery()
 	}
 	if d.st.RecoveryStartedAt != nil {
@@ -212,12 +212,15 @@ func (d *decider) pod(name string) (Member, bool) {
 	return Member{}, false
 }
 
-// anyActive reports whether any member may run the application: started,
-// joined, or failing its status hook (a failing primary may still serve
-// writes, so it blocks a seed like a healthy one).
-func (d *decider) anyActive() bool {
+// primaryActive reports whether a primary may run the application:
+// started, joined, or failing its status hook (a failing primary may still
+// serve writes, so it counts like a healthy one). Without one the set
+// recovers: restarting a stopped primary as it was would skip the question
+// of which copy is newest, and a lights-out is seen one pod at a time, the
+// primary's often first.
+func (d *decider) primaryActive() bool {
 	for _, m := range d.st.Members {
-		if m.Joined || m.State != v1alpha1.MemberStopped {
+		if m.Role == v1alpha1.RolePrimary && (m.Joined || m.State != v1alpha1.MemberStopped) {
 			return true
 		}
 	}
@@ -245,6 +248,6 @@ func (d *decider) startRecovery() {
 		d.st.Members[i].Sequence = nil
 	}
 	if d.bootstrapped() {
-		d.event(eventNormal, ReasonRecoveryStarted, "no member is active: asking every member for its sequence before seeding the newest")
+		d.event(eventNormal, ReasonRecoveryStarted, "no primary is active: asking every member for its sequence before seeding the newest")
 	}
 }

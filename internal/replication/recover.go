@@ -8,12 +8,12 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
 
-// recover walks a bootstrap or a lights-out recovery: ask every member for
+// recover walks a bootstrap or a recovery (no primary active): ask every member for
 // its sequence, seed the newest once the quorum answered, then join the
 // others to it. The safety rules, each because breaking it loses
 // acknowledged writes:
-//   - never seed while a member is active (it may be a primary taking
-//     writes: two primaries diverge);
+//   - never seed while a primary is active (it may be taking writes: two
+//     primaries diverge);
 //   - never seed before the quorum answered (a copy that did not answer may
 //     be the newest);
 //   - never seed below a higher reported sequence;
@@ -30,7 +30,8 @@ func (d *decider) recover() {
 	d.st.Phase = phase
 	seed := d.member(d.st.Seed)
 	if seed == nil || !seed.Joined {
-		if seed != nil {
+		if seed != nil && !d.in.Leaving[seed.Name] {
+			// A seed whose pod is about to go is seeded in its next pod.
 			d.start(seed, HookSeed)
 		}
 		d.st.Message = fmt.Sprintf("seeding %s%s", d.st.Seed, sequenceOf(seed))
@@ -50,7 +51,7 @@ func (d *decider) recover() {
 	}
 	var joining []string
 	for _, m := range d.members() {
-		if m.State == v1alpha1.MemberRunning {
+		if m.Joined && m.State == v1alpha1.MemberRunning {
 			d.checkStatus(m)
 			continue
 		}
@@ -58,6 +59,7 @@ func (d *decider) recover() {
 		switch {
 		case m.Joined:
 			d.checkStatus(m)
+		case d.in.Leaving[m.Name]:
 		case m.Role == v1alpha1.RolePrimary || primariesRun:
 			d.join(m)
 		}
@@ -132,6 +134,10 @@ func (d *decider) chooseSeed(phase v1alpha1.ReplicationPhase) bool {
 	d.st.Seed = seed.Name
 	primaries := d.in.Spec.PrimariesOrDefault() - 1
 	for _, m := range members {
+		// Every member starts again in its new role, a secondary that still
+		// runs too: it followed a primary that is gone (and the seed hook of
+		// a running secondary promotes it).
+		m.Joined = false
 		switch {
 		case m == seed:
 			m.Role = v1alpha1.RolePrimary
