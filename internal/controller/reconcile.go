@@ -58,6 +58,7 @@ type Reconciler struct {
 
 	deletions deletions
 	ownWrites ownWrites
+	refusals  refusals
 }
 
 // observed is what one reconcile read of a rollout's world.
@@ -73,6 +74,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	result, err := r.reconcile(ctx, req.NamespacedName)
 	if errors.Is(err, errStale) {
 		ctrl.LoggerFrom(ctx).V(1).Info("Retrying after a stale read", "reason", err.Error())
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	if errors.Is(err, errRefused) {
+		// The next reconcile says so in the status.
+		ctrl.LoggerFrom(ctx).Info("Refused StatefulSet write: the API server refused its content", "reason", err.Error())
 		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	if err != nil {
@@ -103,7 +109,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if obs.sts != nil && !adoptable(obs.sts, &rollout) {
+	if obs.sts != nil && !Adoptable(obs.sts, &rollout) {
 		r.refuseAdoption(ctx, &rollout, obs.sts)
 		return ctrl.Result{}, nil
 	}
@@ -114,6 +120,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		History:     obs.revisions,
 		Replication: replication.NewGate(&rollout, obs.pods),
 		Now:         r.Clock.Now(),
+		Refused:     r.refusals.of(key, rollout.Generation),
 	})
 	rep := r.decideReplication(&rollout, obs, p)
 	if err := r.apply(ctx, &rollout, obs, p, rep); err != nil {
@@ -143,7 +150,7 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 		return obs, fmt.Errorf("get StatefulSet: %w", err)
 	}
 	obs.sts = &sts
-	if !adoptable(&sts, rollout) {
+	if !Adoptable(&sts, rollout) {
 		return obs, nil
 	}
 	var err error
@@ -167,27 +174,47 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //     events, which only that write allows;
 //  2. what describes the status just committed: events, metrics and
 //     notifications, now, so that a later step failing does not lose them;
-//  3. the StatefulSet, whose partition authorises the deletions;
-//  4. the deletions;
-//  5. the removal of the action annotations carried out.
+//  3. a storage increase's claims (internal/claims), and when it replaces
+//     the StatefulSet, its orphan deletion, after which nothing below
+//     happens: the next reconcile creates the StatefulSet again;
+//  4. the StatefulSet, whose partition authorises the deletions; a write
+//     the API server refuses for its content is remembered for the planner
+//     (plan.Input.Refused), and nothing below happens;
+//  5. the deletions;
+//  6. the removal of the action annotations carried out.
 func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep) error {
 	if p.Undo != nil {
 		return r.undo(ctx, rollout, p)
 	}
 	previous := rollout.Status.DeepCopy()
-	if err := r.writeStatus(ctx, rollout, r.statusToWrite(rollout, p, rep)); err != nil {
+	resize, err := r.decideClaims(ctx, rollout, obs.sts, &p)
+	if err != nil {
+		return err
+	}
+	if err := r.writeStatus(ctx, rollout, r.statusToWrite(rollout, p, resize, rep)); err != nil {
 		return err
 	}
 	if rep != nil {
 		r.runHooks(ctx, rollout, rep)
 	}
 	r.recordPlanEvents(rollout, actionRollout, p.Events)
+	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.View)
 
+	replaced, err := r.resizeClaims(ctx, rollout, obs.sts, previous.ClaimResize == nil && resize.Record != nil, resize)
+	if err != nil || replaced {
+		return err // replaced: the next reconcile creates the StatefulSet
+	}
+	key := client.ObjectKeyFromObject(rollout)
 	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
+		if Refused(err) {
+			r.refusals.refused(key, rollout.Generation, err)
+			return fmt.Errorf("%w: %w", errRefused, err)
+		}
 		return err
 	}
+	r.refusals.forget(key)
 	if err := r.deletePods(ctx, rollout, p.Delete); err != nil {
 		return err
 	}
@@ -198,6 +225,7 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.deletions.forget(key)
 	r.ownWrites.forget(key)
+	r.refusals.forget(key)
 	r.Metrics.forget(key)
 	if r.Hooks != nil {
 		r.Hooks.Forget(key)
