@@ -38,6 +38,11 @@ type reaper struct {
 	queue     workqueue.TypedDelayingInterface[terminatedPod]
 	cancel    context.CancelFunc
 	done      sync.WaitGroup
+
+	mu sync.Mutex
+	// removed are the pods removed whose deletion the watch has not shown
+	// yet: a late event of one must not queue a second removal.
+	removed map[types.UID]bool
 }
 
 // terminatedPod is one pod to remove: a name alone could be its successor.
@@ -52,6 +57,7 @@ func startReaper(ctx context.Context, cs kubernetes.Interface, nodes []string) (
 	r := &reaper{
 		clientset: cs,
 		nodes:     map[string]bool{},
+		removed:   map[types.UID]bool{},
 		queue:     workqueue.NewTypedDelayingQueue[terminatedPod](),
 		cancel:    cancel,
 	}
@@ -63,6 +69,7 @@ func startReaper(ctx context.Context, cs kubernetes.Interface, nodes []string) (
 	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    r.consider,
 		UpdateFunc: func(_, obj any) { r.consider(obj) },
+		DeleteFunc: r.forget,
 	}); err != nil {
 		cancel()
 		return nil, err
@@ -81,8 +88,26 @@ func (r *reaper) consider(obj any) {
 	if !ok || pod.DeletionTimestamp == nil || len(pod.Finalizers) > 0 || !r.nodes[pod.Spec.NodeName] {
 		return
 	}
+	r.mu.Lock()
+	removed := r.removed[pod.UID]
+	r.mu.Unlock()
+	if removed {
+		return
+	}
 	delay := stopDelayMin + rand.N(stopDelayMax-stopDelayMin)
 	r.queue.AddAfter(terminatedPod{types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}, pod.UID}, delay)
+}
+
+// forget drops a pod the watch shows gone.
+func (r *reaper) forget(obj any) {
+	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tombstone.Obj
+	}
+	if pod, ok := obj.(*corev1.Pod); ok {
+		r.mu.Lock()
+		delete(r.removed, pod.UID)
+		r.mu.Unlock()
+	}
 }
 
 func (r *reaper) work(ctx context.Context) {
@@ -104,6 +129,11 @@ func (r *reaper) remove(ctx context.Context, pod terminatedPod) {
 		GracePeriodSeconds: new(int64),
 		Preconditions:      &metav1.Preconditions{UID: &pod.uid},
 	})
+	if err == nil {
+		r.mu.Lock()
+		r.removed[pod.uid] = true
+		r.mu.Unlock()
+	}
 	if err == nil || apierrors.IsNotFound(err) || apierrors.IsConflict(err) || ctx.Err() != nil {
 		return
 	}
