@@ -110,7 +110,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := c.waitFor(ctx, "etcd", func(ctx context.Context) error { return httpOK(ctx, etcdHealth) }); err != nil {
 		return err
 	}
-	if err := c.run("kube-apiserver", apiServerArgs(l, p), nil); err != nil {
+	if err := c.run("kube-apiserver", apiServerArgs(l, p, c.opts.FeatureGates), nil); err != nil {
 		return err
 	}
 	if err := c.waitFor(ctx, "kube-apiserver", func(ctx context.Context) error {
@@ -124,7 +124,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.run("kube-controller-manager", controllerManagerArgs(l), nil); err != nil {
+	if err := c.run("kube-controller-manager", controllerManagerArgs(l, c.opts.FeatureGates), nil); err != nil {
 		return err
 	}
 	if err := c.run("kube-scheduler", schedArgs, nil); err != nil {
