@@ -106,11 +106,12 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		return ctrl.Result{}, r.undo(ctx, &rollout, obs)
 	}
 	p := plan.Decide(plan.Input{
-		Rollout:     &rollout,
-		StatefulSet: obs.sts,
-		Pods:        obs.pods,
-		Revisions:   history.ForPlan(obs.revisions),
-		Now:         r.Clock.Now(),
+		Rollout:          &rollout,
+		StatefulSet:      obs.sts,
+		Pods:             obs.pods,
+		Revisions:        history.ForPlan(obs.revisions),
+		Now:              r.Clock.Now(),
+		TemplateObserved: templateObserved(obs.sts, obs.revisions),
 	})
 	if err := r.apply(ctx, &rollout, obs, p); err != nil {
 		return ctrl.Result{}, err
@@ -150,18 +151,42 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // whose partition authorises the deletions; then the deletions; then the
 // clean-up of the action annotations. The status carries what the
 // notification targets acknowledged since the last reconcile.
+//
+// A status that differs only in what it reports of the observed world
+// (observedOnly) decides nothing a restart would lose, so it is written
+// after the actions: the partition alone carries the decision, and the
+// status round trip stays out of each wave of deletions.
 func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
-	previous := rollout.Status.DeepCopy()
 	r.recordNotifications(rollout, &p.Status)
+	if observedOnly(rollout.Status, p.Status) {
+		if err := r.act(ctx, rollout, obs, p); err != nil {
+			return err
+		}
+		return r.commit(ctx, rollout, obs, p)
+	}
+	if err := r.commit(ctx, rollout, obs, p); err != nil {
+		return err
+	}
+	return r.act(ctx, rollout, obs, p)
+}
+
+// commit writes the plan's status and then records its events, metrics and
+// notifications: they describe the status just committed, so they go out at
+// once, and a later step failing must not lose them.
+func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
+	previous := rollout.Status.DeepCopy()
 	if err := r.writeStatus(ctx, rollout, p.Status); err != nil {
 		return err
 	}
-	// Events, metrics and notifications describe the status just
-	// committed, so they go out now: a later step failing must not lose them.
 	r.recordPlanEvents(rollout, p.Events)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.Delete)
+	return nil
+}
 
+// act converges the StatefulSet, deletes the planned pods and removes the
+// handled action annotations.
+func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
 	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
 		return err
 	}

@@ -31,3 +31,16 @@ func (r *Reconciler) writeStatus(ctx context.Context, rollout *v1alpha1.Stateful
 		"updatedReplicas", want.UpdatedReplicas, "message", want.Message)
 	return nil
 }
+
+// observedOnly says whether want differs from current only in what the
+// planner reports of the observed world: the pod counts, the conditions, the
+// message and the partition (the StatefulSet's own is the pin). A restarted
+// operator observes all of those again; everything else is a decision.
+func observedOnly(current, want v1alpha1.StatefulSetRolloutStatus) bool {
+	decisions := func(s v1alpha1.StatefulSetRolloutStatus) v1alpha1.StatefulSetRolloutStatus {
+		s.Message, s.Partition, s.Conditions = "", 0, nil
+		s.Replicas, s.ReadyReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0
+		return s
+	}
+	return equality.Semantic.DeepEqual(decisions(current), decisions(want))
+}
