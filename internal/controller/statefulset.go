@@ -167,3 +167,19 @@ func (r *Reconciler) refuseAdoption(ctx context.Context, rollout *v1alpha1.State
 		"StatefulSet %s is controlled by %s %s; sroll leaves it alone until that owner reference is removed",
 		sts.Name, owner.Kind, owner.Name)
 }
+
+// templateObserved says whether the StatefulSet controller has observed the
+// StatefulSet's template, though perhaps not its latest generation: its update
+// revision holds that very template. Then only a partition change is yet to
+// be observed (see plan.Input).
+func templateObserved(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) bool {
+	if sts == nil || sts.Status.UpdateRevision == "" {
+		return false
+	}
+	rev := history.Find(revisions, sts.Status.UpdateRevision)
+	if rev == nil {
+		return false
+	}
+	template, err := history.Template(rev)
+	return err == nil && equality.Semantic.DeepEqual(*template, sts.Spec.Template)
+}

@@ -120,7 +120,7 @@ func (d *decider) move() {
 		return
 	}
 	d.setTemplate(wantHash, wantRevision, partition)
-	if sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdateRevision == "" {
+	if (sts.Status.ObservedGeneration < sts.Generation && !d.in.TemplateObserved) || sts.Status.UpdateRevision == "" {
 		// Keep the message: it would flip to this and back around every
 		// partition change, a status write each time for no news.
 		d.waiting(d.status.Message)

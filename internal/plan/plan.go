@@ -23,7 +23,14 @@ type Input struct {
 	Pods []corev1.Pod
 	// Revisions is the StatefulSet's ControllerRevision history, in any order.
 	Revisions []Revision
-	Now       time.Time
+	// TemplateObserved says that the StatefulSet controller has observed the
+	// StatefulSet's template even though it has not observed its latest
+	// generation yet: its update revision holds that template, so the change
+	// still unobserved is the partition's alone, and the revisions in its
+	// status hold. The planner then need not wait for that controller's
+	// round trip after each batch.
+	TemplateObserved bool
+	Now              time.Time
 }
 
 // Revision is one entry of the StatefulSet's history.

@@ -66,6 +66,9 @@ func (s *sim) input() Input {
 	in := Input{Rollout: s.rollout.DeepCopy(), Revisions: append([]Revision(nil), s.history...), Now: s.now}
 	if s.sts != nil {
 		in.StatefulSet = s.sts.DeepCopy()
+		// As the controller finds it: the update revision holds the
+		// StatefulSet's template (a revision here is named after its image).
+		in.TemplateObserved = s.sts.Status.UpdateRevision == revisionOf(s.sts.Spec.Template.Spec.Containers[0].Image)
 		for _, ordinal := range s.ordinals() {
 			in.Pods = append(in.Pods, *s.pods[ordinal].DeepCopy())
 		}
