@@ -50,8 +50,9 @@ type Reconciler struct {
 	// SetupWithManager runs it with the manager.
 	Notifier *notify.Dispatcher
 
-	deletions deletions
-	ownWrites ownWrites
+	deletions    deletions
+	ownWrites    ownWrites
+	statusWrites statusWrites
 }
 
 // observed is what one reconcile read of a rollout's world.
@@ -113,10 +114,11 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		Now:              r.Clock.Now(),
 		TemplateObserved: templateObserved(obs.sts, obs.revisions),
 	})
-	if err := r.apply(ctx, &rollout, obs, p); err != nil {
+	deferred, err := r.apply(ctx, &rollout, obs, p)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
+	return ctrl.Result{RequeueAfter: sooner(p.RequeueAfter, deferred)}, nil
 }
 
 // observe reads the StatefulSet, its history and its pods. Pods this operator
@@ -155,19 +157,25 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // A status that differs only in what it reports of the observed world
 // (observedOnly) decides nothing a restart would lose, so it is written
 // after the actions: the partition alone carries the decision, and the
-// status round trip stays out of each wave of deletions.
-func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
+// status round trip stays out of each wave of deletions. Such a status is
+// also written at most once per statusInterval: a rollout's pods change
+// every few milliseconds and each change would be a write. apply then
+// returns when the deferred status is due.
+func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) (time.Duration, error) {
 	r.recordNotifications(rollout, &p.Status)
-	if observedOnly(rollout.Status, p.Status) {
-		if err := r.act(ctx, rollout, obs, p); err != nil {
-			return err
+	if !observedOnly(rollout.Status, p.Status) {
+		if err := r.commit(ctx, rollout, obs, p); err != nil {
+			return 0, err
 		}
-		return r.commit(ctx, rollout, obs, p)
+		return 0, r.act(ctx, rollout, obs, p)
 	}
-	if err := r.commit(ctx, rollout, obs, p); err != nil {
-		return err
+	if err := r.act(ctx, rollout, obs, p); err != nil {
+		return 0, err
 	}
-	return r.act(ctx, rollout, obs, p)
+	if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
+		return wait, nil
+	}
+	return 0, r.commit(ctx, rollout, obs, p)
 }
 
 // commit writes the plan's status and then records its events, metrics and
@@ -175,8 +183,12 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 // once, and a later step failing must not lose them.
 func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
 	previous := rollout.Status.DeepCopy()
-	if err := r.writeStatus(ctx, rollout, p.Status); err != nil {
+	written, err := r.writeStatus(ctx, rollout, p.Status)
+	if err != nil {
 		return err
+	}
+	if written {
+		r.statusWrites.wrote(client.ObjectKeyFromObject(rollout), r.Clock.Now())
 	}
 	r.recordPlanEvents(rollout, p.Events)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
@@ -200,10 +212,19 @@ func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollo
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.deletions.forget(key)
 	r.ownWrites.forget(key)
+	r.statusWrites.forget(key)
 	r.Metrics.forget(key)
 	if r.Notifier != nil {
 		r.Notifier.Forget(key)
 	}
+}
+
+// sooner is the earlier of two requeue delays, 0 meaning none.
+func sooner(a, b time.Duration) time.Duration {
+	if a == 0 || (b > 0 && b < a) {
+		return b
+	}
+	return a
 }
 
 // staleOr wraps err in errStale when the API server refused a write computed
