@@ -14,11 +14,7 @@ import (
 // v1alpha1.AnnotationPromote). check refuses what the operator would ignore
 // in the rollout's phase, so the user hears why now rather than in an event.
 func (e *env) request(ctx context.Context, name, key, what string, check func(*v1alpha1.StatefulSetRollout) error) error {
-	s, err := e.connect()
-	if err != nil {
-		return err
-	}
-	r, err := s.rollout(ctx, name)
+	s, r, err := e.connectTo(ctx, name)
 	if err != nil {
 		return err
 	}

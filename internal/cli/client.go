@@ -43,6 +43,20 @@ var scheme = func() *runtime.Scheme {
 	return s
 }()
 
+// connectTo connects and reads the rollout called name, which every
+// command about one rollout starts with.
+func (e *env) connectTo(ctx context.Context, name string) (*session, *v1alpha1.StatefulSetRollout, error) {
+	s, err := e.connect()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.rollout(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, r, nil
+}
+
 func (e *env) connect() (*session, error) {
 	cfg, err := e.flags.ToRESTConfig()
 	if err != nil {

@@ -17,11 +17,7 @@ func newHistoryCommand(e *env) *cobra.Command {
 		Example: "  kubectl sroll history kv",
 		Args:    oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := e.connect()
-			if err != nil {
-				return err
-			}
-			r, err := s.rollout(cmd.Context(), args[0])
+			s, r, err := e.connectTo(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

@@ -70,12 +70,8 @@ func printList(out io.Writer, rollouts []v1alpha1.StatefulSetRollout, withNamesp
 		if phase == "" {
 			phase = "Unknown"
 		}
-		desired := int32(1)
-		if r.Spec.Replicas != nil {
-			desired = *r.Spec.Replicas
-		}
 		row := fmt.Sprintf("%s\t%s\t%s\t%d/%d/%d\t%s\t%s", r.Name, phase, stepCount(r),
-			r.Status.UpdatedReplicas, r.Status.ReadyReplicas, desired,
+			r.Status.UpdatedReplicas, r.Status.ReadyReplicas, r.Spec.ReplicasOrDefault(),
 			strings.Join(history.ContainerImages(&r.Spec.Template.Spec), ","),
 			duration.HumanDuration(now.Sub(r.CreationTimestamp.Time)))
 		if withNamespace {

@@ -35,11 +35,8 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 		Paused:      r.Spec.Paused,
 		CurrentStep: int(r.Status.CurrentStepIndex),
 		Partition:   r.Status.Partition,
-		Desired:     1,
+		Desired:     r.Spec.ReplicasOrDefault(),
 		Now:         now,
-	}
-	if r.Spec.Replicas != nil {
-		m.Desired = *r.Spec.Replicas
 	}
 	for _, step := range all {
 		m.Steps = append(m.Steps, plan.StepLabel(step))
@@ -63,8 +60,19 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 	}
 	m.Stable = modelRevision(r.Status.StableRevision, revisions, pods)
 	m.Update = modelRevision(r.Status.UpdateRevision, revisions, pods)
+	// The batch in flight and the counts are the planner's answer for the
+	// world just read, as the operator and the notifier have it.
+	p := plan.Decide(plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, Now: now})
+	m.Counts = render.Counts{
+		Live: p.Status.Replicas, Updated: p.Status.UpdatedReplicas,
+		UpdatedAvailable: p.Status.UpdatedReadyReplicas, Ready: p.Status.ReadyReplicas,
+	}
+	inFlight := map[string]bool{}
+	for _, name := range p.View.InFlight {
+		inFlight[name] = true
+	}
 	for i := range pods {
-		m.Pods = append(m.Pods, modelPod(r, &pods[i]))
+		m.Pods = append(m.Pods, modelPod(r, &pods[i], inFlight[pods[i].Name]))
 	}
 	if m.Events, err = s.events(ctx, r); err != nil {
 		return nil, render.Model{}, err
@@ -105,7 +113,7 @@ func modelRevision(name string, revisions []appsv1.ControllerRevision, pods []co
 	return rev
 }
 
-func modelPod(r *v1alpha1.StatefulSetRollout, p *corev1.Pod) render.Pod {
+func modelPod(r *v1alpha1.StatefulSetRollout, p *corev1.Pod, inFlight bool) render.Pod {
 	ordinal := -1
 	if suffix, ok := strings.CutPrefix(p.Name, r.Name+"-"); ok {
 		if n, err := strconv.Atoi(suffix); err == nil {
@@ -116,18 +124,10 @@ func modelPod(r *v1alpha1.StatefulSetRollout, p *corev1.Pod) render.Pod {
 		Name:        p.Name,
 		Ordinal:     ordinal,
 		Revision:    p.Labels[appsv1.ControllerRevisionHashLabelKey],
-		Ready:       podReady(p),
+		Ready:       plan.PodReady(p),
 		Terminating: p.DeletionTimestamp != nil,
+		InFlight:    inFlight,
 	}
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // events reads the events about this rollout (this incarnation of it: the

@@ -33,11 +33,7 @@ func checkPause(r *v1alpha1.StatefulSetRollout) error {
 // setPaused writes spec.paused, which the operator obeys on its own: unlike
 // the action annotations it is a state, not a request.
 func (e *env) setPaused(ctx context.Context, name string, paused bool, check func(*v1alpha1.StatefulSetRollout) error) error {
-	s, err := e.connect()
-	if err != nil {
-		return err
-	}
-	r, err := s.rollout(ctx, name)
+	s, r, err := e.connectTo(ctx, name)
 	if err != nil {
 		return err
 	}

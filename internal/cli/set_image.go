@@ -77,11 +77,7 @@ func parseImages(args []string) ([]imageChange, error) {
 // container's name at the index it replaces the image of, so a template
 // changed meanwhile fails the patch instead of getting the wrong image.
 func (e *env) setImages(ctx context.Context, name string, changes []imageChange) error {
-	s, err := e.connect()
-	if err != nil {
-		return err
-	}
-	r, err := s.rollout(ctx, name)
+	s, r, err := e.connectTo(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/history"
-	"github.com/sroll-dev/sroll/internal/plan"
 )
 
 func newUndoCommand(e *env) *cobra.Command {
@@ -38,14 +37,10 @@ func newUndoCommand(e *env) *cobra.Command {
 }
 
 // undo resolves the request against the history as the operator will
-// (plan.UndoTarget), so a revision that is not there fails here, then
+// (history.UndoTarget), so a revision that is not there fails here, then
 // leaves the rewrite of the template to the operator.
 func (e *env) undo(ctx context.Context, name, value string) error {
-	s, err := e.connect()
-	if err != nil {
-		return err
-	}
-	r, err := s.rollout(ctx, name)
+	s, r, err := e.connectTo(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -60,7 +55,7 @@ func (e *env) undo(ctx context.Context, name, value string) error {
 	if err != nil {
 		return err
 	}
-	target, err := plan.UndoTarget(history.ForPlan(revisions), sts.Status.UpdateRevision, value)
+	target, err := history.UndoTarget(revisions, sts.Status.UpdateRevision, value)
 	if err != nil {
 		return fmt.Errorf("cannot undo %s: %w", r.Name, err)
 	}

@@ -9,8 +9,6 @@ import (
 
 // Event reasons of the controller itself; the planner's are in package plan.
 const (
-	ReasonUndone          = "Undone"
-	ReasonUndoFailed      = "UndoFailed"
 	ReasonAdoptionRefused = "AdoptionRefused"
 )
 
@@ -21,10 +19,11 @@ const (
 	actionAdopt   = "Adopt"
 )
 
-// recordPlanEvents records the planner's events on the rollout.
-func (r *Reconciler) recordPlanEvents(rollout *v1alpha1.StatefulSetRollout, events []plan.Event) {
+// recordPlanEvents records the planner's events on the rollout, as part of
+// the action that carried the plan out.
+func (r *Reconciler) recordPlanEvents(rollout *v1alpha1.StatefulSetRollout, action string, events []plan.Event) {
 	for _, e := range events {
-		r.Recorder.Eventf(rollout, nil, e.Type, e.Reason, actionRollout, "%s", e.Message)
+		r.Recorder.Eventf(rollout, nil, e.Type, e.Reason, action, "%s", e.Message)
 	}
 }
 

@@ -1,13 +1,6 @@
 package controller
 
 import (
-	"cmp"
-	"fmt"
-	"slices"
-	"strings"
-
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -17,34 +10,33 @@ import (
 )
 
 // The notifier is told about a rollout in two halves around the status
-// write (see internal/notify): recordNotifications before, to write what
-// the targets acknowledged since the last reconcile into the planned
-// status; notify after the write succeeded, with the difference between
+// write (see internal/notify): notificationRecords before, for its part of
+// the status written (what the targets acknowledged since the last
+// reconcile); notify after the write succeeded, with the difference between
 // the status read and the status written. A rollout without
 // spec.notifications costs the dispatcher nothing, and a reconciler
 // without a Notifier (tests, tools) sends nothing.
 
-// recordNotifications sets planned.Notifications to what the rollout's
+// notificationRecords is status.notifications to write: what the rollout's
 // targets were told. Entries of targets no longer configured are dropped,
-// as Record drops them.
-func (r *Reconciler) recordNotifications(rollout *v1alpha1.StatefulSetRollout, planned *v1alpha1.StatefulSetRolloutStatus) {
+// as Record drops them. Without a Notifier the planned records are kept.
+func (r *Reconciler) notificationRecords(rollout *v1alpha1.StatefulSetRollout, planned []v1alpha1.NotificationStatus) []v1alpha1.NotificationStatus {
 	if r.Notifier == nil {
-		return
+		return planned
 	}
 	if len(rollout.Spec.Notifications) == 0 {
-		planned.Notifications = nil
-		return
+		return nil
 	}
-	planned.Notifications = r.Notifier.Record(client.ObjectKeyFromObject(rollout), rollout.Status.Notifications)
+	return r.Notifier.Record(client.ObjectKeyFromObject(rollout), rollout.Status.Notifications)
 }
 
 // notify hands the dispatcher the status just written (rollout.Status) and
 // the status it replaced (old). It runs on every reconcile that got this
-// far, written or not: after a restart the first snapshot is how the
-// dispatcher learns what status.notifications recorded. deleting is the
-// batch the plan is about to delete: the status written already counts it
-// in flight.
-func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.StatefulSetRolloutStatus, obs observed, deleting []plan.PodRef) {
+// far, written or not: after a restart the first report is how the
+// dispatcher learns what status.notifications recorded. The batch in flight
+// is the planner's (view), the batch it is about to delete included: the
+// status written already counts it in flight.
+func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.StatefulSetRolloutStatus, obs observed, view plan.View) {
 	if r.Notifier == nil {
 		return
 	}
@@ -54,7 +46,7 @@ func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.
 		r.Notifier.Forget(key)
 		return
 	}
-	s := notify.NewSnapshot(rollout, *old, r.Clock.Now())
+	s := notify.NewReport(rollout, *old, r.Clock.Now())
 	s.OldImages = history.Images(obs.revisions, rollout.Status.StableRevision)
 	s.FromImages = s.OldImages
 	if s.FromRevision != "" && s.FromRevision != rollout.Status.StableRevision {
@@ -62,62 +54,6 @@ func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.
 		// history still has it.
 		s.FromImages = history.Images(obs.revisions, s.FromRevision)
 	}
-	s.InFlight = inFlight(rollout, obs, deleting)
+	s.InFlight = view.InFlight
 	r.Notifier.Notify(s)
-}
-
-// inFlight names the pods of the batch being replaced, by ordinal: pods on
-// the update revision not yet Ready, terminating pods, ordinals without a
-// pod (deleted and not recreated yet) and the pods this reconcile deletes.
-func inFlight(rollout *v1alpha1.StatefulSetRollout, obs observed, deleting []plan.PodRef) []string {
-	if obs.sts == nil {
-		return nil
-	}
-	names := map[string]bool{}
-	present := map[string]bool{}
-	for i := range obs.pods {
-		pod := &obs.pods[i]
-		present[pod.Name] = true
-		updated := rollout.Status.UpdateRevision != "" &&
-			pod.Labels[appsv1.ControllerRevisionHashLabelKey] == rollout.Status.UpdateRevision
-		if pod.DeletionTimestamp != nil || (updated && !podReady(pod)) {
-			names[pod.Name] = true
-		}
-	}
-	replicas := int32(1)
-	if rollout.Spec.Replicas != nil {
-		replicas = *rollout.Spec.Replicas
-	}
-	for ordinal := range replicas {
-		if name := fmt.Sprintf("%s-%d", obs.sts.Name, ordinal); !present[name] {
-			names[name] = true
-		}
-	}
-	for _, ref := range deleting {
-		names[ref.Name] = true
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(names))
-	for name := range names {
-		out = append(out, name)
-	}
-	// By ordinal: the rendered message must not change with the order the
-	// cache lists pods in, or every reconcile would cost a Slack update.
-	prefix := obs.sts.Name + "-"
-	slices.SortFunc(out, func(a, b string) int {
-		na, nb := strings.TrimPrefix(a, prefix), strings.TrimPrefix(b, prefix)
-		return cmp.Or(cmp.Compare(len(na), len(nb)), strings.Compare(na, nb))
-	})
-	return out
-}
-
-func podReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -3,17 +3,12 @@ package controller
 import (
 	"context"
 	"errors"
-	"slices"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/notify"
-	"github.com/sroll-dev/sroll/internal/plan"
 )
 
 // newNotifier is a dispatcher that is never started: Notify only queues.
@@ -69,49 +64,15 @@ func TestRecordNotificationsDropsRemovedTargets(t *testing.T) {
 	rollout.Status.Notifications = []v1alpha1.NotificationStatus{{Target: "releases", Revision: "abc", SlackTS: "1.2"}}
 	r := &Reconciler{Notifier: newNotifier()}
 	planned := rollout.Status.DeepCopy()
-	r.recordNotifications(rollout, planned)
+	planned.Notifications = r.notificationRecords(rollout, planned.Notifications)
 	if planned.Notifications != nil {
 		t.Errorf("status.notifications = %v, want none without targets", planned.Notifications)
 	}
 
 	rollout.Spec.Notifications = []v1alpha1.NotificationTarget{slackTarget()}
 	planned = rollout.Status.DeepCopy()
-	r.recordNotifications(rollout, planned)
+	planned.Notifications = r.notificationRecords(rollout, planned.Notifications)
 	if len(planned.Notifications) != 1 || planned.Notifications[0].SlackTS != "1.2" {
 		t.Errorf("status.notifications = %v, want the record kept until the dispatcher saw the rollout", planned.Notifications)
-	}
-}
-
-func TestInFlight(t *testing.T) {
-	rollout := newRollout("kv", 12, "kv:v2")
-	rollout.Status.UpdateRevision = "kv-new"
-	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "kv", Namespace: "default"}}
-	now := metav1.Now()
-	pod := func(ordinal, revision string, ready bool, terminating bool) corev1.Pod {
-		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kv-" + ordinal, Labels: map[string]string{appsv1.ControllerRevisionHashLabelKey: revision}}}
-		status := corev1.ConditionFalse
-		if ready {
-			status = corev1.ConditionTrue
-		}
-		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
-		if terminating {
-			p.DeletionTimestamp = &now
-		}
-		return p
-	}
-	obs := observed{sts: sts, pods: []corev1.Pod{
-		pod("11", "kv-new", false, false), // updated, not Ready yet
-		pod("10", "kv-new", true, false),  // done
-		pod("2", "kv-old", true, true),    // terminating
-		pod("9", "kv-old", true, false),   // deleted by this reconcile
-		pod("1", "kv-old", false, false),  // broken, not part of the rollout
-		pod("0", "kv-old", true, false),
-		pod("3", "kv-old", true, false), pod("4", "kv-old", true, false), pod("5", "kv-old", true, false),
-		pod("6", "kv-old", true, false), pod("7", "kv-old", true, false),
-		// kv-8 is gone: deleted and not recreated yet.
-	}}
-	got := inFlight(rollout, obs, []plan.PodRef{{Name: "kv-9"}})
-	if want := []string{"kv-2", "kv-8", "kv-9", "kv-11"}; !slices.Equal(got, want) {
-		t.Errorf("inFlight = %v, want %v (by ordinal)", got, want)
 	}
 }

@@ -102,17 +102,12 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		r.refuseAdoption(ctx, &rollout, obs.sts)
 		return ctrl.Result{}, nil
 	}
-	if _, ok := rollout.Annotations[v1alpha1.AnnotationUndo]; ok {
-		// The undo rewrites spec.template; the update it makes starts the next reconcile.
-		return ctrl.Result{}, r.undo(ctx, &rollout, obs)
-	}
 	p := plan.Decide(plan.Input{
-		Rollout:          &rollout,
-		StatefulSet:      obs.sts,
-		Pods:             obs.pods,
-		Revisions:        history.ForPlan(obs.revisions),
-		Now:              r.Clock.Now(),
-		TemplateObserved: templateObserved(obs.sts, obs.revisions),
+		Rollout:     &rollout,
+		StatefulSet: obs.sts,
+		Pods:        obs.pods,
+		History:     obs.revisions,
+		Now:         r.Clock.Now(),
 	})
 	deferred, err := r.apply(ctx, &rollout, obs, p)
 	if err != nil {
@@ -148,23 +143,32 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 	return obs, nil
 }
 
-// apply carries out a plan in the order plan.Plan documents: status first, so
-// a restarted operator resumes from what it decided; then the StatefulSet,
-// whose partition authorises the deletions; then the deletions; then the
-// clean-up of the action annotations. The status carries what the
-// notification targets acknowledged since the last reconcile.
+// apply carries out a plan in the order plan.Plan documents. This is the one
+// place the order is written down:
+//
+//  0. an undo is the rollout's own update, alone;
+//  1. the status, one write merged from each concern's part (statusToWrite),
+//     so a restarted operator resumes from what was decided;
+//  2. what describes the status just committed: events, metrics and
+//     notifications, now, so that a later step failing does not lose them;
+//  3. the StatefulSet, whose partition authorises the deletions;
+//  4. the deletions;
+//  5. the removal of the action annotations carried out.
 //
 // A status that differs only in what it reports of the observed world
-// (observedOnly) decides nothing a restart would lose, so it is written
-// after the actions: the partition alone carries the decision, and the
-// status round trip stays out of each wave of deletions. Such a status is
-// also written at most once per statusInterval: a rollout's pods change
-// every few milliseconds and each change would be a write. apply then
-// returns when the deferred status is due.
+// (observedOnly) decides nothing a restart would lose, so 1 and 2 come after
+// 3 to 5: the partition alone carries the decision, and the status round trip
+// stays out of each wave of deletions. Such a status is also written at most
+// once per statusInterval, since a rollout's pods change every few
+// milliseconds and each change would be a write; apply then returns when the
+// deferred status is due.
 func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) (time.Duration, error) {
-	r.recordNotifications(rollout, &p.Status)
-	if !observedOnly(rollout.Status, p.Status) {
-		if err := r.commit(ctx, rollout, obs, p); err != nil {
+	if p.Undo != nil {
+		return 0, r.undo(ctx, rollout, p)
+	}
+	want := r.statusToWrite(rollout, p)
+	if !observedOnly(rollout.Status, want) {
+		if err := r.commit(ctx, rollout, obs, p, want); err != nil {
 			return 0, err
 		}
 		return 0, r.act(ctx, rollout, obs, p)
@@ -175,29 +179,27 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
 		return wait, nil
 	}
-	return 0, r.commit(ctx, rollout, obs, p)
+	return 0, r.commit(ctx, rollout, obs, p, want)
 }
 
-// commit writes the plan's status and then records its events, metrics and
-// notifications: they describe the status just committed, so they go out at
-// once, and a later step failing must not lose them.
-func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
+// commit is steps 1 and 2 of apply: it writes the status want, then records
+// what describes it.
+func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, want v1alpha1.StatefulSetRolloutStatus) error {
 	previous := rollout.Status.DeepCopy()
-	written, err := r.writeStatus(ctx, rollout, p.Status)
+	written, err := r.writeStatus(ctx, rollout, want)
 	if err != nil {
 		return err
 	}
 	if written {
 		r.statusWrites.wrote(client.ObjectKeyFromObject(rollout), r.Clock.Now())
 	}
-	r.recordPlanEvents(rollout, p.Events)
+	r.recordPlanEvents(rollout, actionRollout, p.Events)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
-	r.notify(rollout, previous, obs, p.Delete)
+	r.notify(rollout, previous, obs, p.View)
 	return nil
 }
 
-// act converges the StatefulSet, deletes the planned pods and removes the
-// handled action annotations.
+// act is steps 3 to 5 of apply.
 func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
 	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
 		return err

@@ -70,9 +70,7 @@ func desiredStatefulSet(rollout *v1alpha1.StatefulSetRollout, revisions []appsv1
 		// OrderedReady would recreate a batch one pod at a time.
 		spec.PodManagementPolicy = appsv1.ParallelPodManagement
 	}
-	if spec.Replicas == nil {
-		spec.Replicas = ptr.To[int32](1)
-	}
+	spec.Replicas = ptr.To(rollout.Spec.ReplicasOrDefault())
 	if spec.RevisionHistoryLimit == nil {
 		spec.RevisionHistoryLimit = ptr.To[int32](10)
 	}
@@ -166,20 +164,4 @@ func (r *Reconciler) refuseAdoption(ctx context.Context, rollout *v1alpha1.State
 	r.warn(rollout, ReasonAdoptionRefused, actionAdopt,
 		"StatefulSet %s is controlled by %s %s; sroll leaves it alone until that owner reference is removed",
 		sts.Name, owner.Kind, owner.Name)
-}
-
-// templateObserved says whether the StatefulSet controller has observed the
-// StatefulSet's template, though perhaps not its latest generation: its update
-// revision holds that very template. Then only a partition change is yet to
-// be observed (see plan.Input).
-func templateObserved(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) bool {
-	if sts == nil || sts.Status.UpdateRevision == "" {
-		return false
-	}
-	rev := history.Find(revisions, sts.Status.UpdateRevision)
-	if rev == nil {
-		return false
-	}
-	template, err := history.Template(rev)
-	return err == nil && equality.Semantic.DeepEqual(*template, sts.Spec.Template)
 }

@@ -219,26 +219,3 @@ func TestWriteStatefulSetCreatesThenLeavesAlone(t *testing.T) {
 		t.Errorf("an unchanged plan rewrote the StatefulSet (resourceVersion %s -> %s)", version, sts.ResourceVersion)
 	}
 }
-
-func TestTemplateObservedComparesTheUpdateRevisionsTemplate(t *testing.T) {
-	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "kv", Namespace: "default", UID: "sts-uid", Generation: 5}}
-	sts.Spec.Template = corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "kv"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "kv", Image: "kv:v2"}}},
-	}
-	old := sts.Spec.Template.DeepCopy()
-	old.Spec.Containers[0].Image = "kv:v1"
-	revisions := []appsv1.ControllerRevision{revisionOf(t, sts, "kv-1", 1, old), revisionOf(t, sts, "kv-2", 2, &sts.Spec.Template)}
-	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: 4, CurrentRevision: "kv-1", UpdateRevision: "kv-2"}
-	if !templateObserved(sts, revisions) {
-		t.Errorf("the update revision holds the template, yet it is not seen as observed")
-	}
-	sts.Status.UpdateRevision = "kv-1"
-	if templateObserved(sts, revisions) {
-		t.Errorf("the update revision holds an older template, yet it is seen as observed")
-	}
-	sts.Status.UpdateRevision = "kv-3"
-	if templateObserved(sts, revisions) {
-		t.Errorf("an update revision missing from the history is seen as observed")
-	}
-}

@@ -12,7 +12,19 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
 )
+
+// statusToWrite is the one status a reconcile writes, merged from the parts
+// each concern owns: the planner's (everything but status.notifications)
+// and the notifier's (status.notifications). A concern with status of its
+// own (a snapshot set, a replication record) adds its part here, decided by
+// its own decider, so that the write stays one.
+func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan) v1alpha1.StatefulSetRolloutStatus {
+	want := *p.Status.DeepCopy()
+	want.Notifications = r.notificationRecords(rollout, want.Notifications)
+	return want
+}
 
 // statusInterval is the least time between two status writes of a rollout
 // that only report what was observed (see apply).
@@ -56,8 +68,7 @@ func (s *statusWrites) forget(rollout types.NamespacedName) {
 // patch carries the resourceVersion, so a status decided from an older
 // rollout is refused (errStale) instead of overwriting a newer one. On
 // success rollout holds the server's answer, whose resourceVersion the
-// following writes build on.
-// It says whether it wrote.
+// following writes build on. It says whether it wrote.
 func (r *Reconciler) writeStatus(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, want v1alpha1.StatefulSetRolloutStatus) (bool, error) {
 	if equality.Semantic.DeepEqual(rollout.Status, want) {
 		return false, nil

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
 )
 
 // undoWorld is a rollout at kv:v2 whose StatefulSet ran kv:v1 before.
@@ -51,7 +52,7 @@ func TestUndoSetsTemplateAndRemovesAnnotation(t *testing.T) {
 	if writes := f.writes.Take(); len(writes) != 1 || !strings.HasPrefix(writes[0], "update StatefulSetRollout") {
 		t.Errorf("writes = %v, want one update of the rollout", writes)
 	}
-	if events := f.recorded(); len(events) != 1 || !strings.HasPrefix(events[0], "Normal "+ReasonUndone) {
+	if events := f.recorded(); len(events) != 1 || !strings.HasPrefix(events[0], "Normal "+plan.ReasonUndone) {
 		t.Errorf("events = %v, want one Undone", events)
 	}
 }
@@ -70,7 +71,7 @@ func TestUndoUnknownRevisionIsDropped(t *testing.T) {
 	if _, ok := got.Annotations[v1alpha1.AnnotationUndo]; ok {
 		t.Error("the unresolvable undo annotation was not removed")
 	}
-	if events := f.recorded(); len(events) != 1 || !strings.HasPrefix(events[0], "Warning "+ReasonUndoFailed) || !strings.Contains(events[0], "revision 7") {
+	if events := f.recorded(); len(events) != 1 || !strings.HasPrefix(events[0], "Warning "+plan.ReasonUndoFailed) || !strings.Contains(events[0], "revision 7") {
 		t.Errorf("events = %v, want one UndoFailed warning naming revision 7", events)
 	}
 }

@@ -5,17 +5,18 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/sroll-dev/sroll/internal/plan"
 )
 
 // List returns the revisions of sts, oldest first: those its selector
@@ -39,13 +40,31 @@ func List(ctx context.Context, reader client.Reader, sts *appsv1.StatefulSet) ([
 	return owned, nil
 }
 
-// ForPlan is the history as the planner and plan.UndoTarget see it.
-func ForPlan(revisions []appsv1.ControllerRevision) []plan.Revision {
-	out := make([]plan.Revision, 0, len(revisions))
-	for _, rev := range revisions {
-		out = append(out, plan.Revision{Name: rev.Name, Number: rev.Revision})
+// UndoTarget resolves an undo request ("previous", "" or a revision number)
+// against the history, as kubectl rollout undo does: "previous" is the
+// newest revision other than the one pods are moving to. The planner carries
+// the request out; the plugin resolves it first to refuse what would fail.
+func UndoTarget(revisions []appsv1.ControllerRevision, updateRevision, value string) (string, error) {
+	newest := slices.Clone(revisions)
+	slices.SortFunc(newest, func(a, b appsv1.ControllerRevision) int { return cmp.Compare(b.Revision, a.Revision) })
+	if value == "" || value == "previous" {
+		for _, rev := range newest {
+			if rev.Name != updateRevision {
+				return rev.Name, nil
+			}
+		}
+		return "", fmt.Errorf("no previous revision in the history")
 	}
-	return out
+	n, err := strconv.ParseInt(value, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("undo wants \"previous\" or a revision number, got %q", value)
+	}
+	for _, rev := range newest {
+		if rev.Revision == n {
+			return rev.Name, nil
+		}
+	}
+	return "", fmt.Errorf("revision %d is not in the history (kubectl sroll history lists it)", n)
 }
 
 // Find returns the revision called name; nil when the history has none.

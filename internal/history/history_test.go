@@ -6,8 +6,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-
-	"github.com/sroll-dev/sroll/internal/plan"
 )
 
 // stored is a revision as the StatefulSet controller writes it: a strategic
@@ -43,7 +41,21 @@ func TestTemplateAndImages(t *testing.T) {
 	if _, err := Template(Find(revisions, "kv-other")); err == nil || err.Error() != "revision kv-other holds no pod template" {
 		t.Errorf("Template(kv-other) error = %v", err)
 	}
-	if got, want := ForPlan(revisions), []plan.Revision{{Name: "kv-old", Number: 1}, {Name: "kv-empty", Number: 2}, {Name: "kv-other", Number: 3}}; !slices.Equal(got, want) {
-		t.Errorf("ForPlan = %v, want %v", got, want)
+}
+
+func TestUndoTarget(t *testing.T) {
+	revs := []appsv1.ControllerRevision{stored("kv-a", 1, ""), stored("kv-c", 3, ""), stored("kv-b", 2, "")}
+	for _, tc := range []struct{ update, value, want, err string }{
+		{"kv-c", "previous", "kv-b", ""},
+		{"kv-c", "", "kv-b", ""},
+		{"kv-b", "previous", "kv-c", ""},
+		{"kv-c", "1", "kv-a", ""},
+		{"kv-c", "7", "", "revision 7 is not in the history (kubectl sroll history lists it)"},
+		{"kv-c", "latest", "", `undo wants "previous" or a revision number, got "latest"`},
+	} {
+		got, err := UndoTarget(revs, tc.update, tc.value)
+		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
+			t.Errorf("UndoTarget(%s, %q) = %q, %v; want %q, %q", tc.update, tc.value, got, err, tc.want, tc.err)
+		}
 	}
 }

@@ -9,12 +9,10 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/names"
 )
 
 const (
-	// namesShown is how many pod names a list shows before "and N more":
-	// a 1000-pod batch must not turn into a 3000-character wall.
-	namesShown = 5
 	// imagesShown caps the image lines of a pod with many containers.
 	imagesShown = 5
 	// barWidth is the number of cells of the text progress bar.
@@ -48,7 +46,7 @@ var replyTitles = map[v1alpha1.NotificationEvent]string{
 // renderMessage is the rollout's Slack message: a text fallback for
 // notifications and the Block Kit layout. The layout holds no clock, so a
 // rollout that did not move renders the same and costs no chat.update.
-func renderMessage(s Snapshot, cluster string) (string, []slack.Block) {
+func renderMessage(s Report, cluster string) (string, []slack.Block) {
 	title := clip(fmt.Sprintf("%s %s", phaseEmoji[s.Phase], s.Key.Name), headerMax)
 	fields := []*slack.TextBlockObject{
 		mrkdwn(fmt.Sprintf("*Rollout*\n`%s`", s.Key)),
@@ -63,7 +61,7 @@ func renderMessage(s Snapshot, cluster string) (string, []slack.Block) {
 		slack.NewSectionBlock(mrkdwn(progress(s)), nil, nil),
 	}
 	if len(s.InFlight) > 0 {
-		batch := fmt.Sprintf("*Batch in flight* (%d): %s", len(s.InFlight), summarise(s.InFlight))
+		batch := fmt.Sprintf("*Batch in flight* (%d): %s", len(s.InFlight), names.Summary(s.InFlight))
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(batch), nil, nil))
 	}
 	context := fmt.Sprintf("Revision `%s` → `%s`", orDash(s.StableRevision), s.UpdateRevision)
@@ -81,7 +79,7 @@ func renderMessage(s Snapshot, cluster string) (string, []slack.Block) {
 }
 
 // renderReply is the thread reply announcing an event.
-func renderReply(s Snapshot, e Event) string {
+func renderReply(s Report, e Event) string {
 	var b strings.Builder
 	b.WriteString(replyTitles[e.Type])
 	switch e.Type {
@@ -99,21 +97,13 @@ func renderReply(s Snapshot, e Event) string {
 		b.WriteString(": " + clip(e.Reason, reasonMax))
 	}
 	if e.Type == v1alpha1.EventFailed && len(s.InFlight) > 0 {
-		fmt.Fprintf(&b, "\nNot ready: %s", summarise(s.InFlight))
+		fmt.Fprintf(&b, "\nNot ready: %s", names.Summary(s.InFlight))
 	}
 	return b.String()
 }
 
-// summarise lists the first few names and counts the rest.
-func summarise(names []string) string {
-	if len(names) <= namesShown {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:namesShown], ", "), len(names)-namesShown)
-}
-
 // progress is a text bar of updated pods, readable in any Slack client.
-func progress(s Snapshot) string {
+func progress(s Report) string {
 	percent := 0
 	if s.Replicas > 0 {
 		percent = int(s.Updated * 100 / s.Replicas)

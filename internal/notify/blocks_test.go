@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,43 +10,19 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
 
-func TestSummarise(t *testing.T) {
-	names := func(n int) []string {
-		var out []string
-		for i := range n {
-			out = append(out, fmt.Sprintf("kv-%d", i))
-		}
-		return out
-	}
-	tests := []struct {
-		pods int
-		want string
-	}{
-		{0, ""},
-		{3, "kv-0, kv-1, kv-2"},
-		{5, "kv-0, kv-1, kv-2, kv-3, kv-4"},
-		{978, "kv-0, kv-1, kv-2, kv-3, kv-4 and 973 more"},
-	}
-	for _, tt := range tests {
-		if got := summarise(names(tt.pods)); got != tt.want {
-			t.Errorf("summarise(%d pods) = %q, want %q", tt.pods, got, tt.want)
-		}
-	}
-}
-
 func TestProgress(t *testing.T) {
-	got := progress(Snapshot{Replicas: 200, Updated: 50, UpdatedReady: 40, Ready: 190})
+	got := progress(Report{Replicas: 200, Updated: 50, UpdatedReady: 40, Ready: 190})
 	want := "`█████░░░░░░░░░░░░░░░` 25%\n50/200 updated, 40 updated ready, 190 ready"
 	if got != want {
 		t.Errorf("progress = %q, want %q", got, want)
 	}
-	if got := progress(Snapshot{}); !strings.HasPrefix(got, "`░░░░░░░░░░░░░░░░░░░░` 0%") {
+	if got := progress(Report{}); !strings.HasPrefix(got, "`░░░░░░░░░░░░░░░░░░░░` 0%") {
 		t.Errorf("progress of no replicas = %q, want an empty bar", got)
 	}
 }
 
-func snapshotForRender() Snapshot {
-	return Snapshot{
+func reportForRender() Report {
+	return Report{
 		Key: types.NamespacedName{Namespace: "db", Name: "kv"}, Phase: v1alpha1.PhaseProgressing,
 		Step: 2, Steps: 4, StableRevision: "kv-r1", UpdateRevision: "kv-r2",
 		OldImages: []string{"kv:1.0", "sidecar:1"}, NewImages: []string{"kv:2.0", "sidecar:1"},
@@ -59,7 +34,7 @@ func snapshotForRender() Snapshot {
 }
 
 func TestRenderMessage(t *testing.T) {
-	text, blocks := renderMessage(snapshotForRender(), "prod-eu-1")
+	text, blocks := renderMessage(reportForRender(), "prod-eu-1")
 	layout := blocksJSON(blocks)
 	for _, want := range []string{
 		"`db/kv`", "prod-eu-1", "Progressing", "3/4",
@@ -74,7 +49,7 @@ func TestRenderMessage(t *testing.T) {
 	if want := "db/kv on prod-eu-1: Progressing, step 3/4, 100/200 pods updated"; text != want {
 		t.Errorf("fallback text = %q, want %q", text, want)
 	}
-	s := snapshotForRender()
+	s := reportForRender()
 	s.Now = s.Now.Add(time.Minute)
 	if _, again := renderMessage(s, "prod-eu-1"); blocksJSON(again) != layout {
 		t.Error("the layout changed with the clock alone: every reconcile would cost a chat.update")
@@ -82,7 +57,7 @@ func TestRenderMessage(t *testing.T) {
 }
 
 func TestRenderReply(t *testing.T) {
-	s := snapshotForRender()
+	s := reportForRender()
 	tests := []struct {
 		event Event
 		want  string

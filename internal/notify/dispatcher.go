@@ -155,10 +155,10 @@ func (d *Dispatcher) Delivered() <-chan event.TypedGenericEvent[*v1alpha1.Statef
 	return d.delivered
 }
 
-// Notify takes a snapshot of a rollout, after its status was written. It
+// Notify takes a report of a rollout, after its status was written. It
 // never blocks: it appends to per-target backlogs, coalescing Slack states,
 // and wakes a worker.
-func (d *Dispatcher) Notify(s Snapshot) {
+func (d *Dispatcher) Notify(s Report) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	r := d.rollouts[s.Key]
@@ -255,7 +255,7 @@ func (d *Dispatcher) dropStream(r *rolloutState, st *stream) {
 
 // newStream starts a target's stream from what the status recorded, so that
 // a restarted operator updates the Slack message it posted before.
-func newStream(s Snapshot, t v1alpha1.NotificationTarget) *stream {
+func newStream(s Report, t v1alpha1.NotificationTarget) *stream {
 	st := &stream{
 		key:    streamKey{Rollout: s.Key, Target: t.Name},
 		kind:   kindOf(t),
@@ -273,15 +273,15 @@ func newStream(s Snapshot, t v1alpha1.NotificationTarget) *stream {
 	return st
 }
 
-// add appends what the snapshot means for one target and reports whether
+// add appends what the report means for one target and reports whether
 // there is anything new to send.
 //
 // A rollout standing in a terminal phase is settled for a target that
 // acknowledged its end, or never heard of it (a new StatefulSet, a target
 // added later): nothing is sent, not even a message update. A fresh stream
-// (first snapshot since the operator started) of a rollout whose end the
+// (first report since the operator started) of a rollout whose end the
 // target has not acknowledged delivers that end again, once.
-func (d *Dispatcher) add(st *stream, s Snapshot, fresh bool) bool {
+func (d *Dispatcher) add(st *stream, s Report, fresh bool) bool {
 	var events []Event
 	for _, e := range s.Events {
 		if wants(st.target, e.Type) {
@@ -333,9 +333,9 @@ func (d *Dispatcher) add(st *stream, s Snapshot, fresh bool) bool {
 	return added
 }
 
-func (d *Dispatcher) newItem(s Snapshot, e Event) item {
+func (d *Dispatcher) newItem(s Report, e Event) item {
 	d.nextID++
-	it := item{id: d.nextID, snap: s, event: e}
+	it := item{id: d.nextID, report: s, event: e}
 	if e.Type != "" {
 		it.body = payloadJSON(s, e, d.opts.Cluster)
 	}

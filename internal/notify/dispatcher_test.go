@@ -402,7 +402,7 @@ func TestWebhookRetries(t *testing.T) {
 }
 
 // Notify never waits for a worker: without any running, a flood of
-// snapshots is absorbed by coalescing and bounded backlogs, and what is
+// reports is absorbed by coalescing and bounded backlogs, and what is
 // kept is the newest.
 func TestNotifyIsBoundedWithoutWorkers(t *testing.T) {
 	t.Parallel()
@@ -509,7 +509,7 @@ func TestSlackTargetNeedingAHuman(t *testing.T) {
 }
 
 // Notify does not wait for Slack: with the only worker stuck in a call that
-// hangs, a whole rollout of snapshots goes through at once.
+// hangs, a whole rollout of reports goes through at once.
 func TestNotifyDoesNotWaitForSlack(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

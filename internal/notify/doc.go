@@ -30,10 +30,11 @@
 //     message's ts, terminal events acknowledged). Delivered() yields the
 //     rollout whenever that changes, so this runs soon after a delivery.
 //  2. Write the status.
-//  3. Only if the write succeeded: d.Notify(notify.NewSnapshot(rollout, old,
-//     now)) with OldImages, FromImages and InFlight filled in. Notify never blocks. Call
+//  3. Only if the write succeeded: d.Notify(notify.NewReport(rollout, old,
+//     now)) with OldImages, FromImages and InFlight (the planner's
+//     plan.View.InFlight) filled in. Notify never blocks. Call
 //     it on every reconcile, not only on changes: after a restart the first
-//     snapshot is how the dispatcher learns what was recorded.
+//     report is how the dispatcher learns what was recorded.
 //  4. When the rollout is gone: d.Forget(key).
 //
 // # Coalescing and limits
@@ -47,7 +48,7 @@
 // and a 429's Retry-After closes the channel or workspace for that long.
 // Slack therefore sees at most one chat.update per UpdateInterval per
 // workspace (and at most one per distinct state of the message), however
-// many snapshots a rollout produces.
+// many reports a rollout produces.
 //
 // # At least once, across restarts
 //

@@ -213,7 +213,7 @@ func (r *rollout) write(change func(s *v1alpha1.StatefulSetRolloutStatus)) {
 	change(&r.obj.Status)
 	r.obj.Status.Notifications = r.d.Record(key, old.Notifications)
 	r.now = r.now.Add(time.Second)
-	s := notify.NewSnapshot(r.obj, old, r.now)
+	s := notify.NewReport(r.obj, old, r.now)
 	// The controller's images: the stable revision's, and the recorded
 	// starting revision's.
 	s.OldImages = revisionImages[r.obj.Status.StableRevision]

@@ -10,7 +10,7 @@ import (
 
 // streamKey names the notifications of one rollout to one target. The work
 // queue holds keys, never payloads, so a key waits in it at most once however
-// many snapshots arrive: that is what keeps the queue bounded.
+// many reports arrive: that is what keeps the queue bounded.
 type streamKey struct {
 	Rollout types.NamespacedName
 	Target  string
@@ -20,9 +20,9 @@ type streamKey struct {
 // the Slack message up to date; an event item is a Slack thread reply or a
 // webhook delivery.
 type item struct {
-	id    uint64 // changes when a state item is coalesced
-	snap  Snapshot
-	event Event
+	id     uint64 // changes when a state item is coalesced
+	report Report
+	event  Event
 	// body is the webhook JSON, rendered once so that every retry sends the
 	// same bytes under the same signature.
 	body []byte
@@ -74,7 +74,7 @@ type movement struct {
 // dispatcher that has not seen the rollout move (the operator restarted
 // since) shows the revision the attempt was recorded to start from, and its
 // images: a completed rollout then still reads R1 → R2, not R2 → R2.
-func (r *rolloutState) show(s Snapshot) Snapshot {
+func (r *rolloutState) show(s Report) Report {
 	switch {
 	case s.forward():
 		r.moved = movement{s.TemplateHash, s.StableRevision, s.UpdateRevision, s.OldImages}
@@ -118,7 +118,7 @@ func wants(t v1alpha1.NotificationTarget, e v1alpha1.NotificationEvent) bool {
 func (st *stream) appendState(it item) (coalesced bool) {
 	if n := len(st.items); n > 0 {
 		last := &st.items[n-1]
-		if !last.isEvent() && last.snap.TemplateHash == it.snap.TemplateHash {
+		if !last.isEvent() && last.report.TemplateHash == it.report.TemplateHash {
 			*last = it
 			return true
 		}

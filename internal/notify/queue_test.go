@@ -7,11 +7,11 @@ import (
 )
 
 func state(id uint64, templateHash string) item {
-	return item{id: id, snap: Snapshot{TemplateHash: templateHash}}
+	return item{id: id, report: Report{TemplateHash: templateHash}}
 }
 
 func eventItem(id uint64, t v1alpha1.NotificationEvent) item {
-	return item{id: id, snap: Snapshot{TemplateHash: "t2"}, event: Event{Type: t}}
+	return item{id: id, report: Report{TemplateHash: "t2"}, event: Event{Type: t}}
 }
 
 func ids(items []item) []uint64 {

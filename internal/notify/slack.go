@@ -19,7 +19,7 @@ const DefaultSlackAPIURL = "https://slack.com/api/"
 // slackMessage is the one Slack message of a rollout, posted when the
 // rollout starts and updated in place as it moves.
 type slackMessage struct {
-	rollout string // Snapshot.TemplateHash
+	rollout string // Report.TemplateHash
 	// channel is the channel ID Slack answered with: chat.update refuses a
 	// channel name.
 	channel string
@@ -63,7 +63,7 @@ func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
 	tokenSum := sha256.Sum256([]byte(token))
 	updateKey := "update " + apiURL + " " + hex.EncodeToString(tokenSum[:8])
 
-	msg, s := j.msg, j.item.snap
+	msg, s := j.msg, j.item.report
 	now := time.Now()
 	switch {
 	case msg.rollout != s.TemplateHash || msg.ts == "":

@@ -90,7 +90,7 @@ type PayloadTimestamps struct {
 }
 
 // payloadJSON renders an event once, when it is queued.
-func payloadJSON(s Snapshot, e Event, cluster string) []byte {
+func payloadJSON(s Report, e Event, cluster string) []byte {
 	p := Payload{
 		SchemaVersion:  SchemaVersion,
 		IdempotencyKey: idempotencyKey(s, e),
@@ -125,7 +125,7 @@ func payloadJSON(s Snapshot, e Event, cluster string) []byte {
 // status, so a restarted operator derives the same one: the rollout's UID,
 // the attempt (template hash, start at second precision as the status keeps
 // it, retry request), the event and its step.
-func idempotencyKey(s Snapshot, e Event) string {
+func idempotencyKey(s Report, e Event) string {
 	var started int64
 	if !s.StartedAt.IsZero() {
 		started = s.StartedAt.Unix()
@@ -152,7 +152,7 @@ func (d *Dispatcher) sendWebhook(ctx context.Context, j job) outcome {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "sroll")
 	req.Header.Set(HeaderEvent, string(j.item.event.Type))
-	req.Header.Set(HeaderIdempotencyKey, idempotencyKey(j.item.snap, j.item.event))
+	req.Header.Set(HeaderIdempotencyKey, idempotencyKey(j.item.report, j.item.event))
 	if ref := target.SigningKeySecretRef; ref != nil {
 		key, err := d.secrets(ctx, j.key.Rollout.Namespace, *ref)
 		if err != nil {

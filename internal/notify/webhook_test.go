@@ -11,7 +11,7 @@ import (
 )
 
 func TestIdempotencyKey(t *testing.T) {
-	s := Snapshot{UID: "uid-1", TemplateHash: "t2", StartedAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	s := Report{UID: "uid-1", TemplateHash: "t2", StartedAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	e := Event{Type: v1alpha1.EventStepCompleted, Step: 1}
 	key := idempotencyKey(s, e)
 	if len(key) != 32 {
@@ -22,19 +22,19 @@ func TestIdempotencyKey(t *testing.T) {
 	readBack.StartedAt = s.StartedAt.Add(700 * time.Millisecond) // before the status was read back
 	moved := s
 	moved.Now, moved.Phase, moved.Updated, moved.Message = s.Now.Add(time.Hour), v1alpha1.PhaseCompleted, 200, "other"
-	for name, same := range map[string]Snapshot{"start time with sub-second digits": readBack, "rollout moved on": moved} {
+	for name, same := range map[string]Report{"start time with sub-second digits": readBack, "rollout moved on": moved} {
 		if got := idempotencyKey(same, e); got != key {
 			t.Errorf("%s: key changed to %q, want %q", name, got, key)
 		}
 	}
 
-	differs := map[string]func(*Snapshot, *Event){
-		"another rollout object": func(s *Snapshot, _ *Event) { s.UID = "uid-2" },
-		"another template":       func(s *Snapshot, _ *Event) { s.TemplateHash = "t3" },
-		"the template reapplied": func(s *Snapshot, _ *Event) { s.StartedAt = s.StartedAt.Add(time.Hour) },
-		"a retry":                func(s *Snapshot, _ *Event) { s.Retry = "1" },
-		"another event":          func(_ *Snapshot, e *Event) { e.Type = v1alpha1.EventPaused },
-		"another step":           func(_ *Snapshot, e *Event) { e.Step = 2 },
+	differs := map[string]func(*Report, *Event){
+		"another rollout object": func(s *Report, _ *Event) { s.UID = "uid-2" },
+		"another template":       func(s *Report, _ *Event) { s.TemplateHash = "t3" },
+		"the template reapplied": func(s *Report, _ *Event) { s.StartedAt = s.StartedAt.Add(time.Hour) },
+		"a retry":                func(s *Report, _ *Event) { s.Retry = "1" },
+		"another event":          func(_ *Report, e *Event) { e.Type = v1alpha1.EventPaused },
+		"another step":           func(_ *Report, e *Event) { e.Step = 2 },
 	}
 	for name, change := range differs {
 		s2, e2 := s, e
@@ -54,7 +54,7 @@ func TestSign(t *testing.T) {
 }
 
 func TestPayloadSchema(t *testing.T) {
-	s := snapshotForRender()
+	s := reportForRender()
 	s.UID, s.TemplateHash, s.Phase = "uid-1", "t2", v1alpha1.PhaseCompleted
 	body := payloadJSON(s, Event{Type: v1alpha1.EventCompleted, Step: 4, Reason: "every pod runs kv-r2"}, "prod-eu-1")
 	var got map[string]any

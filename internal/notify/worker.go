@@ -103,7 +103,7 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 	if !j.item.isEvent() {
 		what = "message state"
 	}
-	log := d.log.WithValues("rollout", j.key.Rollout, "target", j.key.Target, "notification", what, "templateHash", j.item.snap.TemplateHash)
+	log := d.log.WithValues("rollout", j.key.Rollout, "target", j.key.Target, "notification", what, "templateHash", j.item.report.TemplateHash)
 	if out.msg != nil {
 		st.msg = *out.msg
 	}
@@ -153,14 +153,14 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 // the same template (the Slack message is the template's) is not the
 // later attempt's end.
 func (d *Dispatcher) recordSent(st *stream, it item, delivered v1alpha1.NotificationEvent) {
-	if st.status.Revision != it.snap.TemplateHash {
+	if st.status.Revision != it.report.TemplateHash {
 		return
 	}
 	before := st.status
 	if st.msg.rollout == st.status.Revision {
 		st.status.SlackTS, st.status.SlackChannel = st.msg.ts, st.msg.channel
 	}
-	if delivered != "" && it.snap.recordsAttempt(st.status) {
+	if delivered != "" && it.report.recordsAttempt(st.status) {
 		// Second precision, as the API server keeps it: a status read back
 		// must compare equal, or the controller would write it forever.
 		at := metav1.NewTime(time.Now()).Rfc3339Copy()

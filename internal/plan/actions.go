@@ -70,7 +70,7 @@ func (d *decider) act(key string) {
 		}
 		d.status.RollbackReason = ""
 		d.status.CurrentStepIndex = 0
-		d.status.Phase = v1alpha1.PhaseProgressing
+		d.moving(v1alpha1.PhaseProgressing, d.status.Message)
 		now := metav1.NewTime(d.now)
 		// A retry is a new attempt: notifications tell it apart by StartedAt.
 		d.status.StartedAt, d.status.StepStartedAt, d.status.ProgressedAt = &now, &now, &now

@@ -5,9 +5,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 )
 
 // Rollback reasons recorded in status.rollbackReason.
@@ -28,8 +30,10 @@ type decider struct {
 	now      time.Time
 	replicas int32
 	minReady time.Duration
-	pods     map[int32]podView
-	timers   []time.Duration
+	pods     pods
+	// hold is why the rollout waits, once move decided it; nil while it moves.
+	hold   *Hold
+	timers []time.Duration
 }
 
 // Decide returns what to do next for one rollout. It reads nothing but its
@@ -40,29 +44,39 @@ func Decide(in Input) Plan {
 		rollout:  in.Rollout,
 		steps:    in.Rollout.Spec.Rollout.StepsOrDefault(),
 		now:      in.Now.Truncate(time.Second),
-		replicas: replicas(in.Rollout),
+		replicas: in.Rollout.Spec.ReplicasOrDefault(),
 		minReady: time.Duration(in.Rollout.Spec.MinReadySeconds) * time.Second,
 	}
 	d.plan.Status = *in.Rollout.Status.DeepCopy()
 	d.status = &d.plan.Status
 	d.previous = d.status.Phase
-	if in.StatefulSet != nil {
-		d.pods = observedPods(in.StatefulSet, in.Pods)
+	d.pods = observePods(in.StatefulSet, in.Pods, d.replicas, d.now, d.minReady)
+	if d.undo() {
+		d.plan.View = d.view()
+		return d.plan
 	}
 
 	d.startOnNewTemplate()
 	d.handleActions()
 	d.move()
+	if d.hold == nil {
+		d.hold = d.keptHold()
+	}
 	d.fillStatus()
 	d.plan.RequeueAfter = d.nextTimer()
+	d.plan.View = d.view()
 	return d.plan
 }
 
-func replicas(r *v1alpha1.StatefulSetRollout) int32 {
-	if r.Spec.Replicas == nil {
-		return 1
+// view is what the plan shows of the rollout. Before the StatefulSet exists
+// no pod is in flight: there is nothing to replace yet.
+func (d *decider) view() View {
+	v := View{Hold: d.hold}
+	if d.in.StatefulSet != nil {
+		v.InFlight = d.pods.inFlight(0, d.status.UpdateRevision, d.plan.Delete)
+		v.Pods = d.pods.byOrdinalOrder()
 	}
-	return *r.Spec.Replicas
+	return v
 }
 
 // startOnNewTemplate restarts the rollout from step 0 when spec.template
@@ -81,7 +95,7 @@ func (d *decider) startOnNewTemplate() {
 	d.status.UpdateRevision = ""
 	d.status.RollbackReason = ""
 	d.status.CurrentStepIndex = 0
-	d.status.Phase = v1alpha1.PhaseProgressing
+	d.moving(v1alpha1.PhaseProgressing, d.status.Message)
 	now := metav1.NewTime(d.now)
 	d.status.StartedAt, d.status.StepStartedAt, d.status.ProgressedAt = &now, &now, &now
 	if !first {
@@ -93,20 +107,19 @@ func (d *decider) startOnNewTemplate() {
 func (d *decider) move() {
 	wantHash, wantRevision := d.status.TemplateHash, ""
 	if d.status.RollbackReason != "" {
-		wantHash, wantRevision = rollbackHash(d.status.StableRevision), d.status.StableRevision
+		wantHash, wantRevision = RollbackHash(d.status.StableRevision), d.status.StableRevision
 	}
 	sts := d.in.StatefulSet
 	if sts == nil {
 		d.setTemplate(wantHash, wantRevision, d.replicas)
-		d.status.Message = "creating the StatefulSet"
+		d.moving(d.status.Phase, "creating the StatefulSet")
 		return
 	}
 	hash, partition := sts.Annotations[v1alpha1.AnnotationTemplateHash], currentPartition(sts)
 	if d.rollout.Spec.Paused {
 		// Frozen: not even a new template reaches the StatefulSet.
 		d.setTemplate(hash, "", partition)
-		d.status.Phase = v1alpha1.PhasePaused
-		d.status.Message = "paused by spec.paused; set it to false to resume"
+		d.holdOn(HoldSpecPaused, "paused by spec.paused; set it to false to resume")
 		if d.previous != v1alpha1.PhasePaused {
 			d.event(corev1.EventTypeNormal, ReasonPaused, "Rollout paused by spec.paused")
 		}
@@ -120,7 +133,7 @@ func (d *decider) move() {
 		return
 	}
 	d.setTemplate(wantHash, wantRevision, partition)
-	if (sts.Status.ObservedGeneration < sts.Generation && !d.in.TemplateObserved) || sts.Status.UpdateRevision == "" {
+	if !templateObserved(sts, d.in.History) {
 		// Keep the message: it would flip to this and back around every
 		// partition change, a status write each time for no news.
 		d.waiting(d.status.Message)
@@ -140,7 +153,8 @@ func (d *decider) move() {
 	case d.status.RollbackReason != "":
 		d.rollBack(w)
 	case d.status.Phase == v1alpha1.PhaseDegraded:
-		// Held: no partition change, no deletion; the message still says why.
+		// Held (keptHold): no partition change, no deletion; the message
+		// still says why.
 	case d.status.Phase == v1alpha1.PhaseCompleted:
 		d.plan.Partition = 0
 	default:
@@ -153,8 +167,8 @@ func (d *decider) move() {
 // than the last status said.
 func (d *decider) noteProgress(target string) {
 	var updatedAvailable int32
-	for _, p := range d.pods {
-		if p.revision == target && p.available(d.now, d.minReady) {
+	for _, p := range d.pods.byOrdinal {
+		if p.Revision == target && p.Available {
 			updatedAvailable++
 		}
 	}
@@ -168,13 +182,34 @@ func (d *decider) noteProgress(target string) {
 func (d *decider) waiting(message string) {
 	switch {
 	case d.status.RollbackReason != "":
-		d.status.Phase = v1alpha1.PhaseRollingBack
 		// "rolling back to ...: why" says more than any wait.
-		return
+		d.moving(v1alpha1.PhaseRollingBack, d.status.Message)
 	case d.status.Phase == v1alpha1.PhasePaused && !d.inPauseStep():
-		d.status.Phase = v1alpha1.PhaseProgressing
+		d.moving(v1alpha1.PhaseProgressing, message)
+	default:
+		d.moving(d.status.Phase, message)
 	}
-	d.status.Message = message
+}
+
+// templateObserved says whether the StatefulSet's status describes its
+// template: the StatefulSet controller observed its latest generation, or at
+// least its template, which its update revision then holds. In the second
+// case the change it has yet to observe is a partition alone, and its
+// status revisions hold: the planner need not wait for that controller's
+// round trip after each batch, only after a new template.
+func templateObserved(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) bool {
+	if sts.Status.UpdateRevision == "" {
+		return false
+	}
+	if sts.Status.ObservedGeneration >= sts.Generation {
+		return true
+	}
+	rev := history.Find(revisions, sts.Status.UpdateRevision)
+	if rev == nil {
+		return false
+	}
+	template, err := history.Template(rev)
+	return err == nil && equality.Semantic.DeepEqual(*template, sts.Spec.Template)
 }
 
 // world is the StatefulSet's view of revisions once it observed the template.
@@ -194,21 +229,12 @@ type world struct {
 // never replaces a pod on its own, and unpins once none is.
 func (d *decider) pin(w world, lowest int32) int32 {
 	if w.current == w.target {
-		if d.anyOutdated(w.target) {
+		if d.pods.anyOutdated(w.target) {
 			return d.replicas
 		}
 		return 0
 	}
 	return min(w.partition, lowest)
-}
-
-func (d *decider) anyOutdated(target string) bool {
-	for _, p := range d.pods {
-		if !p.terminating && p.revision != target && p.ordinal < d.replicas {
-			return true
-		}
-	}
-	return false
 }
 
 func (d *decider) setTemplate(hash, revision string, partition int32) {
@@ -227,9 +253,9 @@ func (d *decider) timersForMinReady() {
 	if d.minReady == 0 {
 		return
 	}
-	for _, p := range d.pods {
-		if p.ready() && !p.available(d.now, d.minReady) {
-			d.timer(p.readySince.Add(d.minReady).Sub(d.now))
+	for _, p := range d.pods.byOrdinal {
+		if p.Ready && !p.Available {
+			d.timer(p.ReadySince.Add(d.minReady).Sub(d.now))
 		}
 	}
 }

@@ -1,19 +1,21 @@
 package plan
 
 import (
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/names"
 )
 
 // forward walks the steps towards the target revision. Several steps can
 // complete in one call (a pause that expired, a step whose pods are already
 // updated); it stops at the first step with work left.
 func (d *decider) forward(w world) {
-	if w.current == w.target && !d.anyOutdated(w.target) {
+	if w.current == w.target && !d.pods.anyOutdated(w.target) {
 		// Nothing to roll out (a new set, or every pod already runs the
 		// template): steps and pauses would only be ceremony.
 		d.status.CurrentStepIndex = int32(len(d.steps))
@@ -31,13 +33,13 @@ func (d *decider) forward(w world) {
 				continue
 			}
 			d.plan.Partition = d.pin(w, w.partition)
-			d.hold()
+			d.pause()
 			return
 		}
 		goal := stepGoal(d.steps, index, d.replicas)
-		budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailable, d.replicas) -
-			unavailable(d.pods, d.replicas, d.now, d.minReady)
-		b := nextBatch(d.pods, d.replicas, goal, budget, w.target, d.now, d.minReady)
+		budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas) -
+			d.pods.unavailable()
+		b := d.pods.nextBatch(goal, budget, w.target)
 		partition := d.pin(w, b.lowest)
 		if b.done && (w.current == w.target || partition <= goal) {
 			if int(index) >= len(d.steps) {
@@ -51,10 +53,9 @@ func (d *decider) forward(w world) {
 			d.degrade(w)
 			return
 		}
-		d.status.Phase = v1alpha1.PhaseProgressing
 		d.plan.Partition = partition
 		d.deleteBatch(b.delete)
-		d.status.Message = d.progressMessage(goal, w.target, len(b.delete))
+		d.progress(goal, w.target)
 		d.timer(d.status.ProgressedAt.Add(d.deadline()).Sub(d.now))
 		return
 	}
@@ -77,15 +78,14 @@ func (d *decider) pauseOver(p *v1alpha1.PauseStep) bool {
 	return true
 }
 
-// hold waits in a pause step.
-func (d *decider) hold() {
-	d.status.Phase = v1alpha1.PhasePaused
+// pause waits in a pause step.
+func (d *decider) pause() {
 	step := d.steps[d.status.CurrentStepIndex]
 	if step.Pause.Duration == nil {
-		d.status.Message = d.stepName(d.status.CurrentStepIndex) + ": paused, waiting for promote"
+		d.holdOn(HoldPauseStep, d.stepName(d.status.CurrentStepIndex)+": paused, waiting for promote")
 	} else {
 		end := d.status.StepStartedAt.Add(step.Pause.Duration.Duration)
-		d.status.Message = d.stepName(d.status.CurrentStepIndex) + ": paused until " + end.UTC().Format(time.RFC3339)
+		d.holdOn(HoldPauseStep, d.stepName(d.status.CurrentStepIndex)+": paused until "+end.UTC().Format(time.RFC3339))
 	}
 	if d.previous != v1alpha1.PhasePaused {
 		d.event(corev1.EventTypeNormal, ReasonPaused, "%s", d.status.Message)
@@ -104,9 +104,8 @@ func (d *decider) advance() {
 }
 
 func (d *decider) complete(target string) {
-	d.status.Phase = v1alpha1.PhaseCompleted
+	d.moving(v1alpha1.PhaseCompleted, "every pod runs "+target)
 	d.status.StableRevision = target
-	d.status.Message = "every pod runs " + target
 	d.plan.Partition = 0
 	if d.previous != v1alpha1.PhaseCompleted {
 		d.event(corev1.EventTypeNormal, ReasonCompleted, "Rollout to %s completed", target)
@@ -114,26 +113,29 @@ func (d *decider) complete(target string) {
 }
 
 // deleteBatch authorises the batch; deleting counts as progress, so the
-// deadline restarts with each batch.
-func (d *decider) deleteBatch(pods []podView) {
+// deadline restarts with each batch. It is where handover plugs in: work
+// that must be done before a pod goes (a switchover if it is the primary,
+// the stop hook, a Consul drain) is observed per pod as one more field of
+// Pod, and only pods whose handover is complete are deleted here; the
+// others start their handover (an effect recorded in status first) and the
+// rollout waits on a hold of its own kind until they are done.
+func (d *decider) deleteBatch(pods []Pod) {
 	if len(pods) == 0 {
 		return
 	}
-	names := make([]string, 0, len(pods))
+	deleted := make([]string, 0, len(pods))
 	for _, p := range pods {
-		d.plan.Delete = append(d.plan.Delete, p.ref)
-		names = append(names, p.ref.Name)
+		d.plan.Delete = append(d.plan.Delete, p.Ref)
+		deleted = append(deleted, p.Ref.Name)
 	}
+	slices.Sort(deleted)
 	now := metav1.NewTime(d.now)
 	d.status.ProgressedAt = &now
-	d.event(corev1.EventTypeNormal, ReasonBatchDeleted, "Deleted %d pods: %s", len(names), summarise(names))
+	d.event(corev1.EventTypeNormal, ReasonBatchDeleted, "Deleted %d pods: %s", len(deleted), names.Summary(deleted))
 }
 
 func (d *decider) deadline() time.Duration {
-	if s := d.rollout.Spec.Rollout.ProgressDeadlineSeconds; s != nil {
-		return time.Duration(*s) * time.Second
-	}
-	return 600 * time.Second
+	return d.rollout.Spec.Rollout.ProgressDeadlineOrDefault()
 }
 
 func (d *decider) deadlineExceeded() bool {
@@ -149,7 +151,6 @@ func (d *decider) degrade(w world) {
 		d.startRollback(RollbackDeadlineExceeded, reason)
 		return
 	}
-	d.status.Phase = v1alpha1.PhaseDegraded
-	d.status.Message = reason
+	d.holdOn(HoldDeadline, reason)
 	d.plan.Partition = w.partition
 }

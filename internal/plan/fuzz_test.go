@@ -1,4 +1,4 @@
-package plan
+package plan_test
 
 import (
 	"fmt"
@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
+	"github.com/sroll-dev/sroll/internal/plan/plantest"
 )
 
 // bytesource turns fuzz input into choices; it answers 0 once exhausted.
@@ -27,10 +29,10 @@ func (b *bytesource) next(n int) int {
 
 // randomWorld builds an arbitrary but well-formed observed world: any mix of
 // revisions, readiness, terminating and missing pods, partition and phase.
-func randomWorld(data []byte) Input {
+func randomWorld(data []byte) plan.Input {
 	src := &bytesource{data: data}
 	replicas := int32(1 + src.next(30))
-	r := newRollout(replicas, "v2")
+	r := plantest.NewRollout(replicas, "v2")
 	mu := intstr.FromInt32(int32(1 + src.next(int(replicas))))
 	r.Spec.Rollout.MaxUnavailable = &mu
 	if src.next(2) == 1 {
@@ -50,23 +52,23 @@ func randomWorld(data []byte) Input {
 	}
 	now := time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)
 	started := metav1.NewTime(now.Add(-time.Duration(src.next(900)) * time.Second))
-	stable, target := revisionOf("v1"), revisionOf("v2")
+	stable, target := plantest.RevisionOf("v1"), plantest.RevisionOf("v2")
 	phases := []v1alpha1.Phase{v1alpha1.PhaseProgressing, v1alpha1.PhasePaused, v1alpha1.PhaseDegraded, v1alpha1.PhaseRollingBack, v1alpha1.PhaseAborted, v1alpha1.PhaseCompleted}
 	r.Status = v1alpha1.StatefulSetRolloutStatus{
 		Phase:            phases[src.next(len(phases))],
 		CurrentStepIndex: int32(src.next(len(r.Spec.Rollout.Steps) + 1)),
 		StableRevision:   stable,
 		UpdateRevision:   target,
-		TemplateHash:     TemplateHash(&r.Spec.Template),
+		TemplateHash:     plan.TemplateHash(&r.Spec.Template),
 		StepStartedAt:    &started,
 		ProgressedAt:     &started,
 		StartedAt:        &started,
 	}
 	wantHash := r.Status.TemplateHash
 	if src.next(3) == 0 {
-		r.Status.RollbackReason = RollbackAborted
+		r.Status.RollbackReason = plan.RollbackAborted
 		target = stable
-		wantHash = rollbackHash(stable)
+		wantHash = plan.RollbackHash(stable)
 	}
 	r.Spec.Paused = src.next(8) == 0
 	if src.next(4) == 0 {
@@ -79,20 +81,20 @@ func randomWorld(data []byte) Input {
 	}
 	partition := int32(src.next(int(replicas) + 1))
 	sts := &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: simName, Namespace: "ns", UID: "sts-uid", Generation: 3,
+		ObjectMeta: metav1.ObjectMeta{Name: plantest.Name, Namespace: "ns", UID: "sts-uid", Generation: 3,
 			Annotations: map[string]string{v1alpha1.AnnotationTemplateHash: wantHash}},
 		Spec: appsv1.StatefulSetSpec{Replicas: &replicas, UpdateStrategy: appsv1.StatefulSetUpdateStrategy{
 			Type: appsv1.RollingUpdateStatefulSetStrategyType, RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{Partition: &partition}}},
 		Status: appsv1.StatefulSetStatus{ObservedGeneration: 3, CurrentRevision: current, UpdateRevision: target},
 	}
-	s := newSim(nil)
+	s := plantest.NewSim(nil)
 	var pods []corev1.Pod
-	revisions := []string{stable, revisionOf("v2"), revisionOf("v0")}
+	revisions := []string{stable, plantest.RevisionOf("v2"), plantest.RevisionOf("v0")}
 	for o := range replicas + int32(src.next(3)) {
 		if src.next(6) == 0 {
 			continue // missing
 		}
-		pod := s.newPod(o, revisions[src.next(len(revisions))])
+		pod := s.NewPod(o, revisions[src.next(len(revisions))])
 		switch src.next(4) {
 		case 0:
 		case 1:
@@ -103,13 +105,13 @@ func randomWorld(data []byte) Input {
 		}
 		pods = append(pods, *pod)
 	}
-	return Input{Rollout: r, StatefulSet: sts, Pods: pods, Now: now}
+	return plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, Now: now}
 }
 
-// checkInvariants holds for every plan, whatever the world.
-func checkInvariants(in Input, p Plan) error {
+// checkInvariants holds for every plan, whatever the world. It works the
+// budget out from the pods itself rather than asking the planner.
+func checkInvariants(in plan.Input, p plan.Plan) error {
 	sts := in.StatefulSet
-	pods := observedPods(sts, in.Pods)
 	if len(p.Delete) == 0 {
 		return nil
 	}
@@ -117,28 +119,42 @@ func checkInvariants(in Input, p Plan) error {
 		return fmt.Errorf("deletes pods while the template changes")
 	}
 	replicas := *in.Rollout.Spec.Replicas
-	budgetValue := in.Rollout.Spec.Rollout.MaxUnavailable
-	if p.Status.RollbackReason != "" && in.Rollout.Spec.Rollout.RollbackMaxUnavailable != nil {
-		budgetValue = in.Rollout.Spec.Rollout.RollbackMaxUnavailable
+	byName := map[string]*corev1.Pod{}
+	for i := range in.Pods {
+		byName[in.Pods[i].Name] = &in.Pods[i]
 	}
-	budget := maxUnavailable(budgetValue, replicas) - unavailable(pods, replicas, in.Now, 0)
-	var spent int32
+	available := func(pod *corev1.Pod) bool { return pod.DeletionTimestamp == nil && plan.PodReady(pod) }
+	budgetValue := in.Rollout.Spec.Rollout.MaxUnavailableOrDefault()
+	if p.Status.RollbackReason != "" {
+		budgetValue = in.Rollout.Spec.Rollout.RollbackMaxUnavailableOrDefault()
+	}
+	budget, _ := intstr.GetScaledValueFromIntOrPercent(&budgetValue, int(replicas), false)
+	budget = max(budget, 1)
+	for ordinal := range replicas {
+		if pod, ok := byName[fmt.Sprintf("%s-%d", plantest.Name, ordinal)]; !ok || !available(pod) {
+			budget--
+		}
+	}
+	var spent int
 	for _, ref := range p.Delete {
-		o, _ := podOrdinal(simName, ref.Name)
-		pod, ok := pods[o]
+		var o int32
+		if _, err := fmt.Sscanf(ref.Name, plantest.Name+"-%d", &o); err != nil {
+			return fmt.Errorf("deletes %s, which is no pod of the StatefulSet", ref.Name)
+		}
+		pod, ok := byName[ref.Name]
 		switch {
-		case !ok || pod.ref != ref:
+		case !ok || pod.UID != ref.UID || pod.ResourceVersion != ref.ResourceVersion:
 			return fmt.Errorf("deletes %s, which was not observed at that version", ref.Name)
-		case pod.terminating:
+		case pod.DeletionTimestamp != nil:
 			return fmt.Errorf("deletes %s, which is already terminating", ref.Name)
-		case pod.revision == sts.Status.UpdateRevision:
+		case pod.Labels[appsv1.ControllerRevisionHashLabelKey] == sts.Status.UpdateRevision:
 			return fmt.Errorf("deletes %s, which already runs the target revision", ref.Name)
 		case o < p.Partition && sts.Status.CurrentRevision != sts.Status.UpdateRevision:
 			return fmt.Errorf("deletes %s below the partition %d: it would come back outdated", ref.Name, p.Partition)
 		case o >= replicas:
 			return fmt.Errorf("deletes %s, beyond the replicas", ref.Name)
 		}
-		if pod.available(in.Now, 0) {
+		if available(pod) {
 			spent++
 		}
 	}
@@ -157,29 +173,12 @@ func FuzzDecideInvariants(f *testing.F) {
 	f.Add([]byte{4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 1, 3, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := randomWorld(data)
-		p := Decide(in)
+		p := plan.Decide(in)
 		if err := checkInvariants(in, p); err != nil {
-			t.Fatalf("%v\nplan:\n%s", err, p)
+			t.Fatalf("%v\nplan:\n%s", err, plantest.Describe(p))
 		}
-		if again := Decide(in); again.String() != p.String() {
-			t.Fatalf("same world, different plans:\n%s\n%s", p, again)
+		if again := plan.Decide(in); plantest.Describe(again) != plantest.Describe(p) {
+			t.Fatalf("same world, different plans:\n%s\n%s", plantest.Describe(p), plantest.Describe(again))
 		}
 	})
-}
-
-func TestUndoTarget(t *testing.T) {
-	revs := []Revision{{Name: "kv-a", Number: 1}, {Name: "kv-c", Number: 3}, {Name: "kv-b", Number: 2}}
-	for _, tc := range []struct{ update, value, want, err string }{
-		{"kv-c", "previous", "kv-b", ""},
-		{"kv-c", "", "kv-b", ""},
-		{"kv-b", "previous", "kv-c", ""},
-		{"kv-c", "1", "kv-a", ""},
-		{"kv-c", "7", "", "revision 7 is not in the history (kubectl sroll history lists it)"},
-		{"kv-c", "latest", "", `undo wants "previous" or a revision number, got "latest"`},
-	} {
-		got, err := UndoTarget(revs, tc.update, tc.value)
-		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
-			t.Errorf("UndoTarget(%s, %q) = %q, %v; want %q, %q", tc.update, tc.value, got, err, tc.want, tc.err)
-		}
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"sort"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,32 +23,6 @@ func TemplateHash(t *corev1.PodTemplateSpec) string {
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 
-// rollbackHash is the annotation value of a StatefulSet whose template was
+// RollbackHash is the annotation value of a StatefulSet whose template was
 // set back to the given revision.
-func rollbackHash(revision string) string { return "revision/" + revision }
-
-// UndoTarget resolves an undo request ("previous", "" or a revision number)
-// against the StatefulSet history, as kubectl rollout undo does: "previous"
-// is the newest revision other than the one pods are moving to.
-func UndoTarget(revs []Revision, updateRevision, value string) (string, error) {
-	sorted := append([]Revision(nil), revs...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Number > sorted[j].Number })
-	if value == "" || value == "previous" {
-		for _, r := range sorted {
-			if r.Name != updateRevision {
-				return r.Name, nil
-			}
-		}
-		return "", fmt.Errorf("no previous revision in the history")
-	}
-	n, err := strconv.ParseInt(value, 10, 64)
-	if err != nil {
-		return "", fmt.Errorf("undo wants \"previous\" or a revision number, got %q", value)
-	}
-	for _, r := range sorted {
-		if r.Number == n {
-			return r.Name, nil
-		}
-	}
-	return "", fmt.Errorf("revision %d is not in the history (kubectl sroll history lists it)", n)
-}
+func RollbackHash(revision string) string { return "revision/" + revision }

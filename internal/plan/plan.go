@@ -21,26 +21,20 @@ type Input struct {
 	StatefulSet *appsv1.StatefulSet
 	// Pods are the pods the StatefulSet selects, in any order.
 	Pods []corev1.Pod
-	// Revisions is the StatefulSet's ControllerRevision history, in any order.
-	Revisions []Revision
-	// TemplateObserved says that the StatefulSet controller has observed the
-	// StatefulSet's template even though it has not observed its latest
-	// generation yet: its update revision holds that template, so the change
-	// still unobserved is the partition's alone, and the revisions in its
-	// status hold. The planner then need not wait for that controller's
-	// round trip after each batch.
-	TemplateObserved bool
-	Now              time.Time
-}
-
-// Revision is one entry of the StatefulSet's history.
-type Revision struct {
-	Name   string
-	Number int64
+	// History is the StatefulSet's ControllerRevisions, in any order: the
+	// templates an undo goes back to.
+	History []appsv1.ControllerRevision
+	Now     time.Time
 }
 
 // Plan is what the controller must do, in field order.
 type Plan struct {
+	// 0. Undo, when set, is all there is to do: write the rollout itself,
+	// then record the events. Nothing below applies (Status is the status
+	// read); the update starts the next reconcile, which rolls the new
+	// template out like any other.
+	Undo *Undo
+
 	// 1. Status to write (one patch; skipped when equal to the current one).
 	Status v1alpha1.StatefulSetRolloutStatus
 
@@ -68,6 +62,41 @@ type Plan struct {
 
 	// RequeueAfter is when a timer (pause, deadline, minReadySeconds) fires; 0 = none.
 	RequeueAfter time.Duration
+
+	// View is the rollout as this plan leaves it, for the readers that show
+	// it; nothing in it is to be done.
+	View View
+}
+
+// View is a rollout as the planner sees it: the one answer the notifier,
+// the plugin's status screen and a dashboard show, so that none of them
+// works out again which pods are in flight or why the rollout waits (Argo
+// Rollouts builds one RolloutInfo for its CLI and its UI the same way). The
+// controller reads it from the plan it applies; a reader that does not
+// decide (the plugin) calls Decide on what it read and uses the View alone.
+// What a new concern wants shown (the replication role of each pod, the
+// snapshot set a rollout waits for, an analysis verdict) is a field here,
+// filled in by Decide from its decider's answer.
+type View struct {
+	// InFlight names the pods of the batch being replaced, lowest ordinal
+	// first: the pods this plan deletes, pods terminating, ordinals without
+	// a pod and pods on the update revision not available yet.
+	InFlight []string
+	// Hold is why the rollout waits; nil while it moves or once completed.
+	Hold *Hold
+	// Pods are the StatefulSet's own pods as judged when observed, lowest
+	// ordinal first.
+	Pods []Pod
+}
+
+// Undo carries out a sroll.dev/undo request: one update of the rollout that
+// removes the annotation and, when the request named a revision of the
+// history, sets spec.template to that revision's template. The one update
+// makes the request happen exactly once.
+type Undo struct {
+	// Template is the new spec.template; nil when the request is dropped
+	// (an Event says why).
+	Template *corev1.PodTemplateSpec
 }
 
 // PodRef identifies one observed version of a pod.
@@ -98,6 +127,8 @@ const (
 	ReasonRollbackCompleted = "RollbackCompleted"
 	ReasonRetried           = "Retried"
 	ReasonActionIgnored     = "ActionIgnored"
+	ReasonUndone            = "Undone"
+	ReasonUndoFailed        = "UndoFailed"
 )
 
 // Condition types on the rollout.

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,23 +12,52 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// podView is what the planner needs to know of one pod.
-type podView struct {
-	ref         PodRef
-	ordinal     int32
-	revision    string
-	terminating bool
-	// readySince is when the pod last became Ready; zero when it is not.
-	readySince time.Time
+// Pod is one of the StatefulSet's pods as the planner judged it when it was
+// observed. Everything that reads a pod (the budget, the step, the batch in
+// flight, the counts in status, the plugin and the notifier through View)
+// reads these fields, so a new rule changes them here, once:
+//
+//   - a concern that adds to what "available" means (joined in its
+//     replication role, healthy in Consul) feeds its observation into
+//     observePods and a term into available;
+//   - why a pod is not available (unschedulable, ImagePullBackOff,
+//     CrashLoopBackOff, as the API reports it) is one more field set here,
+//     which messages and the plugin then show.
+type Pod struct {
+	Ref     PodRef
+	Ordinal int32
+	// Revision is the pod's controller-revision-hash label.
+	Revision    string
+	Terminating bool
+	// Ready is the pod's Ready condition right now; ReadySince is when it
+	// last became Ready (zero when it is not).
+	Ready      bool
+	ReadySince time.Time
+	// Available is what the disruption budget counts: see available.
+	Available bool
 }
 
-// observedPods indexes the StatefulSet's own pods by ordinal. Pods another
+// pods are the StatefulSet's own pods by ordinal, judged once when observed.
+type pods struct {
+	// set is the StatefulSet's name: an ordinal without a pod is named after it.
+	set string
+	// replicas is spec.replicas: the ordinals that should have a pod.
+	replicas  int32
+	byOrdinal map[int32]Pod
+}
+
+// observePods judges the StatefulSet's own pods at now. Pods another
 // controller owns, or whose ordinal can't be read, are left out: the planner
-// never acts on a pod it is not sure about.
-func observedPods(sts *appsv1.StatefulSet, pods []corev1.Pod) map[int32]podView {
-	byOrdinal := make(map[int32]podView, len(pods))
-	for i := range pods {
-		pod := &pods[i]
+// never acts on a pod it is not sure about. Before the StatefulSet exists
+// (sts nil) every ordinal is missing.
+func observePods(sts *appsv1.StatefulSet, observed []corev1.Pod, replicas int32, now time.Time, minReady time.Duration) pods {
+	ps := pods{replicas: replicas, byOrdinal: map[int32]Pod{}}
+	if sts == nil {
+		return ps
+	}
+	ps.set = sts.Name
+	for i := range observed {
+		pod := &observed[i]
 		if !metav1.IsControlledBy(pod, sts) {
 			continue
 		}
@@ -34,15 +65,24 @@ func observedPods(sts *appsv1.StatefulSet, pods []corev1.Pod) map[int32]podView 
 		if !ok {
 			continue
 		}
-		byOrdinal[ordinal] = podView{
-			ref:         PodRef{Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
-			ordinal:     ordinal,
-			revision:    pod.Labels[appsv1.ControllerRevisionHashLabelKey],
-			terminating: pod.DeletionTimestamp != nil,
-			readySince:  readySince(pod),
+		p := Pod{
+			Ref:         PodRef{Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
+			Ordinal:     ordinal,
+			Revision:    pod.Labels[appsv1.ControllerRevisionHashLabelKey],
+			Terminating: pod.DeletionTimestamp != nil,
+			ReadySince:  readySince(pod),
 		}
+		p.Ready = !p.Terminating && !p.ReadySince.IsZero()
+		p.Available = available(p, now, minReady)
+		ps.byOrdinal[ordinal] = p
 	}
-	return byOrdinal
+	return ps
+}
+
+// available is the one rule for whether a pod serves, in the StatefulSet's
+// meaning: Ready for at least minReadySeconds, and not on its way out.
+func available(p Pod, now time.Time, minReady time.Duration) bool {
+	return p.Ready && !now.Before(p.ReadySince.Add(minReady))
 }
 
 func podOrdinal(setName, podName string) (int32, bool) {
@@ -56,6 +96,11 @@ func podOrdinal(setName, podName string) (int32, bool) {
 	}
 	return int32(n), true
 }
+
+// PodReady reports whether a pod's Ready condition is True, as the planner
+// reads it: for readers that show pods the planner does not judge (the
+// plugin lists every pod the selector matches).
+func PodReady(pod *corev1.Pod) bool { return !readySince(pod).IsZero() }
 
 func readySince(pod *corev1.Pod) time.Time {
 	for _, c := range pod.Status.Conditions {
@@ -71,10 +116,63 @@ func readySince(pod *corev1.Pod) time.Time {
 	return time.Time{}
 }
 
-// available is the StatefulSet meaning: Ready for at least minReady.
-func (p podView) available(now time.Time, minReady time.Duration) bool {
-	return !p.terminating && !p.readySince.IsZero() && !now.Before(p.readySince.Add(minReady))
+// name is the pod name of an ordinal, whether or not a pod exists.
+func (ps pods) name(ordinal int32) string { return fmt.Sprintf("%s-%d", ps.set, ordinal) }
+
+// unavailable counts the ordinals that don't serve right now: missing,
+// terminating or not available. Pods broken for reasons of their own count
+// too, so they consume the budget.
+func (ps pods) unavailable() int32 {
+	var n int32
+	for ordinal := range ps.replicas {
+		if !ps.byOrdinal[ordinal].Available {
+			n++
+		}
+	}
+	return n
 }
 
-// ready is Ready right now, whatever minReadySeconds says.
-func (p podView) ready() bool { return !p.terminating && !p.readySince.IsZero() }
+// anyOutdated reports whether a live pod within the replicas runs another
+// revision than target.
+func (ps pods) anyOutdated(target string) bool {
+	for _, p := range ps.byOrdinal {
+		if !p.Terminating && p.Revision != target && p.Ordinal < ps.replicas {
+			return true
+		}
+	}
+	return false
+}
+
+// inFlight is the one rule for the batch in flight: the pods being replaced
+// with the target revision, named by ordinal from the ordinal from up to the
+// replicas. Those are the pods this plan deletes, pods terminating, ordinals
+// without a pod (deleted and not recreated yet) and pods on the target
+// revision not available yet. A pod broken on an older revision is not in
+// flight: nothing is replacing it.
+func (ps pods) inFlight(from int32, target string, deleting []PodRef) []string {
+	deleted := map[string]bool{}
+	for _, ref := range deleting {
+		deleted[ref.Name] = true
+	}
+	var names []string
+	for ordinal := from; ordinal < ps.replicas; ordinal++ {
+		p, ok := ps.byOrdinal[ordinal]
+		switch {
+		case !ok:
+			names = append(names, ps.name(ordinal))
+		case deleted[p.Ref.Name] || p.Terminating || (target != "" && p.Revision == target && !p.Available):
+			names = append(names, p.Ref.Name)
+		}
+	}
+	return names
+}
+
+// byOrdinalOrder lists the pods lowest ordinal first.
+func (ps pods) byOrdinalOrder() []Pod {
+	out := make([]Pod, 0, len(ps.byOrdinal))
+	for _, p := range ps.byOrdinal {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Pod) int { return int(a.Ordinal) - int(b.Ordinal) })
+	return out
+}

@@ -12,9 +12,8 @@ import (
 // every pod pinned until the rollback batches authorise them.
 func (d *decider) startRollback(reason, message string) {
 	d.status.RollbackReason = reason
-	d.status.Phase = v1alpha1.PhaseRollingBack
-	d.status.Message = "rolling back to " + d.status.StableRevision + ": " + message
-	d.setTemplate(rollbackHash(d.status.StableRevision), d.status.StableRevision, d.replicas)
+	d.moving(v1alpha1.PhaseRollingBack, "rolling back to "+d.status.StableRevision+": "+message)
+	d.setTemplate(RollbackHash(d.status.StableRevision), d.status.StableRevision, d.replicas)
 	d.event(corev1.EventTypeWarning, ReasonRollbackStarted, "Rolling back to %s: %s", d.status.StableRevision, message)
 }
 
@@ -23,15 +22,11 @@ func (d *decider) startRollback(reason, message string) {
 // one by now, so a pod that dies comes back stable: a rollback can't leak
 // either.
 func (d *decider) rollBack(w world) {
-	budgetValue := d.rollout.Spec.Rollout.RollbackMaxUnavailable
-	if budgetValue == nil {
-		budgetValue = d.rollout.Spec.Rollout.MaxUnavailable
-	}
-	budget := maxUnavailable(budgetValue, d.replicas) - unavailable(d.pods, d.replicas, d.now, d.minReady)
-	b := nextBatch(d.pods, d.replicas, 0, budget, w.target, d.now, d.minReady)
+	budget := maxUnavailable(d.rollout.Spec.Rollout.RollbackMaxUnavailableOrDefault(), d.replicas) - d.pods.unavailable()
+	b := d.pods.nextBatch(0, budget, w.target)
 	d.plan.Partition = d.pin(w, b.lowest)
 	if !b.done {
-		d.status.Phase = v1alpha1.PhaseRollingBack
+		d.moving(v1alpha1.PhaseRollingBack, d.status.Message)
 		d.deleteBatch(b.delete)
 		return
 	}
@@ -40,12 +35,10 @@ func (d *decider) rollBack(w world) {
 		return
 	}
 	if d.status.RollbackReason == RollbackAborted {
-		d.status.Phase = v1alpha1.PhaseAborted
-		d.status.Message = "aborted: every pod runs the stable revision " + w.target + "; retry or change the template to go on"
+		d.holdOn(HoldAborted, "aborted: every pod runs the stable revision "+w.target+"; retry or change the template to go on")
 	} else {
-		d.status.Phase = v1alpha1.PhaseDegraded
 		// The message still says why the rollback started.
-		d.status.Message = "rolled back to " + strings.TrimPrefix(d.status.Message, "rolling back to ")
+		d.holdOn(HoldDeadline, "rolled back to "+strings.TrimPrefix(d.status.Message, "rolling back to "))
 	}
 	d.event(corev1.EventTypeNormal, ReasonRollbackCompleted, "%s", d.status.Message)
 }

@@ -2,14 +2,14 @@ package plan
 
 import (
 	"fmt"
-	"sort"
-	"strings"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/names"
 )
 
 // fillStatus writes the counts, the selector and the conditions, all derived
@@ -22,19 +22,19 @@ func (d *decider) fillStatus() {
 		s.Selector = sel.String()
 	}
 	s.Replicas, s.ReadyReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0
-	for _, p := range d.pods {
-		if p.terminating {
+	for _, p := range d.pods.byOrdinal {
+		if p.Terminating {
 			continue
 		}
 		s.Replicas++
-		updated := p.revision == s.UpdateRevision
+		updated := p.Revision == s.UpdateRevision
 		if updated {
 			s.UpdatedReplicas++
 		}
-		if p.ready() {
+		if p.Ready {
 			s.ReadyReplicas++
 		}
-		if updated && p.available(d.now, d.minReady) {
+		if updated && p.Available {
 			s.UpdatedReadyReplicas++
 		}
 	}
@@ -43,33 +43,21 @@ func (d *decider) fillStatus() {
 
 func (d *decider) setConditions() {
 	s := d.status
-	status, reason := metav1.ConditionTrue, "RolloutProgressing"
-	switch s.Phase {
-	case v1alpha1.PhasePaused:
-		status, reason = metav1.ConditionUnknown, "RolloutPaused"
-	case v1alpha1.PhaseCompleted:
-		reason = "RolloutCompleted"
-	case v1alpha1.PhaseRollingBack:
-		reason = "RollingBack"
-	case v1alpha1.PhaseDegraded:
-		status, reason = metav1.ConditionFalse, RollbackDeadlineExceeded
-	case v1alpha1.PhaseAborted:
-		status, reason = metav1.ConditionFalse, "RolloutAborted"
-	}
+	status, reason := d.progressing()
 	d.condition(ConditionProgressing, status, reason, s.Message)
 
-	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailable, d.replicas)
-	available := d.replicas - unavailable(d.pods, d.replicas, d.now, d.minReady)
+	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas)
+	available := d.replicas - d.pods.unavailable()
 	if available >= d.replicas-budget {
-		d.condition(ConditionAvailable, metav1.ConditionTrue, "WithinBudget",
+		d.condition(ConditionAvailable, metav1.ConditionTrue, ReasonWithinBudget,
 			fmt.Sprintf("%d of %d pods available, at least %d required", available, d.replicas, d.replicas-budget))
 	} else {
-		d.condition(ConditionAvailable, metav1.ConditionFalse, "BudgetExceeded",
+		d.condition(ConditionAvailable, metav1.ConditionFalse, ReasonBudgetExceeded,
 			fmt.Sprintf("%d of %d pods available, at least %d required", available, d.replicas, d.replicas-budget))
 	}
 
 	if d.rollout.Spec.PodManagementPolicy == appsv1.OrderedReadyPodManagement {
-		d.condition(ConditionSerialBatches, metav1.ConditionTrue, "OrderedReady",
+		d.condition(ConditionSerialBatches, metav1.ConditionTrue, ReasonOrderedReady,
 			"podManagementPolicy OrderedReady makes the StatefulSet controller recreate a batch one pod at a time; use Parallel for parallel batches")
 	} else {
 		meta.RemoveStatusCondition(&s.Conditions, ConditionSerialBatches)
@@ -93,53 +81,45 @@ func (d *decider) event(kind, reason, format string, args ...any) {
 
 func (d *decider) stepName(index int32) string { return StepName(d.steps, index) }
 
-// progressMessage counts the pods of the step; deleting is the batch this
-// plan deletes, in flight from now on.
-func (d *decider) progressMessage(goal int32, target string, deleting int) string {
-	inFlight := int32(deleting)
+// progress says how far the step is, counting its pods from its goal up:
+// those done and those in flight (the batch this plan deletes included).
+// With none in flight and the step not done, the budget holds it.
+func (d *decider) progress(goal int32, target string) {
 	var updated int32
 	for ordinal := goal; ordinal < d.replicas; ordinal++ {
-		p, ok := d.pods[ordinal]
-		switch {
-		case ok && !p.terminating && p.revision == target && p.available(d.now, d.minReady):
+		if p := d.pods.byOrdinal[ordinal]; p.Revision == target && p.Available {
 			updated++
-		case !ok || p.terminating || p.revision == target:
-			inFlight++
 		}
 	}
+	inFlight := len(d.pods.inFlight(goal, target, d.plan.Delete))
 	want := d.replicas - goal
 	msg := fmt.Sprintf("%s: %d/%d pods updated and available", d.stepName(d.status.CurrentStepIndex), updated, want)
-	if inFlight > 0 {
-		return msg + fmt.Sprintf(", %d in flight", inFlight)
+	if d.status.StableRevision == "" {
+		// A new StatefulSet: no revision to move from, so no step to name.
+		msg = fmt.Sprintf("creating %s: %d/%d available", count(int(want), "pod"), updated, want)
 	}
-	return msg + "; waiting for the disruption budget, " + d.stuckPods(target)
+	if inFlight > 0 {
+		d.moving(v1alpha1.PhaseProgressing, msg+fmt.Sprintf(", %d in flight", inFlight))
+		return
+	}
+	d.holdOn(HoldBudget, msg+"; waiting for the disruption budget, "+d.stuckPods(target))
 }
 
 // stuckPods names the pods that keep a step from completing.
 func (d *decider) stuckPods(target string) string {
-	var names []string
+	var stuck []string
 	for ordinal := range d.replicas {
-		p, ok := d.pods[ordinal]
+		p, ok := d.pods.byOrdinal[ordinal]
 		switch {
 		case !ok:
-			names = append(names, fmt.Sprintf("ordinal %d missing", ordinal))
-		case !p.available(d.now, d.minReady):
-			names = append(names, p.ref.Name)
+			stuck = append(stuck, fmt.Sprintf("ordinal %d missing", ordinal))
+		case !p.Available:
+			stuck = append(stuck, p.Ref.Name)
 		}
 	}
-	if len(names) == 0 {
+	if len(stuck) == 0 {
 		return "every pod available"
 	}
-	return "not available: " + summarise(names)
-}
-
-// summarise keeps a list of pod names readable at any size.
-func summarise(names []string) string {
-	const shown = 5
-	sorted := append([]string(nil), names...)
-	sort.Strings(sorted)
-	if len(sorted) <= shown {
-		return strings.Join(sorted, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(sorted[:shown], ", "), len(sorted)-shown)
+	slices.Sort(stuck)
+	return "not available: " + names.Summary(stuck)
 }

@@ -18,10 +18,11 @@ func StepLabel(step v1alpha1.RolloutStep) string {
 }
 
 // StepName is how people count steps, in messages and in the CLI:
-// "step 2/5 (pause)", or the final step once every listed step is done.
+// "step 2/5 (pause)", or the final step once every listed step is done:
+// "final step (100%) after 5 steps", "final step (100%) after 1 step".
 func StepName(all []v1alpha1.RolloutStep, index int32) string {
 	if int(index) >= len(all) {
-		return fmt.Sprintf("final step (100%%) after %d steps", len(all))
+		return fmt.Sprintf("final step (100%%) after %s", count(len(all), "step"))
 	}
 	return fmt.Sprintf("step %d/%d (%s)", index+1, len(all), StepLabel(all[index]))
 }
@@ -53,4 +54,12 @@ func stepPercent(allSteps []v1alpha1.RolloutStep, index int32) int32 {
 		}
 	}
 	return 0
+}
+
+// count says "1 pod", "3 pods": messages are read by people.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

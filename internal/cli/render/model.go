@@ -32,6 +32,8 @@ type Model struct {
 	Partition int32
 	// Desired is spec.replicas.
 	Desired int32
+	// Counts are the pods the bar shows, counted by the planner.
+	Counts Counts
 	// Pods are the pods the rollout's selector matches, in any order.
 	Pods []Pod
 	// Events are the rollout's events, in any order; the newest few are shown.
@@ -51,6 +53,15 @@ type Revision struct {
 	Images []string
 }
 
+// Counts are the StatefulSet's pods as the planner counts them in status;
+// terminating pods count nowhere.
+type Counts struct {
+	// Live is status.replicas, Updated status.updatedReplicas,
+	// UpdatedAvailable status.updatedReadyReplicas (Ready for
+	// minReadySeconds) and Ready status.readyReplicas.
+	Live, Updated, UpdatedAvailable, Ready int32
+}
+
 // Pod is what the screen needs of one pod.
 type Pod struct {
 	Name    string
@@ -59,6 +70,9 @@ type Pod struct {
 	Revision    string
 	Ready       bool
 	Terminating bool
+	// InFlight is true for a pod of the batch being replaced, as the
+	// planner says (plan.View.InFlight).
+	InFlight bool
 }
 
 // Event is one Kubernetes Event about the rollout.

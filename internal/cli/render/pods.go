@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/sroll-dev/sroll/internal/names"
 )
 
 // listAllUpTo is the most pods whose names are all listed; past it a group
 // shows its count, and only not-ready groups name their first few pods.
 const listAllUpTo = 20
-
-// shownNames is how many names a collapsed list shows before "and N more".
-const shownNames = 5
 
 // Pod states, in the order groups are listed.
 const (
@@ -54,18 +53,18 @@ func (o Options) podGroups(b *strings.Builder, m Model) {
 	collapse := len(m.Pods) > listAllUpTo
 	rows := make([][]cell, 0, len(keys))
 	for _, key := range keys {
-		names := groups[key]
+		podNames := groups[key]
 		var list string
 		switch {
 		case !collapse:
-			list = strings.Join(names, ", ")
+			list = strings.Join(podNames, ", ")
 		case key.state != stateReady:
-			list = firstFew(names)
+			list = names.Summary(podNames)
 		}
 		rows = append(rows, []cell{
 			{key.role, plain},
 			{key.state, stateColour(key.state)},
-			{fmt.Sprint(len(names)), plain},
+			{fmt.Sprint(len(podNames)), plain},
 			{list, plain},
 		})
 	}
@@ -132,12 +131,4 @@ func byOrdinal(pods []Pod) []Pod {
 		return sorted[i].Name < sorted[j].Name
 	})
 	return sorted
-}
-
-// firstFew keeps a list readable at any size.
-func firstFew(items []string) string {
-	if len(items) <= shownNames {
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:shownNames], ", "), len(items)-shownNames)
 }

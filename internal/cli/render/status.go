@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/sroll-dev/sroll/internal/names"
 )
 
 // Status draws the status screen of one rollout: where it stands, the
@@ -99,65 +101,39 @@ func revisionRow(role string, r Revision) []cell {
 // progress draws the bar of updated pods (ready, then not ready yet) out of
 // the desired replicas, and the batch in flight.
 func (o Options) progress(b *strings.Builder, m Model) {
-	c := count(m)
-	desired := max(int(m.Desired), c.live)
+	c := m.Counts
+	desired := max(int(m.Desired), int(c.Live))
 	const width = 40
-	readyCells := cells(c.updatedReady, desired, width)
-	startingCells := cells(c.updated, desired, width) - readyCells
+	readyCells := cells(int(c.UpdatedAvailable), desired, width)
+	startingCells := cells(int(c.Updated), desired, width) - readyCells
 	bar := o.paint(green, strings.Repeat("█", readyCells)) +
 		o.paint(yellow, strings.Repeat("▒", startingCells)) +
 		o.paint(faint, strings.Repeat("░", width-readyCells-startingCells))
 	fmt.Fprintf(b, "\n%s  [%s]  %d/%d updated (%d ready), %d/%d pods ready\n",
-		o.paint(bold, "Progress:"), bar, c.updated, desired, c.updatedReady, c.ready, desired)
+		o.paint(bold, "Progress:"), bar, c.Updated, desired, c.UpdatedAvailable, c.Ready, desired)
 
-	// The batch in flight: updated pods on their way to Ready, and pods
-	// deleted and not gone yet.
+	// The batch in flight: pods deleted and not gone yet, and the others
+	// on their way to available.
 	var starting, terminating []string
 	for _, p := range byOrdinal(m.Pods) {
 		switch {
 		case p.Terminating:
 			terminating = append(terminating, p.Name)
-		case m.Update.Name != "" && p.Revision == m.Update.Name && !p.Ready:
+		case p.InFlight:
 			starting = append(starting, p.Name)
 		}
 	}
 	var parts []string
 	if len(starting) > 0 {
-		parts = append(parts, fmt.Sprintf("%d starting (%s)", len(starting), firstFew(starting)))
+		parts = append(parts, fmt.Sprintf("%d starting (%s)", len(starting), names.Summary(starting)))
 	}
 	if len(terminating) > 0 {
-		parts = append(parts, fmt.Sprintf("%d terminating (%s)", len(terminating), firstFew(terminating)))
+		parts = append(parts, fmt.Sprintf("%d terminating (%s)", len(terminating), names.Summary(terminating)))
 	}
 	if len(parts) == 0 {
 		parts = []string{"none"}
 	}
 	fmt.Fprintf(b, "%s  %s\n", o.paint(bold, "In flight:"), strings.Join(parts, ", "))
-}
-
-// counts are the pod totals the bar shows; terminating pods count nowhere.
-type counts struct {
-	live, updated, updatedReady, ready int
-}
-
-func count(m Model) counts {
-	var c counts
-	for _, p := range m.Pods {
-		if p.Terminating {
-			continue
-		}
-		c.live++
-		updated := m.Update.Name != "" && p.Revision == m.Update.Name
-		if updated {
-			c.updated++
-		}
-		if p.Ready {
-			c.ready++
-		}
-		if updated && p.Ready {
-			c.updatedReady++
-		}
-	}
-	return c
 }
 
 // cells is the share of the bar n of total pods fill, rounded down so a bar

@@ -28,6 +28,7 @@ func tenPods() Model {
 		Update:      Revision{Name: "kv-7c6b5a4d3", Number: 2, Images: []string{"registry.example/kv:1.1"}},
 		Partition:   4,
 		Desired:     10,
+		Counts:      Counts{Live: 9, Updated: 5, UpdatedAvailable: 4, Ready: 8},
 		Now:         now,
 		Events: []Event{
 			{Type: "Normal", Reason: "StepStarted", Message: "New template: rollout starts at step 1/4 (20%)", Last: now.Add(-3 * time.Minute)},
@@ -44,9 +45,9 @@ func tenPods() Model {
 		case ordinal >= 6:
 			p.Revision = m.Update.Name
 		case ordinal == 5:
-			p.Revision, p.Ready = m.Update.Name, false
+			p.Revision, p.Ready, p.InFlight = m.Update.Name, false, true
 		case ordinal == 4:
-			p.Terminating = true
+			p.Terminating, p.InFlight = true, true
 		}
 		m.Pods = append(m.Pods, p)
 	}
@@ -67,6 +68,7 @@ func thousandPods() Model {
 		Update:      Revision{Name: "kv-7c6b5a4d3", Number: 8, Images: []string{"registry.example/kv:1.1", "registry.example/metrics:2.3"}},
 		Partition:   500,
 		Desired:     1000,
+		Counts:      Counts{Live: 950, Updated: 450, UpdatedAvailable: 400, Ready: 897},
 		Now:         now,
 		Events: []Event{
 			{Type: "Normal", Reason: "BatchDeleted", Message: "Deleted 100 pods: kv-500, kv-501, kv-502, kv-503, kv-504 and 95 more", Count: 4, Last: now.Add(-2 * time.Second)},
@@ -79,9 +81,9 @@ func thousandPods() Model {
 		case ordinal < 500:
 			p.Revision, p.Ready = m.Stable.Name, !broken[ordinal]
 		case ordinal < 550:
-			p.Ready = false
+			p.Ready, p.InFlight = false, true
 		case ordinal < 600:
-			p.Revision, p.Terminating = m.Stable.Name, true
+			p.Revision, p.Terminating, p.InFlight = m.Stable.Name, true, true
 		}
 		m.Pods = append(m.Pods, p)
 	}
@@ -92,8 +94,9 @@ func completed() Model {
 	m := tenPods()
 	m.Phase, m.Message, m.CurrentStep, m.Partition = "Completed", "every pod runs kv-7c6b5a4d3", 4, 0
 	m.Stable = m.Update
+	m.Counts = Counts{Live: 10, Updated: 10, UpdatedAvailable: 10, Ready: 10}
 	for i := range m.Pods {
-		m.Pods[i].Revision, m.Pods[i].Ready, m.Pods[i].Terminating = m.Update.Name, true, false
+		m.Pods[i].Revision, m.Pods[i].Ready, m.Pods[i].Terminating, m.Pods[i].InFlight = m.Update.Name, true, false, false
 	}
 	m.Events = nil
 	return m
@@ -103,7 +106,8 @@ func degraded() Model {
 	m := tenPods()
 	m.Phase, m.Message = "Degraded", "no progress for 10m0s: not available: kv-5"
 	m.Steps, m.StepsEndAtFull = []string{"20%", "pause", "60%"}, false
-	m.Pods[4].Terminating, m.Pods[4].Revision = false, m.Update.Name
+	m.Pods[4].Terminating, m.Pods[4].Revision, m.Pods[4].InFlight = false, m.Update.Name, false
+	m.Counts = Counts{Live: 10, Updated: 6, UpdatedAvailable: 5, Ready: 9}
 	return m
 }
 

@@ -9,10 +9,11 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
 
-// Snapshot is a rollout as the notifier needs it. The controller builds one
-// after each successful status write (NewSnapshot does most of it) and hands
+// Report is a rollout as the notifier needs it: what the controller reports
+// to the dispatcher. (Not a snapshot: that word belongs to VolumeSnapshots.)
+// The controller builds one after each successful status write (NewReport does most of it) and hands
 // it to Notify. The dispatcher keeps it: do not modify its slices afterwards.
-type Snapshot struct {
+type Report struct {
 	Key types.NamespacedName
 	// UID tells a recreated rollout of the same name from the old one.
 	UID types.UID
@@ -40,14 +41,14 @@ type Snapshot struct {
 	OldImages, NewImages []string
 	// FromRevision is the stable revision the attempt started from, as
 	// status.notifications recorded it when the attempt was announced
-	// (NewSnapshot fills it in); FromImages are its container images (the
+	// (NewReport fills it in); FromImages are its container images (the
 	// controller fills them in; nil when the revision is gone).
 	FromRevision string
 	FromImages   []string
 
 	Replicas, Ready, Updated, UpdatedReady int32
-	// InFlight names the pods of the batch being replaced (deleted and not
-	// yet Ready on the new revision).
+	// InFlight names the pods of the batch being replaced, lowest ordinal
+	// first: the planner's plan.View.InFlight.
 	InFlight []string
 	// Events are the notable changes that led to this status (EventsFor).
 	Events  []Event
@@ -58,17 +59,17 @@ type Snapshot struct {
 	Recorded []v1alpha1.NotificationStatus
 }
 
-// NewSnapshot fills a Snapshot from the rollout as written (r) and the status
+// NewReport fills a Report from the rollout as written (r) and the status
 // it had before the write (old). The controller adds OldImages and InFlight,
 // which only it can see (the stable ControllerRevision and the pods).
-func NewSnapshot(r *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRolloutStatus, now time.Time) Snapshot {
+func NewReport(r *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRolloutStatus, now time.Time) Report {
 	steps := len(r.Spec.Rollout.StepsOrDefault())
 	var images []string
 	for _, c := range r.Spec.Template.Spec.Containers {
 		images = append(images, c.Image)
 	}
 	st := r.Status
-	s := Snapshot{
+	s := Report{
 		Key:            types.NamespacedName{Namespace: r.Namespace, Name: r.Name},
 		UID:            r.UID,
 		TemplateHash:   st.TemplateHash,
@@ -95,11 +96,11 @@ func NewSnapshot(r *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRollout
 }
 
 // recordsAttempt reports whether a target's record is of the attempt the
-// snapshot belongs to: the same template hash, start (second precision, as
+// report belongs to: the same template hash, start (second precision, as
 // the status keeps it) and retry request. A record without StartedAt was
 // written by an operator that did not record attempts: it is taken for the
 // template's current attempt, as that operator took it.
-func (s Snapshot) recordsAttempt(rec v1alpha1.NotificationStatus) bool {
+func (s Report) recordsAttempt(rec v1alpha1.NotificationStatus) bool {
 	if rec.Revision == "" || rec.Revision != s.TemplateHash {
 		return false
 	}
@@ -111,7 +112,7 @@ func (s Snapshot) recordsAttempt(rec v1alpha1.NotificationStatus) bool {
 
 // recordedFrom is the revision the attempt started from, as the first
 // target recording it has it.
-func (s Snapshot) recordedFrom() string {
+func (s Report) recordedFrom() string {
 	for _, rec := range s.Recorded {
 		if rec.FromRevision != "" && s.recordsAttempt(rec) {
 			return rec.FromRevision
@@ -120,8 +121,8 @@ func (s Snapshot) recordedFrom() string {
 	return ""
 }
 
-// attemptRecord is a fresh record of the snapshot's attempt for a target.
-func (s Snapshot) attemptRecord(target string) v1alpha1.NotificationStatus {
+// attemptRecord is a fresh record of the report's attempt for a target.
+func (s Report) attemptRecord(target string) v1alpha1.NotificationStatus {
 	rec := v1alpha1.NotificationStatus{Target: target, Revision: s.TemplateHash, Retry: s.Retry}
 	if !s.StartedAt.IsZero() {
 		// Second precision, as the status keeps it (see recordSent).
@@ -134,15 +135,15 @@ func (s Snapshot) attemptRecord(target string) v1alpha1.NotificationStatus {
 	return rec
 }
 
-// forward reports whether the snapshot shows pods moving to a new revision
+// forward reports whether the report shows pods moving to a new revision
 // (see the function of the same name on statuses).
-func (s Snapshot) forward() bool {
+func (s Report) forward() bool {
 	return s.StableRevision != "" && s.UpdateRevision != "" && s.UpdateRevision != s.StableRevision
 }
 
 // stepShown is the 1-based step for humans: the step being worked on, or
 // the last one once all are done.
-func (s Snapshot) stepShown() int {
+func (s Report) stepShown() int {
 	return min(s.Step+1, s.Steps)
 }
 

@@ -1,0 +1,57 @@
+package v1alpha1_test
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// The …OrDefault helpers must say what the API server writes, so every
+// reader of an undefaulted rollout agrees with a defaulted one.
+func TestDefaultsMatchTheCRD(t *testing.T) {
+	data, err := os.ReadFile("../../config/crd/bases/sroll.dev_statefulsetrollouts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := yaml.Unmarshal(data, &crd); err != nil {
+		t.Fatal(err)
+	}
+	rollout := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["rollout"].Properties
+	defaultOf := func(field string) string {
+		d := rollout[field].Default
+		if d == nil {
+			t.Fatalf("spec.rollout.%s has no default in the CRD", field)
+		}
+		return string(d.Raw)
+	}
+	var unset v1alpha1.RolloutStrategy
+	maxUnavailable := unset.MaxUnavailableOrDefault()
+	if got, want := defaultOf("maxUnavailable"), mustJSON(t, maxUnavailable.String()); got != want {
+		t.Errorf("CRD default of maxUnavailable = %s, MaxUnavailableOrDefault = %s", got, want)
+	}
+	if got, want := defaultOf("progressDeadlineSeconds"), mustJSON(t, int(unset.ProgressDeadlineOrDefault().Seconds())); got != want {
+		t.Errorf("CRD default of progressDeadlineSeconds = %s, ProgressDeadlineOrDefault = %s", got, want)
+	}
+	var steps []v1alpha1.RolloutStep
+	if err := json.Unmarshal([]byte(defaultOf("steps")), &steps); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mustJSON(t, steps), mustJSON(t, unset.StepsOrDefault()); got != want {
+		t.Errorf("CRD default of steps = %s, StepsOrDefault = %s", got, want)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
