@@ -11,11 +11,11 @@ KUBECONFIG_LOCAL := $(CURDIR)/.localcluster/kubeconfig
 export SROLL_K8S_BIN := $(K8S_BIN)
 export PATH := $(CURDIR)/bin:$(K8S_BIN):$(PATH)
 
-.PHONY: all build test bench generate verify-generated k8s-bin cluster-up cluster-down run demo deploy undeploy
+.PHONY: all build test bench generate verify-generated verify-tidy k8s-bin cluster-up cluster-down run demo deploy undeploy
 
 all: build
 
-## k8s-bin: build the local control plane (about 6 minutes the first time).
+## k8s-bin: build the local control plane (10-20 minutes the first time, with progress).
 k8s-bin:
 	@hack/build-k8s.sh $(K8S_BIN)
 
@@ -56,6 +56,15 @@ generate: $(CONTROLLER_GEN)
 verify-generated: generate
 	@git diff --exit-code -- api config charts || { echo "generated files are stale: run make generate and commit"; exit 1; }
 
+# The operator's module and the two build-tool modules of hack/.
+GO_MODULES := . hack/tools hack/k8s
+
+## verify-tidy: fail when a go.mod or go.sum is not what `go mod tidy` writes.
+verify-tidy:
+	@for mod in $(GO_MODULES); do \
+		(cd $$mod && go mod tidy -diff) || { echo "$$mod/go.mod is not tidy: run go mod tidy in $$mod and commit"; exit 1; }; \
+	done
+
 .PHONY: chart-crds
 ## chart-crds: copy the generated CRDs and the operator's RBAC rules into the Helm chart.
 chart-crds:
@@ -67,7 +76,7 @@ build:
 	go build -o bin/ ./cmd/...
 
 ## test: everything, including end-to-end tests on the local cluster.
-test: k8s-bin verify-generated $(HELM) $(KUSTOMIZE)
+test: k8s-bin verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
 	go vet ./...
 	go test -p 1 -timeout 60m ./...
 

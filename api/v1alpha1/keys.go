@@ -22,6 +22,13 @@ const (
 
 	// LabelRollout on the StatefulSet names the StatefulSetRollout that owns it.
 	LabelRollout = "sroll.dev/rollout"
+
+	// LabelNotificationSecret: "true" on a Secret is its owner's consent that
+	// notification targets of rollouts in its namespace use it (a Slack
+	// token, a webhook's signing key or bearer token). Without it the
+	// operator, which can read every Secret it is told to, would send a value
+	// the rollout's author may not read to a URL the author chose.
+	LabelNotificationSecret = "sroll.dev/notification-secret"
 )
 
 // Actions lists the one-shot request annotations the planner acts on.

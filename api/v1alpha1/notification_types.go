@@ -46,6 +46,8 @@ type WebhookTarget struct {
 }
 
 // SecretKeyRef points at one key of a Secret in the rollout's namespace.
+// The operator uses the Secret only if it carries the label
+// LabelNotificationSecret: "true", set by whoever owns it.
 type SecretKeyRef struct {
 	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
@@ -98,4 +100,28 @@ type NotificationStatus struct {
 	SlackTS string `json:"slackTS,omitempty"`
 	// +optional
 	SlackChannel string `json:"slackChannel,omitempty"`
+	// Refused says why the operator does not send to this target at all;
+	// empty while it may. Each attempt checks again, so fixing the cause
+	// clears it with the next delivery.
+	// +optional
+	Refused NotificationRefusal `json:"refused,omitempty"`
+	// Message says what Refused refers to and how to fix it.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
+
+// NotificationRefusal is why the operator will not send to a target; a
+// stable value, for alerts.
+// +kubebuilder:validation:Enum=SecretNotOptedIn;HostNotAllowed
+type NotificationRefusal string
+
+const (
+	// RefusedSecretNotOptedIn: a Secret the target names lacks the label
+	// LabelNotificationSecret: "true". Only its owner can add it, so an
+	// author who may create rollouts but not read Secrets can't make the
+	// operator send one anywhere.
+	RefusedSecretNotOptedIn NotificationRefusal = "SecretNotOptedIn"
+	// RefusedHostNotAllowed: the target's URL (or a redirect) names a host
+	// outside the operator's --allowed-hosts.
+	RefusedHostNotAllowed NotificationRefusal = "HostNotAllowed"
+)

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -16,6 +17,8 @@ import (
 // +kubebuilder:validation:XValidation:rule="has(self.serviceName) == has(oldSelf.serviceName) && (!has(self.serviceName) || self.serviceName == oldSelf.serviceName)",message="spec.serviceName can't change: the StatefulSet API does not allow it; create a new rollout instead"
 // +kubebuilder:validation:XValidation:rule="(has(self.podManagementPolicy) ? self.podManagementPolicy : 'Parallel') == (has(oldSelf.podManagementPolicy) ? oldSelf.podManagementPolicy : 'Parallel')",message="spec.podManagementPolicy can't change: the StatefulSet API does not allow it; create a new rollout instead"
 // +kubebuilder:validation:XValidation:rule="self.selector == oldSelf.selector",message="spec.selector can't change: the StatefulSet API does not allow it; create a new rollout instead"
+// +kubebuilder:validation:XValidation:rule="(has(self.volumeClaimTemplates) ? size(self.volumeClaimTemplates) : 0) == (has(oldSelf.volumeClaimTemplates) ? size(oldSelf.volumeClaimTemplates) : 0) && (!has(self.volumeClaimTemplates) || self.volumeClaimTemplates.all(t, oldSelf.volumeClaimTemplates.exists(o, o.metadata.name == t.metadata.name && has(o.spec.accessModes) == has(t.spec.accessModes) && (!has(o.spec.accessModes) || o.spec.accessModes == t.spec.accessModes) && has(o.spec.storageClassName) == has(t.spec.storageClassName) && (!has(o.spec.storageClassName) || o.spec.storageClassName == t.spec.storageClassName) && has(o.spec.volumeMode) == has(t.spec.volumeMode) && (!has(o.spec.volumeMode) || o.spec.volumeMode == t.spec.volumeMode))))",message="spec.volumeClaimTemplates: only the storage request of an existing claim can change (sroll then expands each volume); adding, removing or renaming a claim, or changing its access modes, storage class or volume mode is not possible for a StatefulSet: create a new rollout for that"
+// +kubebuilder:validation:XValidation:rule="!has(self.volumeClaimTemplates) || !has(oldSelf.volumeClaimTemplates) || self.volumeClaimTemplates.all(t, oldSelf.volumeClaimTemplates.all(o, o.metadata.name != t.metadata.name || !has(o.spec.resources) || !has(o.spec.resources.requests) || !('storage' in o.spec.resources.requests) || (has(t.spec.resources) && has(t.spec.resources.requests) && 'storage' in t.spec.resources.requests && quantity(string(t.spec.resources.requests['storage'])).compareTo(quantity(string(o.spec.resources.requests['storage']))) >= 0)))",message="spec.volumeClaimTemplates: a storage request can grow, not shrink (volumes can't be made smaller)"
 type StatefulSetRolloutSpec struct {
 	appsv1.StatefulSetSpec `json:",inline"`
 
@@ -165,12 +168,42 @@ type StatefulSetRolloutStatus struct {
 	// Notifications records, per target, the last terminal event delivered.
 	// +optional
 	Notifications []NotificationStatus `json:"notifications,omitempty"`
+	// ClaimResize is a storage increase of spec.volumeClaimTemplates being
+	// carried out, recorded before each step so that a restarted operator
+	// resumes it; nil when none is.
+	// +optional
+	ClaimResize *ClaimResize `json:"claimResize,omitempty"`
 
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
+
+// ClaimResize carries a storage increase to the volumes: the StatefulSet
+// API keeps volumeClaimTemplates immutable and never touches existing
+// claims, so sroll expands each claim itself, then replaces the
+// StatefulSet with the new templates without touching its pods (deleted
+// with orphan propagation, recreated, the pods readopted).
+type ClaimResize struct {
+	// Storage is the storage request to reach, per claim template name.
+	Storage map[string]resource.Quantity `json:"storage"`
+	// Step is where the resize stands.
+	Step ClaimResizeStep `json:"step"`
+}
+
+// ClaimResizeStep is a step of a ClaimResize.
+// +kubebuilder:validation:Enum=Expanding;Replacing
+type ClaimResizeStep string
+
+const (
+	// ClaimResizeExpanding: the existing claims' requests are being raised.
+	ClaimResizeExpanding ClaimResizeStep = "Expanding"
+	// ClaimResizeReplacing: every claim that can expand was asked to; the
+	// StatefulSet is replaced with the new templates once the rollout is
+	// settled.
+	ClaimResizeReplacing ClaimResizeStep = "Replacing"
+)
 
 // StatefulSetRollout owns a StatefulSet of the same name and rolls new
 // templates out to its pods in partition-pinned batches.

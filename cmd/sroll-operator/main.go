@@ -2,10 +2,20 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -13,7 +23,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/admission"
 	"github.com/sroll-dev/sroll/internal/controller"
+	"github.com/sroll-dev/sroll/internal/egress"
 	"github.com/sroll-dev/sroll/internal/notify"
 )
 
@@ -31,6 +44,12 @@ func run() error {
 		leaderElectionNamespace string
 		namespaces              string
 		clusterName             string
+		allowedHosts            string
+		webhookPort             int
+		webhookCertDir          string
+		webhookCertSecret       string
+		webhookCertHosts        string
+		webhookConfiguration    string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
@@ -38,15 +57,45 @@ func run() error {
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election lease; needed when running outside a cluster.")
 	flag.StringVar(&namespaces, "namespace", "", "Comma-separated namespaces to watch; empty watches all.")
 	flag.StringVar(&clusterName, "cluster-name", "", "Name of this cluster, shown in notifications.")
+	flag.StringVar(&allowedHosts, "allowed-hosts", egress.DefaultAllowedHosts,
+		"Comma-separated hosts that notification targets may connect to: names, IP addresses, *.domain for the names below it, or * for any. Targets elsewhere are refused.")
+	flag.IntVar(&webhookPort, "webhook-port", 0, "Port of the validating admission webhook (HTTPS); 0 serves none.")
+	flag.StringVar(&webhookCertDir, "webhook-cert-dir", filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs"),
+		"Directory of the webhook's tls.crt and tls.key: mounted from cert-manager's Secret, or written by the operator with --webhook-cert-secret.")
+	flag.StringVar(&webhookCertSecret, "webhook-cert-secret", "",
+		"namespace/name of a Secret in which the operator keeps the webhook's certificate itself, renewing it and setting the caBundle of --webhook-configuration; empty when cert-manager provides it.")
+	flag.StringVar(&webhookCertHosts, "webhook-cert-hosts", "", "Comma-separated DNS names and IP addresses of the certificate the operator keeps: the webhook Service's names.")
+	flag.StringVar(&webhookConfiguration, "webhook-configuration", "", "Name of the ValidatingWebhookConfiguration whose caBundle the operator sets.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
+	hosts, err := egress.ParseHosts(allowedHosts)
+	if err != nil {
+		return fmt.Errorf("--allowed-hosts: %w", err)
+	}
 	watched := splitList(namespaces)
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                        controller.NewScheme(),
+	cfg := ctrl.GetConfigOrDie()
+	scheme := controller.NewScheme()
+	var webhookServer webhook.Server
+	var certs *admission.CertKeeper
+	if webhookPort != 0 {
+		webhookServer = webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: webhookCertDir})
+		if webhookCertSecret != "" {
+			if certs, err = certKeeper(cfg, scheme, webhookCertSecret, webhookCertHosts, webhookConfiguration, webhookCertDir); err != nil {
+				return err
+			}
+			// Before the manager starts: the webhook server needs the files.
+			if err := certs.Ensure(ctrl.LoggerInto(context.Background(), log)); err != nil {
+				return fmt.Errorf("webhook certificate: %w", err)
+			}
+		}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		WebhookServer:                 webhookServer,
+		Scheme:                        scheme,
 		Cache:                         controller.CacheOptions(watched),
 		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:        probeAddr,
@@ -62,7 +111,7 @@ func run() error {
 	// Target secrets are read with the API reader: a few reads a second
 	// need no cluster-wide Secret cache (nor list and watch on secrets).
 	reconciler.Notifier = notify.NewDispatcher(notify.ClientSecretReader(mgr.GetAPIReader()), notify.Options{
-		Cluster: clusterName, Registerer: metrics.Registry,
+		Cluster: clusterName, AllowedHosts: hosts, Registerer: metrics.Registry,
 	})
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up controller: %w", err)
@@ -70,11 +119,46 @@ func run() error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	ready := healthz.Ping
+	if webhookServer != nil {
+		if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.StatefulSetRollout{}).
+			WithValidator(&admission.Validator{Client: mgr.GetClient()}).
+			WithValidatorCustomPath(admission.Path).
+			Complete(); err != nil {
+			return fmt.Errorf("set up the webhook: %w", err)
+		}
+		if certs != nil {
+			if err := mgr.Add(certs); err != nil {
+				return err
+			}
+		}
+		ready = webhookServer.StartedChecker()
+	}
+	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
 		return err
 	}
-	log.Info("Started operator", "namespaces", watched, "clusterName", clusterName, "leaderElection", leaderElect)
+	log.Info("Started operator", "namespaces", watched, "clusterName", clusterName, "leaderElection", leaderElect, "allowedHosts", hosts.String())
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// certKeeper is the keeper of a self-managed webhook certificate, with a
+// client of its own: the manager's cache is not running yet.
+func certKeeper(cfg *rest.Config, scheme *runtime.Scheme, secret, hosts, configuration, dir string) (*admission.CertKeeper, error) {
+	namespace, name, ok := strings.Cut(secret, "/")
+	if !ok || namespace == "" || name == "" {
+		return nil, fmt.Errorf("--webhook-cert-secret=%q: want namespace/name", secret)
+	}
+	if splitList(hosts) == nil || configuration == "" {
+		return nil, errors.New("--webhook-cert-secret needs --webhook-cert-hosts and --webhook-configuration")
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	return &admission.CertKeeper{
+		Client: c, Secret: types.NamespacedName{Namespace: namespace, Name: name}, Hosts: splitList(hosts),
+		WebhookConfiguration: configuration, Dir: dir, Now: time.Now,
+	}, nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

@@ -126,6 +126,7 @@ func modelPod(r *v1alpha1.StatefulSetRollout, p *corev1.Pod, inFlight bool) rend
 		Revision:    p.Labels[appsv1.ControllerRevisionHashLabelKey],
 		Ready:       plan.PodReady(p),
 		Terminating: p.DeletionTimestamp != nil,
+		NotReady:    plan.WhyNotReady(p).Reason,
 		InFlight:    inFlight,
 	}
 }

@@ -69,3 +69,22 @@ func squeeze(text string) string {
 	}
 	return b.String()
 }
+
+// Pods that can't be scheduled are named with the scheduler's reason, in
+// the status message and on the status screen, not only as "in flight".
+func TestStatusSaysWhyPodsWait(t *testing.T) {
+	ns, c := clusterTest(t, true)
+	create(t, c, newRollout(ns, "kv"))
+	r := waitFor(t, c, ns, "kv", "Completed", settled(v1alpha1.PhaseCompleted))
+	r.Spec.Template.Spec.NodeSelector = map[string]string{"pool": "nowhere"}
+	if err := c.Update(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, ns, "kv", "waiting for an unschedulable pod", func(r *v1alpha1.StatefulSetRollout) bool {
+		return strings.Contains(r.Status.Message, "in flight; kv-2, kv-3: Unschedulable (0/3 nodes are available") &&
+			strings.Contains(r.Status.Message, "node(s) didn't match Pod's node affinity/selector")
+	})
+	if screen := squeeze(mustSroll(t, ns, "status", "kv")); !strings.Contains(screen, "update Unschedulable 2 kv-2, kv-3\n") {
+		t.Errorf("status screen does not group the unschedulable pods by reason:\n%s", screen)
+	}
+}

@@ -10,6 +10,9 @@ import (
 // Event reasons of the controller itself; the planner's are in package plan.
 const (
 	ReasonAdoptionRefused = "AdoptionRefused"
+	// ReasonNotificationRefused: the operator will not send to a target
+	// (status.notifications[].refused says why); the rollout goes on.
+	ReasonNotificationRefused = "NotificationRefused"
 )
 
 // Event actions: what the operator did, in the events.k8s.io sense.
@@ -17,6 +20,7 @@ const (
 	actionRollout = "Rollout"
 	actionUndo    = "Undo"
 	actionAdopt   = "Adopt"
+	actionNotify  = "Notify"
 )
 
 // recordPlanEvents records the planner's events on the rollout, as part of

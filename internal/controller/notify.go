@@ -1,6 +1,10 @@
 package controller
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -28,6 +32,29 @@ func (r *Reconciler) notificationRecords(rollout *v1alpha1.StatefulSetRollout, p
 		return nil
 	}
 	return r.Notifier.Record(client.ObjectKeyFromObject(rollout), rollout.Status.Notifications)
+}
+
+// warnRefusals records a NotificationRefused Warning event naming the
+// targets the status just written says are refused, where the status it
+// replaced did not say so (or said it for another reason): once per
+// refusal, not once per reconcile. One event for all of them: events of one
+// reconcile regard the same object version, which the recorder aggregates
+// into one series, keeping only the first note.
+func (r *Reconciler) warnRefusals(rollout *v1alpha1.StatefulSetRollout, old []v1alpha1.NotificationStatus) {
+	var refused []string
+	for _, n := range rollout.Status.Notifications {
+		if n.Refused == "" {
+			continue
+		}
+		i := slices.IndexFunc(old, func(o v1alpha1.NotificationStatus) bool { return o.Target == n.Target })
+		if i >= 0 && old[i].Refused == n.Refused && old[i].Message == n.Message {
+			continue
+		}
+		refused = append(refused, fmt.Sprintf("target %s refused (%s): %s", n.Target, n.Refused, n.Message))
+	}
+	if len(refused) > 0 {
+		r.warn(rollout, ReasonNotificationRefused, actionNotify, "%s", strings.Join(refused, "; "))
+	}
 }
 
 // notify hands the dispatcher the status just written (rollout.Status) and

@@ -13,7 +13,9 @@ package controller
 // +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=sroll.dev,resources=statefulsetrollouts/finalizers,verbs=update
-// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=list;patch
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=list
 // +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/claims"
 	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
@@ -52,6 +53,7 @@ type Reconciler struct {
 
 	deletions    deletions
 	ownWrites    ownWrites
+	refusals     refusals
 	statusWrites statusWrites
 }
 
@@ -68,6 +70,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	result, err := r.reconcile(ctx, req.NamespacedName)
 	if errors.Is(err, errStale) {
 		ctrl.LoggerFrom(ctx).V(1).Info("Retrying after a stale read", "reason", err.Error())
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	if errors.Is(err, errRefused) {
+		// The next reconcile says so in the status.
+		ctrl.LoggerFrom(ctx).Info("Refused StatefulSet write: the API server refused its content", "reason", err.Error())
 		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	if err != nil {
@@ -98,7 +105,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if obs.sts != nil && !adoptable(obs.sts, &rollout) {
+	if obs.sts != nil && !Adoptable(obs.sts, &rollout) {
 		r.refuseAdoption(ctx, &rollout, obs.sts)
 		return ctrl.Result{}, nil
 	}
@@ -108,6 +115,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		Pods:        obs.pods,
 		History:     obs.revisions,
 		Now:         r.Clock.Now(),
+		Refused:     r.refusals.of(key, rollout.Generation),
 	})
 	deferred, err := r.apply(ctx, &rollout, obs, p)
 	if err != nil {
@@ -129,7 +137,7 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 		return obs, fmt.Errorf("get StatefulSet: %w", err)
 	}
 	obs.sts = &sts
-	if !adoptable(&sts, rollout) {
+	if !Adoptable(&sts, rollout) {
 		return obs, nil
 	}
 	var err error
@@ -151,13 +159,18 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //     so a restarted operator resumes from what was decided;
 //  2. what describes the status just committed: events, metrics and
 //     notifications, now, so that a later step failing does not lose them;
-//  3. the StatefulSet, whose partition authorises the deletions;
-//  4. the deletions;
-//  5. the removal of the action annotations carried out.
+//  3. a storage increase's claims (internal/claims), and when it replaces
+//     the StatefulSet, its orphan deletion, after which nothing below
+//     happens: the next reconcile creates the StatefulSet again;
+//  4. the StatefulSet, whose partition authorises the deletions; a write
+//     the API server refuses for its content is remembered for the planner
+//     (plan.Input.Refused), and nothing below happens;
+//  5. the deletions;
+//  6. the removal of the action annotations carried out.
 //
 // A status that differs only in what it reports of the observed world
 // (observedOnly) decides nothing a restart would lose, so 1 and 2 come after
-// 3 to 5: the partition alone carries the decision, and the status round trip
+// 3 to 6: the partition alone carries the decision, and the status round trip
 // stays out of each wave of deletions. Such a status is also written at most
 // once per statusInterval, since a rollout's pods change every few
 // milliseconds and each change would be a write; apply then returns when the
@@ -166,26 +179,31 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if p.Undo != nil {
 		return 0, r.undo(ctx, rollout, p)
 	}
-	want := r.statusToWrite(rollout, p)
+	previous := rollout.Status.DeepCopy()
+	resize, err := r.decideClaims(ctx, rollout, obs.sts, &p)
+	if err != nil {
+		return 0, err
+	}
+	want := r.statusToWrite(rollout, p, resize)
 	if !observedOnly(rollout.Status, want) {
-		if err := r.commit(ctx, rollout, obs, p, want); err != nil {
+		if err := r.commit(ctx, rollout, obs, p, previous, want); err != nil {
 			return 0, err
 		}
-		return 0, r.act(ctx, rollout, obs, p)
+		return 0, r.act(ctx, rollout, obs, p, previous, resize)
 	}
-	if err := r.act(ctx, rollout, obs, p); err != nil {
+	if err := r.act(ctx, rollout, obs, p, previous, resize); err != nil {
 		return 0, err
 	}
 	if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
 		return wait, nil
 	}
-	return 0, r.commit(ctx, rollout, obs, p, want)
+	return 0, r.commit(ctx, rollout, obs, p, previous, want)
 }
 
-// commit is steps 1 and 2 of apply: it writes the status want, then records
-// what describes it.
-func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, want v1alpha1.StatefulSetRolloutStatus) error {
-	previous := rollout.Status.DeepCopy()
+// commit is steps 1 and 2 of apply: it writes the status want over previous,
+// then records what describes it.
+func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan,
+	previous *v1alpha1.StatefulSetRolloutStatus, want v1alpha1.StatefulSetRolloutStatus) error {
 	written, err := r.writeStatus(ctx, rollout, want)
 	if err != nil {
 		return err
@@ -194,16 +212,28 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 		r.statusWrites.wrote(client.ObjectKeyFromObject(rollout), r.Clock.Now())
 	}
 	r.recordPlanEvents(rollout, actionRollout, p.Events)
+	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.View)
 	return nil
 }
 
-// act is steps 3 to 5 of apply.
-func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
+// act is steps 3 to 6 of apply.
+func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan,
+	previous *v1alpha1.StatefulSetRolloutStatus, resize claims.Decision) error {
+	replaced, err := r.resizeClaims(ctx, rollout, obs.sts, previous.ClaimResize == nil && resize.Record != nil, resize)
+	if err != nil || replaced {
+		return err // replaced: the next reconcile creates the StatefulSet
+	}
+	key := client.ObjectKeyFromObject(rollout)
 	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
+		if Refused(err) {
+			r.refusals.refused(key, rollout.Generation, err)
+			return fmt.Errorf("%w: %w", errRefused, err)
+		}
 		return err
 	}
+	r.refusals.forget(key)
 	if err := r.deletePods(ctx, rollout, p.Delete); err != nil {
 		return err
 	}
@@ -214,6 +244,7 @@ func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollo
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.deletions.forget(key)
 	r.ownWrites.forget(key)
+	r.refusals.forget(key)
 	r.statusWrites.forget(key)
 	r.Metrics.forget(key)
 	if r.Notifier != nil {

@@ -51,6 +51,27 @@ func (r *Reconciler) writeStatefulSet(ctx context.Context, rollout *v1alpha1.Sta
 	return nil
 }
 
+// StatefulSetFor is the StatefulSet the operator writes when the rollout's
+// spec.template is new: every field of its StatefulSet spec, the template,
+// every pod pinned. existing is the rollout's StatefulSet, nil before it
+// exists; the result is what the operator would create, or existing with
+// the fields it owns set. The admission webhook has the API server dry-run
+// it, so that a spec the StatefulSet API refuses is refused at apply.
+func StatefulSetFor(rollout *v1alpha1.StatefulSetRollout, existing *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
+	replicas := int32(1)
+	if rollout.Spec.Replicas != nil {
+		replicas = *rollout.Spec.Replicas
+	}
+	desired, err := desiredStatefulSet(rollout, nil, plan.Plan{
+		TemplateHash: plan.TemplateHash(&rollout.Spec.Template), Partition: replicas,
+	})
+	if err != nil || existing == nil {
+		return desired, err
+	}
+	merged, _ := mergeStatefulSet(existing, desired)
+	return merged, nil
+}
+
 // desiredStatefulSet is the StatefulSet the plan asks for: every field of the
 // rollout's StatefulSet spec, the partition pin, and the template the plan
 // names. Mutable fields the API server would default are filled in, so that
@@ -148,9 +169,9 @@ func mergeStatefulSet(existing, desired *appsv1.StatefulSet) (*appsv1.StatefulSe
 	return merged, !equality.Semantic.DeepEqual(existing, merged)
 }
 
-// adoptable says whether sroll may manage sts for rollout: it has no
+// Adoptable says whether sroll may manage sts for rollout: it has no
 // controller yet, or the rollout is its controller.
-func adoptable(sts *appsv1.StatefulSet, rollout *v1alpha1.StatefulSetRollout) bool {
+func Adoptable(sts *appsv1.StatefulSet, rollout *v1alpha1.StatefulSetRollout) bool {
 	owner := metav1.GetControllerOf(sts)
 	return owner == nil || owner.UID == rollout.UID
 }

@@ -181,16 +181,16 @@ func TestMergeStatefulSetAdopts(t *testing.T) {
 func TestAdoptable(t *testing.T) {
 	rollout := newRollout("kv", 3, "kv:v1")
 	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "kv"}}
-	if !adoptable(sts, rollout) {
+	if !Adoptable(sts, rollout) {
 		t.Error("a StatefulSet without controller is not adoptable")
 	}
 	sts.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(rollout, v1alpha1.GroupVersion.WithKind("StatefulSetRollout"))}
-	if !adoptable(sts, rollout) {
+	if !Adoptable(sts, rollout) {
 		t.Error("the rollout's own StatefulSet is not adoptable")
 	}
 	other := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "x", UID: "other"}}
 	sts.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(other, appsv1.SchemeGroupVersion.WithKind("Deployment"))}
-	if adoptable(sts, rollout) {
+	if Adoptable(sts, rollout) {
 		t.Error("a StatefulSet another controller owns is adoptable")
 	}
 }

@@ -12,17 +12,23 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/claims"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
 // statusToWrite is the one status a reconcile writes, merged from the parts
 // each concern owns: the planner's (everything but status.notifications)
-// and the notifier's (status.notifications). A concern with status of its
-// own (a snapshot set, a replication record) adds its part here, decided by
-// its own decider, so that the write stays one.
-func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan) v1alpha1.StatefulSetRolloutStatus {
+// the notifier's (status.notifications) and the claims decider's
+// (status.claimResize, and what it waits for in the message). A concern
+// with status of its own (a snapshot set, a replication record) adds its
+// part here, decided by its own decider, so that the write stays one.
+func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, resize claims.Decision) v1alpha1.StatefulSetRolloutStatus {
 	want := *p.Status.DeepCopy()
 	want.Notifications = r.notificationRecords(rollout, want.Notifications)
+	want.ClaimResize = resize.Record
+	if resize.Message != "" {
+		want.Message += "; " + resize.Message
+	}
 	return want
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/egress"
 )
 
 // SecretReader returns the value of one key of a Secret in a namespace. It
@@ -32,6 +34,10 @@ type Options struct {
 	Cluster string
 	// Workers send concurrently, one call each at a time. Default 4.
 	Workers int
+	// AllowedHosts bounds the hosts targets may name (the operator's
+	// --allowed-hosts); the zero value allows none. A target outside it is
+	// refused, and so is a redirect outside it.
+	AllowedHosts egress.Hosts
 	// HTTPClient makes every call. Default: a client with a 10s timeout.
 	HTTPClient *http.Client
 	// PostInterval spaces chat.postMessage calls (messages and thread
@@ -83,6 +89,7 @@ func (o Options) withDefaults() Options {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
+	o.HTTPClient = o.AllowedHosts.Client(o.HTTPClient)
 	if o.Log.GetSink() == nil {
 		o.Log = log.Log.WithName("notify")
 	}
@@ -188,6 +195,9 @@ func (d *Dispatcher) Notify(s Report) {
 			st = newStream(s, t)
 			r.streams[t.Name] = st
 			d.streams++
+		}
+		if st.status.Refused != "" && !reflect.DeepEqual(st.target, t) {
+			st.notBefore = time.Time{} // the fix may be this change: try it now
 		}
 		st.target = t
 		if d.add(st, s, fresh) {
@@ -307,6 +317,8 @@ func (d *Dispatcher) add(st *stream, s Report, fresh bool) bool {
 		// template (a retry) stays in the same Slack message: only the
 		// terminal event it acknowledged starts over.
 		rec := s.attemptRecord(st.key.Target)
+		// A refusal holds until an attempt gets past it, whatever the attempt.
+		rec.Refused, rec.Message = st.status.Refused, st.status.Message
 		if st.status.Revision == s.TemplateHash {
 			rec.SlackTS, rec.SlackChannel = st.status.SlackTS, st.status.SlackChannel
 			rec.FromRevision = cmp.Or(rec.FromRevision, st.status.FromRevision)

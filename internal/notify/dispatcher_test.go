@@ -408,7 +408,7 @@ func TestNotifyIsBoundedWithoutWorkers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	d := notify.NewDispatcher(secrets, notify.Options{
-		MaxPending: 8, Registerer: e.reg, PostInterval: postInterval, UpdateInterval: updateInterval, Log: testr.New(t),
+		MaxPending: 8, AllowedHosts: localhost, Registerer: e.reg, PostInterval: postInterval, UpdateInterval: updateInterval, Log: testr.New(t),
 	})
 	r := newRollout(t, d, e.targets())
 	r.begin()
@@ -514,7 +514,7 @@ func TestNotifyDoesNotWaitForSlack(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	d := notify.NewDispatcher(secrets, notify.Options{
-		Workers: 1, PostInterval: postInterval, UpdateInterval: updateInterval, Registerer: e.reg, Log: testr.New(t),
+		Workers: 1, AllowedHosts: localhost, PostInterval: postInterval, UpdateInterval: updateInterval, Registerer: e.reg, Log: testr.New(t),
 	})
 	start(t, d)
 	const hang = 2 * time.Second

@@ -17,7 +17,7 @@
 // # How the controller calls it
 //
 //	d := notify.NewDispatcher(notify.ClientSecretReader(mgr.GetAPIReader()), notify.Options{
-//		Cluster: clusterName, Registerer: metrics.Registry,
+//		Cluster: clusterName, AllowedHosts: hosts, Registerer: metrics.Registry,
 //	})
 //	mgr.Add(d) // Start: the workers, on the leader
 //	builder.WatchesRawSource(source.Channel(d.Delivered(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
@@ -36,6 +36,16 @@
 //     it on every reconcile, not only on changes: after a restart the first
 //     report is how the dispatcher learns what was recorded.
 //  4. When the rollout is gone: d.Forget(key).
+//
+// # Who may be told, with which Secret
+//
+// A Secret is read only when its owner labelled it
+// sroll.dev/notification-secret=true (ClientSecretReader), and a target is
+// called only when its host is in Options.AllowedHosts (checked before any
+// Secret is read, redirects included). A refused target hears nothing; its
+// entry in status.notifications says why (Refused, Message) until an
+// attempt gets past the checks, and the controller records a
+// NotificationRefused Warning event when that appears.
 //
 // # Coalescing and limits
 //

@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/egress"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/notify/slacktest"
 	"github.com/sroll-dev/sroll/internal/notify/webhooktest"
@@ -78,6 +79,7 @@ func (e *env) webhookOnly(events ...v1alpha1.NotificationEvent) []v1alpha1.Notif
 func (e *env) dispatcher() *notify.Dispatcher {
 	return notify.NewDispatcher(secrets, notify.Options{
 		Cluster:        "test-cluster",
+		AllowedHosts:   localhost,
 		PostInterval:   postInterval,
 		UpdateInterval: updateInterval,
 		InitialBackoff: 5 * time.Millisecond,
@@ -87,6 +89,9 @@ func (e *env) dispatcher() *notify.Dispatcher {
 		Log:            testr.New(e.t),
 	})
 }
+
+// localhost is where the test's Slack and receiver listen.
+var localhost = egress.MustParseHosts("127.0.0.1")
 
 func secrets(_ context.Context, namespace string, ref v1alpha1.SecretKeyRef) (string, error) {
 	values := map[string]string{"slack/token": slackToken, "hooks/signing-key": signingKey, "hooks/token": bearer,

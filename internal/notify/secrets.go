@@ -10,7 +10,22 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
 
-// ClientSecretReader reads target secrets with a controller-runtime reader.
+// SecretNotOptedInError is a SecretReader's error for a Secret whose owner
+// did not label it v1alpha1.LabelNotificationSecret: "true".
+type SecretNotOptedInError struct {
+	Namespace, Name string
+}
+
+func (e *SecretNotOptedInError) Error() string {
+	return fmt.Sprintf("Secret %s/%s is not labelled %s=true: its owner must add the label before notifications may use it",
+		e.Namespace, e.Name, v1alpha1.LabelNotificationSecret)
+}
+
+// ClientSecretReader reads target secrets with a controller-runtime reader,
+// and only those opted in by their owner (see
+// v1alpha1.LabelNotificationSecret): the operator may read every Secret of
+// a namespace, the author of a rollout may not.
+//
 // The manager's APIReader is the usual choice: the limiters keep reads to a
 // few per second, which does not justify a cluster-wide Secret cache (and
 // its list/watch permission); it needs only get on secrets.
@@ -19,6 +34,9 @@ func ClientSecretReader(c client.Reader) SecretReader {
 		var secret corev1.Secret
 		if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, &secret); err != nil {
 			return "", err
+		}
+		if secret.Labels[v1alpha1.LabelNotificationSecret] != "true" {
+			return "", &SecretNotOptedInError{Namespace: namespace, Name: ref.Name}
 		}
 		value, ok := secret.Data[ref.Key]
 		if !ok {

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,9 +14,13 @@ import (
 )
 
 func TestClientSecretReader(t *testing.T) {
+	optedIn := map[string]string{v1alpha1.LabelNotificationSecret: "true"}
 	c := fake.NewClientBuilder().WithObjects(&corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "db", Name: "slack"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "db", Name: "slack", Labels: optedIn},
 		Data:       map[string][]byte{"token": []byte("xoxb-1")},
+	}, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "db", Name: "db-admin", Labels: map[string]string{v1alpha1.LabelNotificationSecret: "yes"}},
+		Data:       map[string][]byte{"token": []byte("root")},
 	}).Build()
 	read := notify.ClientSecretReader(c)
 	ctx := context.Background()
@@ -26,6 +31,10 @@ func TestClientSecretReader(t *testing.T) {
 		if _, err := read(ctx, "db", ref); err == nil {
 			t.Errorf("reading %+v succeeded, want an error", ref)
 		}
+	}
+	got, err := read(ctx, "db", v1alpha1.SecretKeyRef{Name: "db-admin", Key: "token"})
+	if e, ok := errors.AsType[*notify.SecretNotOptedInError](err); !ok || got != "" || e.Name != "db-admin" {
+		t.Errorf("reading a Secret not opted in = %q, %v; want a *SecretNotOptedInError", got, err)
 	}
 	if _, err := read(ctx, "other-namespace", v1alpha1.SecretKeyRef{Name: "slack", Key: "token"}); err == nil {
 		t.Error("read a secret of another namespace")

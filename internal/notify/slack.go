@@ -48,10 +48,7 @@ func (d *Dispatcher) sendSlack(ctx context.Context, j job) outcome {
 	if err != nil {
 		return outcome{err: fmt.Errorf("reading Slack token: %w", err)}
 	}
-	apiURL := target.APIURL
-	if apiURL == "" {
-		apiURL = DefaultSlackAPIURL
-	}
+	apiURL := targetURL(j.target)
 	if !strings.HasSuffix(apiURL, "/") {
 		apiURL += "/" // slack-go appends the method name
 	}

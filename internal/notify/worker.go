@@ -1,12 +1,15 @@
 package notify
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/egress"
 )
 
 // job is a copy of what a worker needs to send a stream's head item, taken
@@ -53,12 +56,7 @@ func (d *Dispatcher) processNext(ctx context.Context) bool {
 		}
 		return true
 	}
-	var out outcome
-	if j.target.Slack != nil {
-		out = d.sendSlack(ctx, j)
-	} else {
-		out = d.sendWebhook(ctx, j)
-	}
+	out := d.send(ctx, j)
 	if ctx.Err() != nil {
 		return false // shutting down: the failure says nothing about the target
 	}
@@ -67,6 +65,19 @@ func (d *Dispatcher) processNext(ctx context.Context) bool {
 		d.queue.AddAfter(key, delay)
 	}
 	return true
+}
+
+// send makes the call for the head item, to an allowed host only: checked
+// before any Secret is read, so nothing goes to a host the admin did not
+// allow, not even a request without credentials.
+func (d *Dispatcher) send(ctx context.Context, j job) outcome {
+	if err := d.opts.AllowedHosts.Check(targetURL(j.target)); err != nil {
+		return outcome{err: err}
+	}
+	if j.target.Slack != nil {
+		return d.sendSlack(ctx, j)
+	}
+	return d.sendWebhook(ctx, j)
 }
 
 // next returns the stream's head item, or how long the stream is held back.
@@ -111,6 +122,9 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 		d.metrics.sent.WithLabelValues(kind).Inc()
 		d.recordSent(st, j.item, out.delivered)
 	}
+	if out.sent || out.err != nil {
+		d.recordRefusal(st, out.err)
+	}
 	switch {
 	case out.err != nil && out.permanent:
 		d.metrics.failed.WithLabelValues(kind).Inc()
@@ -132,6 +146,10 @@ func (d *Dispatcher) commit(j job, out outcome) (delay time.Duration, more bool)
 		delay = out.wait
 		if delay == 0 {
 			delay = d.backoff(st.attempts)
+		}
+		if st.status.Refused != "" {
+			log.Info("Refused notification target", "reason", st.status.Refused, "message", st.status.Message, "attempt", st.attempts, "retryIn", delay)
+			break
 		}
 		log.Info("Notification attempt failed", "error", out.err.Error(), "attempt", st.attempts, "retryIn", delay)
 	case out.done:
@@ -169,6 +187,39 @@ func (d *Dispatcher) recordSent(st *stream, it item, delivered v1alpha1.Notifica
 	if st.status.SlackTS != before.SlackTS || st.status.SlackChannel != before.SlackChannel || st.status.Delivered != before.Delivered {
 		d.signal(st.key.Rollout)
 	}
+}
+
+// recordRefusal records in the target's status whether the attempt was
+// refused (see refusal) or got past every check, sent or not.
+func (d *Dispatcher) recordRefusal(st *stream, err error) {
+	refused, message := refusal(err)
+	if st.status.Refused == refused && st.status.Message == message {
+		return
+	}
+	st.status.Refused, st.status.Message = refused, message
+	d.signal(st.key.Rollout)
+}
+
+// refusal tells an attempt the operator refused to make from one that
+// failed: a host outside --allowed-hosts (the target's, or a redirect's),
+// a Secret its owner did not opt in. A refused attempt is retried like a
+// failed one, so fixing the cause takes effect at the next attempt.
+func refusal(err error) (v1alpha1.NotificationRefusal, string) {
+	if e, ok := errors.AsType[*egress.NotAllowedError](err); ok {
+		return v1alpha1.RefusedHostNotAllowed, e.Error()
+	}
+	if e, ok := errors.AsType[*SecretNotOptedInError](err); ok {
+		return v1alpha1.RefusedSecretNotOptedIn, e.Error()
+	}
+	return "", ""
+}
+
+// targetURL is where a target's calls go.
+func targetURL(t v1alpha1.NotificationTarget) string {
+	if t.Slack != nil {
+		return cmp.Or(t.Slack.APIURL, DefaultSlackAPIURL)
+	}
+	return t.Webhook.URL
 }
 
 func (d *Dispatcher) backoff(attempts int) time.Duration {

@@ -57,8 +57,10 @@ func Decide(in Input) Plan {
 	}
 
 	d.startOnNewTemplate()
+	d.liftRefusal()
 	d.handleActions()
 	d.move()
+	d.holdOnRefusal()
 	if d.hold == nil {
 		d.hold = d.keptHold()
 	}

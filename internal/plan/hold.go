@@ -2,7 +2,10 @@ package plan
 
 import (
 	"strconv"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -30,6 +33,10 @@ const (
 	HoldDeadline
 	// HoldAborted: rolled back by request; a retry or a new template goes on.
 	HoldAborted
+	// HoldRefused: the API server refuses the StatefulSet this spec asks
+	// for (Input.Refused): Degraded, with the API server's message, until a
+	// write of it is accepted (a fixed spec, a freed quota).
+	HoldRefused
 )
 
 // String names a kind for people and logs: "Budget", "PauseStep".
@@ -61,6 +68,7 @@ var holdKinds = map[HoldKind]holdKind{
 	HoldBudget:     {"Budget", v1alpha1.PhaseProgressing, metav1.ConditionTrue, ReasonRolloutProgressing},
 	HoldDeadline:   {"Deadline", v1alpha1.PhaseDegraded, metav1.ConditionFalse, ReasonProgressDeadlineExceeded},
 	HoldAborted:    {"Aborted", v1alpha1.PhaseAborted, metav1.ConditionFalse, ReasonRolloutAborted},
+	HoldRefused:    {"Refused", v1alpha1.PhaseDegraded, metav1.ConditionFalse, ReasonStatefulSetRefused},
 }
 
 // Reasons of the Progressing condition.
@@ -71,6 +79,7 @@ const (
 	ReasonRollingBack              = "RollingBack"
 	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
 	ReasonRolloutAborted           = "RolloutAborted"
+	ReasonStatefulSetRefused       = "StatefulSetRefused"
 )
 
 // Reasons of the Available and SerialBatches conditions.
@@ -94,6 +103,36 @@ func (d *decider) moving(phase v1alpha1.Phase, message string) {
 	d.hold = nil
 	d.status.Phase = phase
 	d.status.Message = message
+}
+
+// refusedRetry is how often a StatefulSet write the API server refused is
+// tried again while the spec stays the same: a quota may free up, an
+// admission policy change.
+const refusedRetry = time.Minute
+
+// holdOnRefusal holds a rollout whose StatefulSet the API server refuses:
+// nothing is deleted (the partition could not be written), and the write is
+// tried again every refusedRetry. A refusal that is gone lifts the hold
+// (liftRefusal).
+func (d *decider) holdOnRefusal() {
+	if d.in.Refused == "" {
+		return
+	}
+	d.plan.Delete = nil
+	d.holdOn(HoldRefused, "the API server refuses the StatefulSet this spec asks for: "+d.in.Refused+"; fix the spec")
+	d.timers = append(d.timers, refusedRetry)
+	if d.previous != v1alpha1.PhaseDegraded {
+		d.event(corev1.EventTypeWarning, ReasonStatefulSetRefused, "%s", d.status.Message)
+	}
+}
+
+// liftRefusal moves a rollout held by a refusal on as Progressing once the
+// refusal is gone; the planner then decides as for any moving rollout.
+func (d *decider) liftRefusal() {
+	c := meta.FindStatusCondition(d.status.Conditions, ConditionProgressing)
+	if d.in.Refused == "" && d.status.Phase == v1alpha1.PhaseDegraded && c != nil && c.Reason == ReasonStatefulSetRefused {
+		d.moving(v1alpha1.PhaseProgressing, d.status.Message)
+	}
 }
 
 // keptHold is the hold of a rollout that this reconcile left in the held

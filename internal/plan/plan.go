@@ -25,6 +25,11 @@ type Input struct {
 	// templates an undo goes back to.
 	History []appsv1.ControllerRevision
 	Now     time.Time
+	// Refused is the API server's message when it refused, for its content
+	// (invalid, forbidden by an admission plugin or a quota), the last
+	// StatefulSet write this generation of the rollout asked for; empty
+	// otherwise. The controller observes it when it writes the plan.
+	Refused string
 }
 
 // Plan is what the controller must do, in field order.

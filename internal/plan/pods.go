@@ -35,6 +35,8 @@ type Pod struct {
 	ReadySince time.Time
 	// Available is what the disruption budget counts: see available.
 	Available bool
+	// NotReady is why the pod is not Ready, as the API reports it.
+	NotReady NotReady
 }
 
 // pods are the StatefulSet's own pods by ordinal, judged once when observed.
@@ -73,6 +75,7 @@ func observePods(sts *appsv1.StatefulSet, observed []corev1.Pod, replicas int32,
 			ReadySince:  readySince(pod),
 		}
 		p.Ready = !p.Terminating && !p.ReadySince.IsZero()
+		p.NotReady = WhyNotReady(pod)
 		p.Available = available(p, now, minReady)
 		ps.byOrdinal[ordinal] = p
 	}
@@ -165,6 +168,17 @@ func (ps pods) inFlight(from int32, target string, deleting []PodRef) []string {
 		}
 	}
 	return names
+}
+
+// ordinalsOf are the ordinals of pods named as inFlight names them.
+func (ps pods) ordinalsOf(podNames []string) []int32 {
+	var ordinals []int32
+	for _, name := range podNames {
+		if ordinal, ok := podOrdinal(ps.set, name); ok {
+			ordinals = append(ordinals, ordinal)
+		}
+	}
+	return ordinals
 }
 
 // byOrdinalOrder lists the pods lowest ordinal first.

@@ -91,7 +91,8 @@ func (d *decider) progress(goal int32, target string) {
 			updated++
 		}
 	}
-	inFlight := len(d.pods.inFlight(goal, target, d.plan.Delete))
+	flying := d.pods.inFlight(goal, target, d.plan.Delete)
+	inFlight := len(flying)
 	want := d.replicas - goal
 	msg := fmt.Sprintf("%s: %d/%d pods updated and available", d.stepName(d.status.CurrentStepIndex), updated, want)
 	if d.status.StableRevision == "" {
@@ -99,7 +100,11 @@ func (d *decider) progress(goal int32, target string) {
 		msg = fmt.Sprintf("creating %s: %d/%d available", count(int(want), "pod"), updated, want)
 	}
 	if inFlight > 0 {
-		d.moving(v1alpha1.PhaseProgressing, msg+fmt.Sprintf(", %d in flight", inFlight))
+		msg += fmt.Sprintf(", %d in flight", inFlight)
+		if why := d.pods.whyNotReady(d.pods.ordinalsOf(flying)); why != "" {
+			msg += "; " + why
+		}
+		d.moving(v1alpha1.PhaseProgressing, msg)
 		return
 	}
 	d.holdOn(HoldBudget, msg+"; waiting for the disruption budget, "+d.stuckPods(target))
@@ -108,6 +113,7 @@ func (d *decider) progress(goal int32, target string) {
 // stuckPods names the pods that keep a step from completing.
 func (d *decider) stuckPods(target string) string {
 	var stuck []string
+	var unavailable []int32
 	for ordinal := range d.replicas {
 		p, ok := d.pods.byOrdinal[ordinal]
 		switch {
@@ -115,11 +121,16 @@ func (d *decider) stuckPods(target string) string {
 			stuck = append(stuck, fmt.Sprintf("ordinal %d missing", ordinal))
 		case !p.Available:
 			stuck = append(stuck, p.Ref.Name)
+			unavailable = append(unavailable, ordinal)
 		}
 	}
 	if len(stuck) == 0 {
 		return "every pod available"
 	}
 	slices.Sort(stuck)
-	return "not available: " + names.Summary(stuck)
+	msg := "not available: " + names.Summary(stuck)
+	if why := d.pods.whyNotReady(unavailable); why != "" {
+		msg += "; " + why
+	}
+	return msg
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -109,6 +111,62 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 	r.Spec.Replicas = ptr(int32(5))
 	if err := c.Update(context.Background(), r, client.DryRunAll); err != nil {
 		t.Fatalf("a valid update was refused: %v", err)
+	}
+}
+
+// Of spec.volumeClaimTemplates only a storage request may change, and only
+// grow: anything else the StatefulSet API can't do is refused at apply
+// with what is possible, instead of being accepted and dropped.
+func TestClaimTemplateChanges(t *testing.T) {
+	c := e2eutil.Setup(t)
+	ns := clustertest.Namespace(t)
+	r := e2eutil.NewRollout(ns, "db", 2, intstr.FromInt32(1))
+	r.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{claim("data", "1Gi")}
+	if err := c.Create(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	const fixed = "only the storage request of an existing claim can change"
+	for _, tc := range []struct {
+		name   string
+		mutate func(r *v1alpha1.StatefulSetRollout)
+		want   string // empty: accepted
+	}{
+		{"storage grows", func(r *v1alpha1.StatefulSetRollout) { r.Spec.VolumeClaimTemplates[0] = claim("data", "2Gi") }, ""},
+		{"storage grows, other units", func(r *v1alpha1.StatefulSetRollout) { r.Spec.VolumeClaimTemplates[0] = claim("data", "1500Mi") }, ""},
+		{"storage shrinks", func(r *v1alpha1.StatefulSetRollout) { r.Spec.VolumeClaimTemplates[0] = claim("data", "512Mi") }, "a storage request can grow, not shrink"},
+		{"claim added", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.VolumeClaimTemplates = append(r.Spec.VolumeClaimTemplates, claim("logs", "1Gi"))
+		}, fixed},
+		{"claim removed", func(r *v1alpha1.StatefulSetRollout) { r.Spec.VolumeClaimTemplates = nil }, fixed},
+		{"claim renamed", func(r *v1alpha1.StatefulSetRollout) { r.Spec.VolumeClaimTemplates[0].Name = "other" }, fixed},
+		{"access modes", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.VolumeClaimTemplates[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+		}, fixed},
+		{"storage class", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.VolumeClaimTemplates[0].Spec.StorageClassName = ptr("fast")
+		}, fixed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e2eutil.GetRollout(t, c, r)
+			tc.mutate(r)
+			err := c.Update(context.Background(), r, client.DryRunAll)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("update answered %v; want refused with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func claim(name, storage string) corev1.PersistentVolumeClaim {
+	return corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(storage)}},
+		},
 	}
 }
 

@@ -3,9 +3,11 @@ package e2eutil
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -84,4 +86,40 @@ func Describe(r *v1alpha1.StatefulSetRollout) string {
 		out += fmt.Sprintf(" notifications=%+v", s.Notifications)
 	}
 	return out
+}
+
+// WaitEvent waits until an Event (events.k8s.io) with reason regards obj
+// and its note contains each of notes, and returns it.
+func WaitEvent(t testing.TB, c client.Client, obj client.Object, reason string, timeout time.Duration, notes ...string) eventsv1.Event {
+	t.Helper()
+	var found eventsv1.Event
+	Eventually(t, timeout, "event "+reason+" on "+obj.GetName(), func() (bool, string) {
+		var list eventsv1.EventList
+		if err := c.List(context.Background(), &list, client.InNamespace(obj.GetNamespace())); err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		for _, e := range list.Items {
+			if e.Regarding.UID != obj.GetUID() {
+				continue
+			}
+			seen = append(seen, e.Reason+": "+e.Note)
+			if e.Reason == reason && ContainsAll(e.Note, notes) {
+				found = e
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(seen)
+	})
+	return found
+}
+
+// ContainsAll reports whether s contains every one of parts.
+func ContainsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }

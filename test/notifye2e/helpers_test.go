@@ -49,7 +49,7 @@ type env struct {
 }
 
 // newEnv starts Slack and the receiver on 127.0.0.1 and stores their
-// credentials in Secrets of a new namespace.
+// credentials in Secrets of a new namespace, opted in to notifications.
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{t: t, c: e2eutil.Setup(t), ns: clustertest.Namespace(t),
@@ -61,12 +61,23 @@ func newEnv(t *testing.T) *env {
 		"slack": {"token": slackToken},
 		"hooks": {"signing-key": signingKey, "token": bearer},
 	} {
-		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: name}, StringData: data}
-		if err := e.c.Create(context.Background(), secret); err != nil {
-			t.Fatal(err)
-		}
+		e.secret(name, data, true)
 	}
 	return e
+}
+
+// secret creates a Secret in the env's namespace, opted in to
+// notifications or not.
+func (e *env) secret(name string, data map[string]string, optedIn bool) *corev1.Secret {
+	e.t.Helper()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: name}, StringData: data}
+	if optedIn {
+		secret.Labels = map[string]string{v1alpha1.LabelNotificationSecret: "true"}
+	}
+	if err := e.c.Create(context.Background(), secret); err != nil {
+		e.t.Fatal(err)
+	}
+	return secret
 }
 
 // rollout returns a rollout of replicas pods on image v1 that reports to

@@ -20,8 +20,10 @@ func TestMain(m *testing.M) { os.Exit(clustertest.Run(m)) }
 const clusterName = "e2e"
 
 // startOperator runs the operator as its own process, watching one
-// namespace, so a test can SIGKILL it as a node failure would.
-func startOperator(t *testing.T, namespace string) *e2eutil.Operator {
+// namespace, so a test can SIGKILL it as a node failure would. It may
+// connect to the test's servers on 127.0.0.1; extra flags come after, so
+// they win.
+func startOperator(t *testing.T, namespace string, extra ...string) *e2eutil.Operator {
 	t.Helper()
-	return e2eutil.StartOperator(t, namespace, "--cluster-name="+clusterName)
+	return e2eutil.StartOperator(t, namespace, append([]string{"--cluster-name=" + clusterName, "--allowed-hosts=127.0.0.1"}, extra...)...)
 }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -70,8 +72,13 @@ func TestRenderedRBACRunsARollout(t *testing.T) {
 		applyDeployment(t, objs, opNS)
 		e.checkAccess(t, appNS, true)
 		e.checkAccess(t, opNS, false) // not watched: not granted
-		op := e.startOperator(t, bin, opNS)
+		// The webhook too, with the certificate the operator keeps: its
+		// configuration is pointed at the operator's process on this host.
+		port := applyWebhookConfiguration(t, objs)
+		op := e.startOperator(t, bin, opNS, fmt.Sprintf("--webhook-port=%d", port), "--webhook-cert-dir="+t.TempDir(),
+			"--webhook-cert-hosts=127.0.0.1")
 		rollOut(t, op, appNS)
+		checkWebhookRefuses(t, appNS)
 	})
 
 	t.Run("kustomize config/default watching all namespaces", func(t *testing.T) {
@@ -92,7 +99,9 @@ func TestRenderedRBACRunsARollout(t *testing.T) {
 		applyDeployment(t, objs, opNS)
 		e.checkAccess(t, appNS, true)
 		e.checkAccess(t, opNS, true)
-		op := e.startOperator(t, bin, opNS)
+		// Without the webhook: its flags name config/default's objects, not
+		// this overlay's (the helm case runs it).
+		op := e.startOperator(t, bin, opNS, "--webhook-port=0")
 		rollOut(t, op, appNS)
 	})
 }
@@ -163,7 +172,10 @@ func applyDeployment(t *testing.T, objs []*unstructured.Unstructured, opNS strin
 	}
 	var rest []*unstructured.Unstructured
 	for _, o := range objs {
-		if !slices.Contains(rbacKinds, o.GetKind()) {
+		// The webhook configuration points at a Service whose pod kwok
+		// simulates: calls would time out. The helm case applies it pointed
+		// at the operator's process instead.
+		if !slices.Contains(rbacKinds, o.GetKind()) && o.GetKind() != "ValidatingWebhookConfiguration" {
 			rest = append(rest, o)
 		}
 	}
@@ -248,6 +260,10 @@ func (e *env) checkAccess(t *testing.T, namespace string, granted bool) {
 		{"update", "sroll.dev", "statefulsetrollouts/status"},
 		{"create", "apps", "statefulsets"},
 		{"delete", "", "pods"},
+		// A storage increase: the claims expanded, the StatefulSet
+		// replaced (orphan deletion).
+		{"patch", "", "persistentvolumeclaims"},
+		{"delete", "apps", "statefulsets"},
 	} {
 		if got := can(need[0], need[1], need[2]); got != granted {
 			t.Errorf("in namespace %s the ServiceAccount may %s %s.%s: %v, want %v", namespace, need[0], need[2], need[1], got, granted)
@@ -255,7 +271,7 @@ func (e *env) checkAccess(t *testing.T, namespace string, granted bool) {
 	}
 	for _, never := range [][3]string{
 		{"create", "", "pods"},
-		{"delete", "apps", "statefulsets"},
+		{"delete", "", "persistentvolumeclaims"},
 		{"list", "", "secrets"},
 		{"delete", "sroll.dev", "statefulsetrollouts"},
 		{"create", "rbac.authorization.k8s.io", "rolebindings"},
@@ -275,18 +291,19 @@ type operator struct {
 
 // startOperator runs the binary with the rendered Deployment's args, its
 // listeners moved to free local ports, the lease in the operator namespace,
-// and the ServiceAccount's kubeconfig. It is stopped by pid at the end.
-func (e *env) startOperator(t *testing.T, bin, opNS string) *operator {
+// and the ServiceAccount's kubeconfig, then extra. It is stopped by pid at
+// the end.
+func (e *env) startOperator(t *testing.T, bin, opNS string, extra ...string) *operator {
 	t.Helper()
 	op := &operator{healthAddr: freeAddr(t), metrics: freeAddr(t)}
 	op.Operator = &e2eutil.Operator{
 		Bin: bin,
-		Args: append(slices.Clone(e.args),
+		Args: append(append(slices.Clone(e.args),
 			"--health-probe-bind-address="+op.healthAddr,
 			"--metrics-bind-address="+op.metrics,
 			"--leader-election-namespace="+opNS, // in a pod: the namespace it runs in
 			"--kubeconfig="+e.kubeconfig,
-		),
+		), extra...),
 		Kubeconfig: e.kubeconfig,
 	}
 	op.Start(t)
@@ -514,4 +531,50 @@ func randomSuffix(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// applyWebhookConfiguration applies the render's ValidatingWebhookConfiguration
+// pointed at a free port on this host instead of its Service, deletes it at
+// the end, and returns the port.
+func applyWebhookConfiguration(t *testing.T, objs []*unstructured.Unstructured) int {
+	t.Helper()
+	config := one(t, objs, "ValidatingWebhookConfiguration").DeepCopy()
+	_, port, err := net.SplitHostPort(freeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	webhooks, _, _ := unstructured.NestedSlice(config.Object, "webhooks")
+	for i := range webhooks {
+		hook := webhooks[i].(map[string]any)
+		path, _, _ := unstructured.NestedString(hook, "clientConfig", "service", "path")
+		hook["clientConfig"] = map[string]any{"url": "https://127.0.0.1:" + port + path}
+		// Refuse what the webhook can't check, so a broken certificate fails the test.
+		hook["failurePolicy"] = "Fail"
+	}
+	if err := unstructured.SetNestedSlice(config.Object, webhooks, "webhooks"); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(t.TempDir(), "webhook.yaml")
+	writeManifest(t, manifest, []*unstructured.Unstructured{config})
+	if out, err := clustertest.Kubectl(t, "apply", "--server-side", "--field-manager=sroll-packaging-test", "-f", manifest); err != nil {
+		t.Fatalf("applying the webhook configuration: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		_, _ = clustertest.Kubectl(t, "delete", "--ignore-not-found", "validatingwebhookconfiguration", config.GetName())
+	})
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
+// checkWebhookRefuses checks that a rollout the StatefulSet API refuses is
+// refused at apply, through the rendered webhook and RBAC.
+func checkWebhookRefuses(t *testing.T, namespace string) {
+	t.Helper()
+	bad := e2eutil.NewRollout(namespace, "bad", 1, intstr.FromInt32(1))
+	bad.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 99999}}
+	c := e2eutil.Client(t, clustertest.RestConfig())
+	err := c.Create(t.Context(), bad)
+	if err == nil || !strings.Contains(err.Error(), "refused by the API server") || !strings.Contains(err.Error(), "99999") {
+		t.Errorf("creating a rollout with containerPort 99999: %v, want the webhook's refusal", err)
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	"github.com/sroll-dev/sroll/internal/admission"
+	"github.com/sroll-dev/sroll/internal/egress"
 	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
@@ -41,6 +43,9 @@ const (
 var chartVariants = map[string]string{
 	"defaults":            "",
 	"watchNamespaces":     "watchNamespaces: [" + fixtureNSOne + ", " + fixtureNSTwo + "]\nclusterName: " + fixtureCluster + "\n",
+	"allowedHosts":        "allowedHosts: [slack.com, '*.deploy.example.com']\n",
+	"certManager":         "webhook: {certManager: {enabled: true}}\n",
+	"noWebhook":           "webhook: {enabled: false}\n",
 	"noLeaderElection":    "leaderElection: {enabled: false}\n",
 	"noMetrics":           "metrics: {enabled: false}\n",
 	"existingSA":          "serviceAccount: {create: false, name: existing}\n",
@@ -110,7 +115,7 @@ func TestChartRulesMatchGeneratedRole(t *testing.T) {
 		t.Errorf("%s names the ClusterRole %q, want %q", generatedRole, want.Name, kustomizeRole)
 	}
 	for render, objs := range renders(t) {
-		got := rulesOf(t, one(t, objs, "ClusterRole"))
+		got := rulesOf(t, one(t, operatorObjects(objs), "ClusterRole"))
 		if missing, extra := diffRules(want.Rules, got); len(missing)+len(extra) > 0 {
 			t.Errorf("%s: ClusterRole differs from %s (run make generate)\nmissing: %v\nextra:   %v",
 				render, generatedRole, missing, extra)
@@ -201,7 +206,9 @@ func TestDeploymentHardened(t *testing.T) {
 
 // TestKustomizeDefault: namespace, name prefix, image, metrics.
 func TestKustomizeDefault(t *testing.T) {
-	objs := kustomizeBuild(t, "config/default")
+	all := kustomizeBuild(t, "config/default")
+	checkWebhook(t, all, false)
+	objs := operatorObjects(all)
 	for _, o := range objs {
 		switch o.GetKind() {
 		case "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding":
@@ -233,6 +240,9 @@ func TestKustomizeDefault(t *testing.T) {
 	if arg(c.Args, "--leader-elect") != "true" {
 		t.Errorf("args %v: want leader election", c.Args)
 	}
+	if got := arg(c.Args, "--allowed-hosts"); got != egress.DefaultAllowedHosts {
+		t.Errorf("--allowed-hosts=%q, want the operator's default %q", got, egress.DefaultAllowedHosts)
+	}
 	checkMetrics(t, objs, dep, metricsPort, true)
 }
 
@@ -241,7 +251,7 @@ func TestChartValues(t *testing.T) {
 	render := func(t *testing.T, variant string) ([]*unstructured.Unstructured, *appsv1.Deployment, corev1.Container) {
 		objs := helmTemplate(t, testRelease, testReleaseNS, chartVariants[variant])
 		dep := deploymentOf(t, objs)
-		return objs, dep, dep.Spec.Template.Spec.Containers[0]
+		return operatorObjects(objs), dep, dep.Spec.Template.Spec.Containers[0]
 	}
 	t.Run("defaults", func(t *testing.T) {
 		objs, dep, c := render(t, "defaults")
@@ -261,6 +271,9 @@ func TestChartValues(t *testing.T) {
 		}
 		if arg(c.Args, "--namespace") != "" || arg(c.Args, "--cluster-name") != "" {
 			t.Errorf("args %v: want neither --namespace nor --cluster-name", c.Args)
+		}
+		if got := arg(c.Args, "--allowed-hosts"); got != egress.DefaultAllowedHosts {
+			t.Errorf("--allowed-hosts=%q, want the operator's default %q", got, egress.DefaultAllowedHosts)
 		}
 		binding := one(t, objs, "ClusterRoleBinding")
 		if ref := binding.Object["roleRef"].(map[string]any); ref["name"] != one(t, objs, "ClusterRole").GetName() {
@@ -290,6 +303,27 @@ func TestChartValues(t *testing.T) {
 		}
 		if len(bound) != 2 || !bound[fixtureNSOne] || !bound[fixtureNSTwo] {
 			t.Errorf("ClusterRole bound in %v, want %s and %s", bound, fixtureNSOne, fixtureNSTwo)
+		}
+	})
+	t.Run("webhook", func(t *testing.T) {
+		checkWebhook(t, helmTemplate(t, testRelease, testReleaseNS, ""), false)
+	})
+	t.Run("certManager", func(t *testing.T) {
+		checkWebhook(t, helmTemplate(t, testRelease, testReleaseNS, chartVariants["certManager"]), true)
+	})
+	t.Run("noWebhook", func(t *testing.T) {
+		objs := helmTemplate(t, testRelease, testReleaseNS, chartVariants["noWebhook"])
+		if hooks := ofKind(objs, "ValidatingWebhookConfiguration"); len(hooks) != 0 || len(objs) != len(operatorObjects(objs)) {
+			t.Errorf("webhook.enabled=false, yet rendered %v", names(webhookObjects(objs)))
+		}
+		if c := deploymentOf(t, objs).Spec.Template.Spec.Containers[0]; arg(c.Args, "--webhook-port") != "" {
+			t.Errorf("webhook.enabled=false, yet args %v", c.Args)
+		}
+	})
+	t.Run("allowedHosts", func(t *testing.T) {
+		_, _, c := render(t, "allowedHosts")
+		if got, want := arg(c.Args, "--allowed-hosts"), "slack.com,*.deploy.example.com"; got != want {
+			t.Errorf("--allowed-hosts=%q, want %q", got, want)
 		}
 	})
 	t.Run("noLeaderElection", func(t *testing.T) {
@@ -577,5 +611,110 @@ func checkLeaderElectionRole(t *testing.T, objs []*unstructured.Unstructured, na
 	}
 	if !bound {
 		t.Error("the leader election Role is not bound")
+	}
+}
+
+// webhookObjects are a render's objects of the admission webhook: its
+// configuration, Service, certificate and the RBAC to keep the certificate.
+func webhookObjects(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		switch {
+		case o.GetKind() == "ValidatingWebhookConfiguration", o.GetKind() == "Certificate", o.GetKind() == "Issuer",
+			o.GetKind() == "Service" && strings.HasSuffix(o.GetName(), "-webhook"),
+			strings.HasSuffix(o.GetName(), "-webhook-cert"):
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// operatorObjects are a render's objects but the webhook's.
+func operatorObjects(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	webhook := webhookObjects(objs)
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if !slices.Contains(webhook, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// checkWebhook checks that a render's webhook fits together: the
+// configuration calls the validator's path through the Service, which
+// reaches the container's webhook port; the certificate is for the Service
+// and lands where the operator reads it, kept by the operator (its flags
+// name the Secret and configuration its RBAC grants) or by cert-manager.
+func checkWebhook(t *testing.T, objs []*unstructured.Unstructured, certManager bool) {
+	t.Helper()
+	config := one(t, objs, "ValidatingWebhookConfiguration")
+	dep := deploymentOf(t, objs)
+	c := dep.Spec.Template.Spec.Containers[0]
+	hooks, _, _ := unstructured.NestedSlice(config.Object, "webhooks")
+	if len(hooks) != 1 {
+		t.Fatalf("%d webhooks, want 1", len(hooks))
+	}
+	service, _, _ := unstructured.NestedStringMap(hooks[0].(map[string]any), "clientConfig", "service")
+	if service["path"] != admission.Path || service["namespace"] != dep.Namespace {
+		t.Errorf("the webhook calls %v, want %s in %s", service, admission.Path, dep.Namespace)
+	}
+	if policy, _, _ := unstructured.NestedString(hooks[0].(map[string]any), "failurePolicy"); policy != "Ignore" {
+		t.Errorf("failurePolicy %q, want Ignore", policy)
+	}
+	var svc *unstructured.Unstructured
+	for _, o := range ofKind(objs, "Service") {
+		if o.GetName() == service["name"] {
+			svc = o
+		}
+	}
+	if svc == nil {
+		t.Fatalf("no Service %s", service["name"])
+	}
+	ports, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
+	target, _, _ := unstructured.NestedString(ports[0].(map[string]any), "targetPort")
+	if port := containerPort(c, target); port == 0 || arg(c.Args, "--webhook-port") != strconv.Itoa(int(port)) {
+		t.Errorf("the Service targets port %q, the container has %+v and args %v", target, c.Ports, c.Args)
+	}
+	certDir := arg(c.Args, "--webhook-cert-dir")
+	mounted := slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == certDir })
+	if !mounted {
+		t.Errorf("--webhook-cert-dir=%s is not a mounted volume: %+v", certDir, c.VolumeMounts)
+	}
+	host := service["name"] + "." + service["namespace"] + ".svc"
+	if certManager {
+		cert := one(t, objs, "Certificate")
+		dns, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
+		if !slices.Contains(dns, host) || config.GetAnnotations()["cert-manager.io/inject-ca-from"] == "" {
+			t.Errorf("Certificate for %v (want %s), caBundle injection %q", dns, host, config.GetAnnotations())
+		}
+		if arg(c.Args, "--webhook-cert-secret") != "" {
+			t.Errorf("with cert-manager the operator must not keep a certificate: %v", c.Args)
+		}
+		return
+	}
+	if !slices.Contains(strings.Split(arg(c.Args, "--webhook-cert-hosts"), ","), host) {
+		t.Errorf("--webhook-cert-hosts=%s lacks %s", arg(c.Args, "--webhook-cert-hosts"), host)
+	}
+	if got := arg(c.Args, "--webhook-configuration"); got != config.GetName() {
+		t.Errorf("--webhook-configuration=%s, the configuration is %s", got, config.GetName())
+	}
+	secretNS, secretName, _ := strings.Cut(arg(c.Args, "--webhook-cert-secret"), "/")
+	grants := map[string]bool{}
+	for _, o := range webhookObjects(objs) {
+		if o.GetKind() == "Role" || o.GetKind() == "ClusterRole" {
+			for g := range expand(rulesOf(t, o)) {
+				grants[o.GetNamespace()+" "+g] = true
+			}
+		}
+	}
+	for _, want := range []string{
+		secretNS + " create secrets (any)", secretNS + " get secrets " + secretName, secretNS + " update secrets " + secretName,
+		" get validatingwebhookconfigurations.admissionregistration.k8s.io " + config.GetName(),
+		" patch validatingwebhookconfigurations.admissionregistration.k8s.io " + config.GetName(),
+	} {
+		if !grants[want] {
+			t.Errorf("the webhook RBAC does not grant %q; it grants %v", want, grants)
+		}
 	}
 }

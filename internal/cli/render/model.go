@@ -70,6 +70,10 @@ type Pod struct {
 	Revision    string
 	Ready       bool
 	Terminating bool
+	// NotReady is why the pod is not Ready as the API reports it
+	// (plan.WhyNotReady): Unschedulable, ImagePullBackOff; empty when it
+	// says nothing.
+	NotReady string
 	// InFlight is true for a pod of the batch being replaced, as the
 	// planner says (plan.View.InFlight).
 	InFlight bool

@@ -12,7 +12,8 @@ import (
 // shows its count, and only not-ready groups name their first few pods.
 const listAllUpTo = 20
 
-// Pod states, in the order groups are listed.
+// Pod states, in the order groups are listed; a pod not Ready for a reason
+// the API gives is in a group of that reason, listed with the not ready.
 const (
 	stateReady       = "ready"
 	stateNotReady    = "not ready"
@@ -47,7 +48,10 @@ func (o Options) podGroups(b *strings.Builder, m Model) {
 		if keys[i].role != keys[j].role {
 			return keys[i].role < keys[j].role
 		}
-		return stateRank(keys[i].state) < stateRank(keys[j].state)
+		if si, sj := stateRank(keys[i].state), stateRank(keys[j].state); si != sj {
+			return si < sj
+		}
+		return keys[i].state < keys[j].state
 	})
 
 	collapse := len(m.Pods) > listAllUpTo
@@ -103,12 +107,20 @@ func state(p Pod) string {
 		return stateTerminating
 	case p.Ready:
 		return stateReady
+	case p.NotReady != "":
+		return p.NotReady
 	}
 	return stateNotReady
 }
 
 func stateRank(s string) int {
-	return map[string]int{stateReady: 0, stateNotReady: 1, stateTerminating: 2}[s]
+	switch s {
+	case stateReady:
+		return 0
+	case stateTerminating:
+		return 2
+	}
+	return 1
 }
 
 func stateColour(s string) colour {
@@ -117,8 +129,10 @@ func stateColour(s string) colour {
 		return green
 	case stateNotReady:
 		return yellow
+	case stateTerminating:
+		return faint
 	}
-	return faint
+	return red // a reason the API gives
 }
 
 // byOrdinal sorts a copy of the pods by ordinal, then name.

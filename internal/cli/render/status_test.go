@@ -80,6 +80,11 @@ func thousandPods() Model {
 		switch {
 		case ordinal < 500:
 			p.Revision, p.Ready = m.Stable.Name, !broken[ordinal]
+			if broken[ordinal] {
+				p.NotReady = "CrashLoopBackOff"
+			}
+		case ordinal < 520:
+			p.Ready, p.InFlight, p.NotReady = false, true, "ImagePullBackOff"
 		case ordinal < 550:
 			p.Ready, p.InFlight = false, true
 		case ordinal < 600:
@@ -104,7 +109,8 @@ func completed() Model {
 
 func degraded() Model {
 	m := tenPods()
-	m.Phase, m.Message = "Degraded", "no progress for 10m0s: not available: kv-5"
+	m.Phase, m.Message = "Degraded", "no progress for 10m0s: not available: kv-5; kv-5: Unschedulable (0/3 nodes are available: 3 Insufficient memory.)"
+	m.Pods[5].NotReady = "Unschedulable"
 	m.Steps, m.StepsEndAtFull = []string{"20%", "pause", "60%"}, false
 	m.Pods[4].Terminating, m.Pods[4].Revision, m.Pods[4].InFlight = false, m.Update.Name, false
 	m.Counts = Counts{Live: 10, Updated: 6, UpdatedAvailable: 5, Ready: 9}

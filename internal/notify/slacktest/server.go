@@ -39,6 +39,9 @@ type Call struct {
 	At      time.Time
 	Status  int    // HTTP status answered
 	Error   string // Slack error ("ok": false), if any
+	// Token is the token the call carried (Authorization or the form),
+	// to check what a sender revealed.
+	Token string
 }
 
 // Server is a fake Slack Web API. The zero value is not usable: use NewServer.
@@ -159,7 +162,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	call := Call{Method: method, Channel: params["channel"], At: time.Now()}
+	call := Call{Method: method, Channel: params["channel"], At: time.Now(), Token: params["token"]}
+	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		call.Token = bearer
+	}
 	defer func() { s.calls = append(s.calls, call) }()
 
 	switch {
@@ -182,10 +188,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(fields)
 	}
-	token := params["token"]
-	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		token = bearer
-	}
+	token := call.Token
 	switch {
 	case err != nil:
 		answer(map[string]any{"ok": false, "error": "invalid_form_data"})

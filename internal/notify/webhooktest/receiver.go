@@ -35,9 +35,12 @@ type Delivery struct {
 type Request struct {
 	IdempotencyKey string
 	Signature      string
-	Body           []byte
-	Status         int // answered
-	At             time.Time
+	// Authorization is the header as received, to check what a sender
+	// revealed.
+	Authorization string
+	Body          []byte
+	Status        int // answered
+	At            time.Time
 }
 
 // Receiver is a webhook endpoint. The zero value is not usable: use NewReceiver.
@@ -108,6 +111,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	request := Request{
 		IdempotencyKey: req.Header.Get(notify.HeaderIdempotencyKey),
 		Signature:      req.Header.Get(notify.HeaderSignature),
+		Authorization:  req.Header.Get("Authorization"),
 		Body:           body,
 		At:             time.Now(),
 	}

@@ -8,10 +8,14 @@ import (
 	"github.com/cockroachdb/datadriven"
 )
 
-// ordinalsArg reads "3", "3,5" and "5-7" into ordinals.
+// ordinalsArg reads "3", "3,5" and "5-7" into ordinals; key=value
+// arguments are not ordinals.
 func ordinalsArg(t *testing.T, d *datadriven.TestData) []int32 {
 	var out []int32
 	for _, a := range d.CmdArgs {
+		if len(a.Vals) > 0 {
+			continue
+		}
 		for _, part := range strings.Split(a.Key, ",") {
 			if from, to, ok := strings.Cut(part, "-"); ok {
 				for o := mustInt(t, from); o <= mustInt(t, to); o++ {
@@ -40,6 +44,16 @@ func strArg(d *datadriven.TestData, key, def string) string {
 	for _, a := range d.CmdArgs {
 		if a.Key == key && len(a.Vals) > 0 {
 			return a.Vals[0]
+		}
+	}
+	return def
+}
+
+// textArg reads key=(some text, with commas) whole.
+func textArg(d *datadriven.TestData, key, def string) string {
+	for _, a := range d.CmdArgs {
+		if a.Key == key && len(a.Vals) > 0 {
+			return strings.Join(a.Vals, ", ")
 		}
 	}
 	return def

@@ -50,6 +50,15 @@ type Sim struct {
 	Now     time.Time
 	last    plan.Plan
 	uid     int
+	// refusal is what the API server answers a StatefulSet write while it
+	// refuses one ("" accepts); refused is the controller's memory of the
+	// last refused write: its message, for the rollout generation it was
+	// refused at.
+	refusal string
+	refused struct {
+		message    string
+		generation int64
+	}
 }
 
 // NewSim is an empty world: no rollout yet (the rollout command makes one).
@@ -83,6 +92,9 @@ func NewRollout(replicas int32, image string) *v1alpha1.StatefulSetRollout {
 // Input is the world as the controller would read it.
 func (s *Sim) Input() plan.Input {
 	in := plan.Input{Rollout: s.Rollout.DeepCopy(), Now: s.Now}
+	if s.refused.generation == s.Rollout.Generation {
+		in.Refused = s.refused.message
+	}
 	for i := range s.history {
 		in.History = append(in.History, *s.history[i].DeepCopy())
 	}
@@ -126,6 +138,12 @@ func (s *Sim) Apply() {
 	for _, key := range p.HandledActions {
 		delete(s.Rollout.Annotations, key)
 	}
+	if s.refusal != "" {
+		// The StatefulSet write is refused, and nothing after it happens.
+		s.refused.message, s.refused.generation = s.refusal, s.Rollout.Generation
+		return
+	}
+	s.refused.message, s.refused.generation = "", 0
 	if s.sts == nil {
 		s.sts = &appsv1.StatefulSet{
 			ObjectMeta: metav1.ObjectMeta{Name: Name, Namespace: "ns", UID: "sts-uid", Annotations: map[string]string{}},

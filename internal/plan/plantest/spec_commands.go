@@ -18,6 +18,10 @@ import (
 //	rollout replicas=10 image=v1 steps=(25,pause,pause:30s,100) max-unavailable=2
 //	        rollback-max-unavailable=1 deadline=60 auto-rollback min-ready=5 policy=OrderedReady
 //	set-image v2 | scale 12 | pause | resume | annotate promote undo=previous
+//	refuse message=(spec.x: Invalid value) | accept
+//
+// refuse makes the API server refuse every StatefulSet write with message
+// (the write and what follows it in the plan do not happen) until accept.
 func specCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 	switch d.Cmd {
 	case "rollout":
@@ -34,6 +38,10 @@ func specCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 	case "pause", "resume":
 		s.Rollout.Spec.Paused = d.Cmd == "pause"
 		s.Rollout.Generation++
+	case "refuse":
+		s.refusal = textArg(d, "message", "")
+	case "accept":
+		s.refusal = ""
 	case "annotate":
 		if s.Rollout.Annotations == nil {
 			s.Rollout.Annotations = map[string]string{}
