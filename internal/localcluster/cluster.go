@@ -27,6 +27,7 @@ type Cluster struct {
 	restConfig *rest.Config
 	exec       *execServer
 	execLog    *os.File
+	reaper     *reaper
 
 	mu    sync.Mutex
 	procs []*process
@@ -109,7 +110,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := c.waitFor(ctx, "etcd", func(ctx context.Context) error { return httpOK(ctx, etcdHealth) }); err != nil {
 		return err
 	}
-	if err := c.run("kube-apiserver", apiServerArgs(l, p), nil); err != nil {
+	if err := c.run("kube-apiserver", apiServerArgs(l, p, c.opts.FeatureGates), nil); err != nil {
 		return err
 	}
 	if err := c.waitFor(ctx, "kube-apiserver", func(ctx context.Context) error {
@@ -123,7 +124,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.run("kube-controller-manager", controllerManagerArgs(l), nil); err != nil {
+	if err := c.run("kube-controller-manager", controllerManagerArgs(l, c.opts.FeatureGates), nil); err != nil {
 		return err
 	}
 	if err := c.run("kube-scheduler", schedArgs, nil); err != nil {
@@ -133,6 +134,10 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	if err := createNodes(ctx, cs, c.opts.Nodes, c.exec.port()); err != nil {
+		return err
+	}
+	// It outlives Start, so not its context; Stop ends it.
+	if c.reaper, err = startReaper(context.Background(), cs, nodeNames(c.opts.Nodes)); err != nil {
 		return err
 	}
 	if err := c.waitFor(ctx, "nodes Ready and untainted", func(ctx context.Context) error {
@@ -246,6 +251,9 @@ func (c *Cluster) Stop() {
 		c.mu.Lock()
 		procs := c.procs
 		c.mu.Unlock()
+		if c.reaper != nil {
+			c.reaper.stop()
+		}
 		// Clients first, then kube-apiserver, then etcd: a server whose
 		// backend is already gone drains for seconds before it exits.
 		var clients, apiServer, etcd []*process

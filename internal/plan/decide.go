@@ -5,9 +5,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 )
 
 // Rollback reasons recorded in status.rollbackReason.
@@ -152,7 +154,7 @@ func (d *decider) move() {
 		return
 	}
 	d.setTemplate(wantHash, wantRevision, partition)
-	if sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdateRevision == "" {
+	if !templateObserved(sts, d.in.History) {
 		// Keep the message: it would flip to this and back around every
 		// partition change, a status write each time for no news.
 		d.waiting(d.status.Message)
@@ -208,6 +210,27 @@ func (d *decider) waiting(message string) {
 	default:
 		d.moving(d.status.Phase, message)
 	}
+}
+
+// templateObserved says whether the StatefulSet's status describes its
+// template: the StatefulSet controller observed its latest generation, or at
+// least its template, which its update revision then holds. In the second
+// case the change it has yet to observe is a partition alone, and its
+// status revisions hold: the planner need not wait for that controller's
+// round trip after each batch, only after a new template.
+func templateObserved(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) bool {
+	if sts.Status.UpdateRevision == "" {
+		return false
+	}
+	if sts.Status.ObservedGeneration >= sts.Generation {
+		return true
+	}
+	rev := history.Find(revisions, sts.Status.UpdateRevision)
+	if rev == nil {
+		return false
+	}
+	template, err := history.Template(rev)
+	return err == nil && equality.Semantic.DeepEqual(*template, sts.Spec.Template)
 }
 
 // world is the StatefulSet's view of revisions once it observed the template.
