@@ -149,6 +149,8 @@ type CheckRecord struct {
 	// StartedAt is when the analysis started: the first measurement is due then.
 	StartedAt metav1.Time `json:"startedAt"`
 
+	// Count is the measurements that gave an answer (all but Error), the
+	// count a step analysis waits for.
 	// +optional
 	Count int32 `json:"count"`
 	// +optional
