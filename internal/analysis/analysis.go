@@ -50,15 +50,12 @@ type Input struct {
 	Analysis v1alpha1.Analysis
 	// Checks is spec.rollout.checks: the conditions messages name.
 	Checks []v1alpha1.Check
-	// Records are this analysis' records, one per check (a check without
-	// one has no measurement yet).
+	// Records are this analysis' records, one per check: a check's first
+	// measurement is due at its record's StartedAt (a check without a
+	// record: now).
 	Records []v1alpha1.CheckRecord
-	// StartedAt is when the analysis started: the first measurements are
-	// due then.
-	StartedAt time.Time
 	// Background is true for spec.rollout.analysis, which never passes.
 	Background bool
-	Now        time.Time
 }
 
 // Result is the verdict and what it rests on.
@@ -69,7 +66,7 @@ type Result struct {
 	Message string
 	// Due are the next measurements to take, one per check still measured,
 	// in the analysis' order; none once the analysis passed or failed. A
-	// measurement due before Now is due now.
+	// measurement due in the past is due now.
 	Due []Due
 }
 
@@ -138,7 +135,7 @@ func (in Input) overLimit(rec v1alpha1.CheckRecord) (string, bool) {
 // interval after the last measurement.
 func (in Input) nextAt(rec v1alpha1.CheckRecord) time.Time {
 	if len(rec.Measurements) == 0 {
-		return in.StartedAt
+		return rec.StartedAt.Time
 	}
 	return rec.Measurements[len(rec.Measurements)-1].At.Add(in.Analysis.IntervalOrDefault())
 }

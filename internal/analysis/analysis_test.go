@@ -86,7 +86,7 @@ func newWorld(t *testing.T, d *datadriven.TestData) world {
 		a.Count = ptr(intArg(t, d, "count"))
 	}
 	a.FailureLimit, a.InconclusiveLimit = intArg(t, d, "failure-limit"), intArg(t, d, "inconclusive-limit")
-	w := world{now: start, in: analysis.Input{Analysis: a, StartedAt: start, Background: d.HasArg("background")}}
+	w := world{now: start, in: analysis.Input{Analysis: a, Background: d.HasArg("background")}}
 	for _, name := range a.Checks {
 		w.in.Checks = append(w.in.Checks, v1alpha1.Check{Name: name, Prometheus: &v1alpha1.PrometheusCheck{
 			Address: "http://prometheus:9090", Query: name, SuccessCondition: "result < 0.5",
@@ -107,7 +107,7 @@ func (w *world) record(check string) *v1alpha1.CheckRecord {
 
 func (w *world) decide() string {
 	in := w.in
-	in.Records, in.Now = w.records, w.now
+	in.Records = w.records
 	r := analysis.Decide(in)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s\n", r.Verdict, r.Message)
