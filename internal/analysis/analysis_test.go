@@ -8,6 +8,7 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/analysis"
@@ -80,10 +81,10 @@ func newWorld(t *testing.T, d *datadriven.TestData) world {
 		}
 	}
 	if d.HasArg("interval") {
-		a.IntervalSeconds = ptr(intArg(t, d, "interval"))
+		a.IntervalSeconds = ptr.To(intArg(t, d, "interval"))
 	}
 	if d.HasArg("count") {
-		a.Count = ptr(intArg(t, d, "count"))
+		a.Count = ptr.To(intArg(t, d, "count"))
 	}
 	a.FailureLimit, a.InconclusiveLimit = intArg(t, d, "failure-limit"), intArg(t, d, "inconclusive-limit")
 	w := world{now: start, in: analysis.Input{Analysis: a, Background: d.HasArg("background")}}
@@ -125,5 +126,3 @@ func intArg(t *testing.T, d *datadriven.TestData, key string) int32 {
 	}
 	return int32(n)
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -13,9 +13,12 @@ import (
 // before left them; a promote passes the step whatever was measured.
 func (d *decider) analyse(w world, a *v1alpha1.Analysis) bool {
 	index := d.status.CurrentStepIndex
+	kept := len(d.records)
 	r := d.judge(*a, false, index, d.status.StepStartedAt)
 	switch r.Verdict {
 	case analysis.Pass:
+		// The analysis ended: its records go with it.
+		d.records = d.records[:kept]
 		d.event(corev1.EventTypeNormal, ReasonAnalysisPassed, "%s: %s", d.stepName(index), r.Message)
 		d.advance()
 		return true

@@ -15,9 +15,11 @@ import (
 // complete in one call (a pause that expired, a step whose pods are already
 // updated); it stops at the first step with work left.
 func (d *decider) forward(w world) {
-	if w.current == w.target && !d.pods.anyOutdated(w.target) {
+	if w.current == w.target && !d.pods.anyOutdated(w.target) && (d.status.StableRevision == "" || d.status.StableRevision == w.target) {
 		// Nothing to roll out (a new set, or every pod already runs the
-		// template): steps and pauses would only be ceremony.
+		// stable template): steps and pauses would only be ceremony. A
+		// rollout whose pods all reached a new revision still walks the
+		// steps left: an analysis after 100% judges the new release.
 		d.status.CurrentStepIndex = int32(len(d.steps))
 	}
 	if d.previous == v1alpha1.PhasePaused && !d.inPauseStep() {

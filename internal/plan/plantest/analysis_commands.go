@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/analysis"
@@ -18,6 +19,7 @@ import (
 //	analysis step=1 checks=(error-rate) interval=10 count=3 failure-limit=1 inconclusive-limit=0
 //	analysis background checks=(error-rate) interval=30
 //	measure phase=Failed value=0.7 [check=error-rate]   (the input, if any, is the message)
+//	records (print status.analysis)
 //
 // analysis makes step N an analysis step (or sets the background
 // analysis) and defines each check it names as a Prometheus check whose
@@ -29,10 +31,10 @@ func analysisCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, boo
 	case "analysis":
 		a := &v1alpha1.Analysis{Checks: listArg(d, "checks")}
 		if d.HasArg("interval") {
-			a.IntervalSeconds = ptr(int32(intArg(d, "interval", 0)))
+			a.IntervalSeconds = ptr.To(int32(intArg(d, "interval", 0)))
 		}
 		if d.HasArg("count") {
-			a.Count = ptr(int32(intArg(d, "count", 0)))
+			a.Count = ptr.To(int32(intArg(d, "count", 0)))
 		}
 		a.FailureLimit = int32(intArg(d, "failure-limit", 0))
 		a.InconclusiveLimit = int32(intArg(d, "inconclusive-limit", 0))
@@ -48,6 +50,8 @@ func analysisCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, boo
 		s.Rollout.Generation++
 	case "measure":
 		return s.measure(t, d), true
+	case "records":
+		return s.describeRecords(), true
 	default:
 		return "", false
 	}
@@ -93,6 +97,19 @@ func (s *Sim) measure(t *testing.T, d *datadriven.TestData) string {
 	return "measured " + strings.Join(measured, ", ") + "\n"
 }
 
+func (s *Sim) describeRecords() string {
+	if len(s.Rollout.Status.Analysis) == 0 {
+		return "none\n"
+	}
+	var b strings.Builder
+	for _, rec := range s.Rollout.Status.Analysis {
+		fmt.Fprintf(&b, "%s: count=%d failed=%d inconclusive=%d error=%d kept=%d\n",
+			measureName(plan.Measure{Check: rec.Check, Background: rec.Background, Step: rec.Step}),
+			rec.Count, rec.Failed, rec.Inconclusive, rec.Error, len(rec.Measurements))
+	}
+	return b.String()
+}
+
 // record is the status record a measurement goes to, as the effector finds it.
 func (s *Sim) recordOf(m plan.Measure) *v1alpha1.CheckRecord {
 	for i := range s.Rollout.Status.Analysis {
@@ -122,5 +139,3 @@ func listArg(d *datadriven.TestData, key string) []string {
 	}
 	return nil
 }
-
-func ptr[T any](v T) *T { return &v }
