@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -21,8 +22,10 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/history"
+	"github.com/sroll-dev/sroll/internal/hookrun"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
+	"github.com/sroll-dev/sroll/internal/replication"
 )
 
 // staleRetry is how soon a reconcile whose write was refused because the
@@ -49,6 +52,9 @@ type Reconciler struct {
 	// Notifier tells the rollouts' notification targets; nil sends nothing.
 	// SetupWithManager runs it with the manager.
 	Notifier *notify.Dispatcher
+	// Hooks runs the replication hooks; nil runs none (spec.replication is
+	// then ignored). SetupWithManager runs it with the manager.
+	Hooks *hookrun.Runner
 
 	deletions deletions
 	ownWrites ownWrites
@@ -112,13 +118,23 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
 		History:     obs.revisions,
+		Replication: replication.NewGate(&rollout, obs.pods),
 		Now:         r.Clock.Now(),
 		Refused:     r.refusals.of(key, rollout.Generation),
 	})
-	if err := r.apply(ctx, &rollout, obs, p); err != nil {
+	rep := r.decideReplication(&rollout, obs, p)
+	if err := r.apply(ctx, &rollout, obs, p, rep); err != nil {
+		if rep != nil && !equality.Semantic.DeepEqual(rollout.Status.Replication, &rep.decision.Status) {
+			// The status that records these results was not written.
+			r.Hooks.Return(client.ObjectKeyFromObject(&rollout), rep.results)
+		}
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
+	requeue := p.RequeueAfter
+	if rep != nil && rep.decision.RequeueAfter > 0 && (requeue == 0 || rep.decision.RequeueAfter < requeue) {
+		requeue = rep.decision.RequeueAfter
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
 // observe reads the StatefulSet, its history and its pods. Pods this operator
@@ -153,7 +169,9 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //
 //  0. an undo is the rollout's own update, alone;
 //  1. the status, one write merged from each concern's part (statusToWrite),
-//     so a restarted operator resumes from what was decided;
+//     so a restarted operator resumes from what was decided (a seed is on
+//     record before its hook runs), then the replication hooks and their
+//     events, which only that write allows;
 //  2. what describes the status just committed: events, metrics and
 //     notifications, now, so that a later step failing does not lose them;
 //  3. a storage increase's claims (internal/claims), and when it replaces
@@ -164,7 +182,7 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //     (plan.Input.Refused), and nothing below happens;
 //  5. the deletions;
 //  6. the removal of the action annotations carried out.
-func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
+func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep) error {
 	if p.Undo != nil {
 		return r.undo(ctx, rollout, p)
 	}
@@ -173,8 +191,11 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if err != nil {
 		return err
 	}
-	if err := r.writeStatus(ctx, rollout, r.statusToWrite(rollout, p, resize)); err != nil {
+	if err := r.writeStatus(ctx, rollout, r.statusToWrite(rollout, p, resize, rep)); err != nil {
 		return err
+	}
+	if rep != nil {
+		r.runHooks(ctx, rollout, rep)
 	}
 	r.recordPlanEvents(rollout, actionRollout, p.Events)
 	r.warnRefusals(rollout, previous.Notifications)
@@ -206,6 +227,9 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.ownWrites.forget(key)
 	r.refusals.forget(key)
 	r.Metrics.forget(key)
+	if r.Hooks != nil {
+		r.Hooks.Forget(key)
+	}
 	if r.Notifier != nil {
 		r.Notifier.Forget(key)
 	}

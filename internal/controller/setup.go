@@ -71,7 +71,8 @@ func New(mgr ctrl.Manager, metrics *Metrics) *Reconciler {
 // SetupWithManager watches rollouts, their StatefulSets and their pods. With
 // a Notifier it also runs the notifier (on the leader, like the controller)
 // and reconciles a rollout whenever its targets acknowledged something, so
-// that status.notifications records it.
+// that status.notifications records it; with Hooks, the hook runner, and a
+// rollout is reconciled whenever one of its hooks finished.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("statefulsetrollout").
@@ -83,6 +84,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("add the notifier: %w", err)
 		}
 		b = b.WatchesRawSource(source.Channel(r.Notifier.Delivered(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+	}
+	if r.Hooks != nil {
+		if err := mgr.Add(r.Hooks); err != nil {
+			return fmt.Errorf("add the hook runner: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(r.Hooks.Finished(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
 	}
 	return b.Complete(r)
 }

@@ -14,17 +14,22 @@ import (
 )
 
 // statusToWrite is the one status a reconcile writes, merged from the parts
-// each concern owns: the planner's (everything but status.notifications)
-// the notifier's (status.notifications) and the claims decider's
-// (status.claimResize, and what it waits for in the message). A concern
-// with status of its own (a snapshot set, a replication record) adds its
-// part here, decided by its own decider, so that the write stays one.
-func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, resize claims.Decision) v1alpha1.StatefulSetRolloutStatus {
+// each concern owns: the planner's (everything but status.notifications,
+// status.claimResize and status.replication), the notifier's
+// (status.notifications), the claims decider's (status.claimResize, and
+// what it waits for in the message) and the replication decider's
+// (status.replication). A concern with status of its own (a snapshot set)
+// adds its part here, decided by its own decider, so that the write stays
+// one.
+func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, resize claims.Decision, rep *replicationStep) v1alpha1.StatefulSetRolloutStatus {
 	want := *p.Status.DeepCopy()
 	want.Notifications = r.notificationRecords(rollout, want.Notifications)
 	want.ClaimResize = resize.Record
 	if resize.Message != "" {
 		want.Message += "; " + resize.Message
+	}
+	if rep != nil {
+		want.Replication = rep.decision.Status.DeepCopy()
 	}
 	return want
 }

@@ -52,7 +52,7 @@ func Decide(in Input) Plan {
 	d.plan.Status = *in.Rollout.Status.DeepCopy()
 	d.status = &d.plan.Status
 	d.previous = d.status.Phase
-	d.pods = observePods(in.StatefulSet, in.Pods, d.replicas, d.now, d.minReady)
+	d.pods = observePods(in.StatefulSet, in.Pods, d.replicas, d.now, d.minReady, in.Replication)
 	if d.undo() {
 		d.plan.View = d.view()
 		return d.plan
@@ -66,10 +66,29 @@ func Decide(in Input) Plan {
 	if d.hold == nil {
 		d.hold = d.keptHold()
 	}
+	d.scaleDown()
 	d.fillStatus()
 	d.plan.RequeueAfter = d.nextTimer()
 	d.plan.View = d.view()
 	return d.plan
+}
+
+// scaleDown keeps the StatefulSet's replicas above the pods a scale-down
+// removes until their handover is done (the StatefulSet controller removes
+// the highest ordinals first, so every ordinal below the highest one still
+// handing over stays too).
+func (d *decider) scaleDown() {
+	d.plan.Replicas = d.replicas
+	gate := d.in.Replication
+	if gate == nil {
+		return
+	}
+	for _, p := range d.pods.byOrdinalOrder() {
+		if p.Ordinal >= d.replicas && !p.Terminating && !gate.Stopped(p.Ref.Name) {
+			d.plan.Replicas = max(d.plan.Replicas, p.Ordinal+1)
+			d.plan.Handover = append(d.plan.Handover, p.Ref.Name)
+		}
+	}
 }
 
 // view is what the plan shows of the rollout. Before the StatefulSet exists

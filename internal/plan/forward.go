@@ -134,19 +134,21 @@ func (d *decider) complete(target string) {
 
 // deleteBatch authorises the batch; deleting counts as progress, so the
 // deadline restarts with each batch. It is where handover plugs in: work
-// that must be done before a pod goes (a switchover if it is the primary,
-// the stop hook, a Consul drain) is observed per pod as one more field of
-// Pod, and only pods whose handover is complete are deleted here; the
-// others start their handover (an effect recorded in status first) and the
-// rollout waits on a hold of its own kind until they are done.
+// that must be done before a pod goes (the stop hook; a switchover, a
+// Consul drain) is asked of its decider through Plan.Handover, and only
+// pods whose handover is complete are deleted here.
 func (d *decider) deleteBatch(pods []Pod) {
-	if len(pods) == 0 {
-		return
-	}
 	deleted := make([]string, 0, len(pods))
 	for _, p := range pods {
+		if gate := d.in.Replication; gate != nil && !gate.Stopped(p.Ref.Name) {
+			d.plan.Handover = append(d.plan.Handover, p.Ref.Name)
+			continue
+		}
 		d.plan.Delete = append(d.plan.Delete, p.Ref)
 		deleted = append(deleted, p.Ref.Name)
+	}
+	if len(deleted) == 0 {
+		return
 	}
 	slices.Sort(deleted)
 	now := metav1.NewTime(d.now)

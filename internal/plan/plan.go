@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/replication"
 )
 
 // Input is everything the planner looks at.
@@ -24,7 +25,12 @@ type Input struct {
 	// History is the StatefulSet's ControllerRevisions, in any order: the
 	// templates an undo goes back to.
 	History []appsv1.ControllerRevision
-	Now     time.Time
+	// Replication, set for a rollout with spec.replication, adds the
+	// replication record's word to the rollout: a pod is available only
+	// while its member runs in its role, and is deleted only once its
+	// member is stopped.
+	Replication *replication.Gate
+	Now         time.Time
 	// Refused is the API server's message when it refused, for its content
 	// (invalid, forbidden by an admission plugin or a quota), the last
 	// StatefulSet write this generation of the rollout asked for; empty
@@ -53,11 +59,18 @@ type Plan struct {
 	TemplateHash     string
 	TemplateRevision string
 	Partition        int32
+	// Replicas is the StatefulSet's replicas: spec.replicas, kept above a
+	// scale-down's leaving members until their handover is done.
+	Replicas int32
 
 	// 3. Pods to delete, only after the status and partition were written.
 	// Deletions carry the UID and resourceVersion as preconditions so a pod
 	// that changed since it was observed is never deleted.
 	Delete []PodRef
+	// Handover names the pods of the batch that are not deleted yet because
+	// their application still runs: the replication decider stops them, and
+	// a later plan deletes them.
+	Handover []string
 
 	// 4. Action annotations that were carried out and may be removed.
 	HandledActions []string

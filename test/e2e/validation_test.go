@@ -82,6 +82,33 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 		{"negative pause", func(r *v1alpha1.StatefulSetRollout) {
 			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{e2eutil.Percent(10), {Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: -60e9}}}, e2eutil.Percent(100)}
 		}, "pause duration must not be negative"},
+		{"more primaries than replicas", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			four := int32(4)
+			r.Spec.Replication.Primaries = &four
+		}, "spec.replication.primaries must not exceed spec.replicas"},
+		{"unknown quorum", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Recovery.Quorum = "Most"
+		}, `supported values: "All", "Majority"`},
+		{"no secondary hook for the secondaries", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Hooks.Secondary = nil
+		}, "spec.replication.hooks.secondary is required when replicas exceed primaries"},
+		{"no primary hook for several primaries", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Hooks.Primary = nil
+			two := int32(2)
+			r.Spec.Replication.Primaries = &two
+		}, "spec.replication.hooks.primary is required when primaries is more than 1"},
+		{"replication without serviceName", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.ServiceName = ""
+		}, "spec.serviceName is required with spec.replication"},
+		{"hook without a command", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Hooks.Stop.Command = nil
+		}, "spec.replication.hooks.stop.command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e2eutil.NewRollout(ns, "bad", 3, intstr.FromInt32(1))
