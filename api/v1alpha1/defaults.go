@@ -107,3 +107,25 @@ func seconds(value *int32, def int32) time.Duration {
 	}
 	return time.Duration(def) * time.Second
 }
+
+// DefaultAnalysisIntervalSeconds is the +kubebuilder:default of intervalSeconds.
+const DefaultAnalysisIntervalSeconds = 60
+
+// IntervalOrDefault is the time between two measurements of a check.
+func (a Analysis) IntervalOrDefault() time.Duration {
+	seconds := int32(DefaultAnalysisIntervalSeconds)
+	if a.IntervalSeconds != nil {
+		seconds = *a.IntervalSeconds
+	}
+	return time.Duration(seconds) * time.Second
+}
+
+// CountOrDefault is how many measurements of each check a step analysis
+// takes; 0 measures until promoted. Unset is one measurement: no marker
+// default, since the background analysis must leave count unset.
+func (a Analysis) CountOrDefault() int32 {
+	if a.Count == nil {
+		return 1
+	}
+	return *a.Count
+}

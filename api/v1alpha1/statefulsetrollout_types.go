@@ -46,6 +46,10 @@ type StatefulSetRolloutSpec struct {
 }
 
 // RolloutStrategy is the disruption budget, the steps and the safety net of a rollout.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.steps) || self.steps.all(s, !has(s.analysis) || s.analysis.checks.all(c, has(self.checks) && self.checks.exists(k, k.name == c)))",message="an analysis step names a check that spec.rollout.checks does not define: add the check to spec.rollout.checks or fix the name"
+// +kubebuilder:validation:XValidation:rule="!has(self.analysis) || self.analysis.checks.all(c, has(self.checks) && self.checks.exists(k, k.name == c))",message="spec.rollout.analysis names a check that spec.rollout.checks does not define: add the check to spec.rollout.checks or fix the name"
+// +kubebuilder:validation:XValidation:rule="!has(self.analysis) || !has(self.analysis.count)",message="spec.rollout.analysis runs until the rollout completes: remove its count (count is for analysis steps)"
 type RolloutStrategy struct {
 	// MaxUnavailable is the disruption budget: at most this many pods (or this
 	// percent of replicas, rounded down, at least 1) may be unavailable at once,
@@ -58,7 +62,8 @@ type RolloutStrategy struct {
 
 	// Steps are walked in order. A percent step updates that share of the
 	// replicas (rounded up); a pause step waits for its duration or, without
-	// one, for a promote. After the last step the rest of the pods are updated.
+	// one, for a promote; an analysis step waits for its checks to pass.
+	// After the last step the rest of the pods are updated.
 	// +optional
 	// +kubebuilder:default={{percent: 100}}
 	// +kubebuilder:validation:MaxItems=32
@@ -76,6 +81,18 @@ type RolloutStrategy struct {
 	// +optional
 	AutoRollback bool `json:"autoRollback,omitempty"`
 
+	// Analysis is the background analysis: its checks are measured while
+	// any step after the first runs, and a failure fails the rollout.
+	// +optional
+	Analysis *Analysis `json:"analysis,omitempty"`
+
+	// Checks are the measurements analyses name.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=name
+	Checks []Check `json:"checks,omitempty"`
+
 	// RollbackMaxUnavailable is the disruption budget while rolling back;
 	// it defaults to maxUnavailable.
 	// +optional
@@ -84,8 +101,8 @@ type RolloutStrategy struct {
 	RollbackMaxUnavailable *intstr.IntOrString `json:"rollbackMaxUnavailable,omitempty"`
 }
 
-// RolloutStep is either a percent of replicas to update or a pause.
-// +kubebuilder:validation:XValidation:rule="has(self.percent) != has(self.pause)",message="each step sets exactly one of percent or pause"
+// RolloutStep is a percent of replicas to update, a pause or an analysis.
+// +kubebuilder:validation:XValidation:rule="[has(self.percent), has(self.pause), has(self.analysis)].filter(x, x).size() == 1",message="each step sets exactly one of percent, pause or analysis"
 type RolloutStep struct {
 	// Percent of replicas that run the new revision once this step completes.
 	// +optional
@@ -96,6 +113,11 @@ type RolloutStep struct {
 	// Pause waits for Duration, or for a promote when Duration is unset.
 	// +optional
 	Pause *PauseStep `json:"pause,omitempty"`
+
+	// Analysis measures its checks and passes once they pass; a failure
+	// fails the rollout.
+	// +optional
+	Analysis *Analysis `json:"analysis,omitempty"`
 }
 
 // PauseStep holds a rollout between two percent steps.
@@ -184,6 +206,12 @@ type StatefulSetRolloutStatus struct {
 	// Replication is the replication decider's record; absent without spec.replication.
 	// +optional
 	Replication *ReplicationStatus `json:"replication,omitempty"`
+
+	// Analysis records the checks of the analyses running (the current
+	// analysis step's and the background one), for the planner to judge.
+	// +optional
+	// +kubebuilder:validation:MaxItems=24
+	Analysis []CheckRecord `json:"analysis,omitempty"`
 
 	// +optional
 	// +listType=map

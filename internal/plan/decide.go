@@ -16,6 +16,7 @@ import (
 const (
 	RollbackAborted          = "Aborted"
 	RollbackDeadlineExceeded = "ProgressDeadlineExceeded"
+	RollbackAnalysisFailed   = "AnalysisFailed"
 )
 
 // decider carries one Decide call: the input, the status being built and the
@@ -34,6 +35,9 @@ type decider struct {
 	// hold is why the rollout waits, once move decided it; nil while it moves.
 	hold   *Hold
 	timers []time.Duration
+	// records are the analysis records the analyses judged this time; a
+	// forward rollout keeps these alone in status (keepRecords).
+	records []v1alpha1.CheckRecord
 }
 
 // Decide returns what to do next for one rollout. It reads nothing but its

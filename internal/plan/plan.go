@@ -75,6 +75,13 @@ type Plan struct {
 	// 4. Action annotations that were carried out and may be removed.
 	HandledActions []string
 
+	// 5. Measurements to take, each at its time (now when it is past),
+	// outside the reconcile: each result is appended to its record in
+	// status.analysis (analysis.Record), the check, Background and Step
+	// naming the record, which starts the next reconcile. A measurement
+	// whose record is gone by then is dropped: its analysis ended.
+	Measure []Measure
+
 	// Events to record after the status write succeeded.
 	Events []Event
 
@@ -117,6 +124,14 @@ type Undo struct {
 	Template *corev1.PodTemplateSpec
 }
 
+// Measure is a measurement due of a check of an analysis.
+type Measure struct {
+	Check      string
+	Background bool
+	Step       int32
+	At         time.Time
+}
+
 // PodRef identifies one observed version of a pod.
 type PodRef struct {
 	Name            string
@@ -147,6 +162,9 @@ const (
 	ReasonActionIgnored     = "ActionIgnored"
 	ReasonUndone            = "Undone"
 	ReasonUndoFailed        = "UndoFailed"
+	ReasonAnalysisPassed    = "AnalysisPassed"
+	// A failed analysis is recorded as ReasonAnalysisFailed, the reason
+	// of its condition too, as a refusal is as ReasonStatefulSetRefused.
 )
 
 // Condition types on the rollout.

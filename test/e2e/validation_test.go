@@ -45,7 +45,26 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 		{"step with percent and pause", func(r *v1alpha1.StatefulSetRollout) {
 			p := int32(10)
 			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{{Percent: &p, Pause: &v1alpha1.PauseStep{}}}
-		}, "each step sets exactly one of percent or pause"},
+		}, "each step sets exactly one of percent, pause or analysis"},
+		{"analysis step naming an unknown check", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Checks = []v1alpha1.Check{errorRate()}
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{e2eutil.Percent(10), {Analysis: &v1alpha1.Analysis{Checks: []string{"latency"}}}, e2eutil.Percent(100)}
+		}, "an analysis step names a check that spec.rollout.checks does not define"},
+		{"background analysis naming an unknown check", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Analysis = &v1alpha1.Analysis{Checks: []string{"latency"}}
+		}, "spec.rollout.analysis names a check that spec.rollout.checks does not define"},
+		{"background analysis with a count", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Checks = []v1alpha1.Check{errorRate()}
+			r.Spec.Rollout.Analysis = &v1alpha1.Analysis{Checks: []string{"error-rate"}, Count: ptr(int32(3))}
+		}, "spec.rollout.analysis runs until the rollout completes: remove its count"},
+		{"check with two providers", func(r *v1alpha1.StatefulSetRollout) {
+			check := errorRate()
+			check.Webhook = &v1alpha1.WebhookCheck{URL: "http://gate.example"}
+			r.Spec.Rollout.Checks = []v1alpha1.Check{check}
+		}, "each check sets exactly one of prometheus or webhook"},
+		{"check without a provider", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Checks = []v1alpha1.Check{{Name: "error-rate"}}
+		}, "each check sets exactly one of prometheus or webhook"},
 		{"maxUnavailable zero", func(r *v1alpha1.StatefulSetRollout) {
 			zero := intstr.FromInt32(0)
 			r.Spec.Rollout.MaxUnavailable = &zero
@@ -104,7 +123,10 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 		})
 	}
 
-	good := e2eutil.NewRollout(ns, "good", 3, intstr.FromString("30%"), e2eutil.Percent(10), e2eutil.Pause(0), e2eutil.Percent(100))
+	good := e2eutil.NewRollout(ns, "good", 3, intstr.FromString("30%"), e2eutil.Percent(10), e2eutil.Pause(0),
+		v1alpha1.RolloutStep{Analysis: &v1alpha1.Analysis{Checks: []string{"error-rate"}, Count: ptr(int32(3)), FailureLimit: 1}}, e2eutil.Percent(100))
+	good.Spec.Rollout.Checks = []v1alpha1.Check{errorRate()}
+	good.Spec.Rollout.Analysis = &v1alpha1.Analysis{Checks: []string{"error-rate"}}
 	if err := c.Create(context.Background(), good); err != nil {
 		t.Fatalf("a valid spec was refused: %v", err)
 	}
@@ -139,6 +161,15 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 	if err := c.Update(context.Background(), r, client.DryRunAll); err != nil {
 		t.Fatalf("a valid update was refused: %v", err)
 	}
+}
+
+// errorRate is a valid Prometheus check named error-rate.
+func errorRate() v1alpha1.Check {
+	return v1alpha1.Check{Name: "error-rate", Prometheus: &v1alpha1.PrometheusCheck{
+		Address:          "http://prometheus.monitoring:9090",
+		Query:            `sum(rate(http_errors_total{revision="{{.UpdateRevision}}"}[1m]))`,
+		SuccessCondition: "result < 0.5",
+	}}
 }
 
 // Of spec.volumeClaimTemplates only a storage request may change, and only
