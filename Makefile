@@ -83,6 +83,7 @@ test: k8s-bin verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
 
 ## bench: the performance figures in the README, measured on a fresh local
 ## cluster with a pod ready delay of 2 s; ends with a markdown table.
+## BENCH=quick runs the same benchmarks with smaller sizes.
 bench: k8s-bin build
 	SROLL_POD_READY_DELAY=2s go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/bench/...
 

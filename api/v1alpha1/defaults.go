@@ -57,9 +57,75 @@ func (s RolloutStrategy) RollbackMaxUnavailableOrDefault() intstr.IntOrString {
 
 // ProgressDeadlineOrDefault is how long a rollout may go without progress.
 func (s RolloutStrategy) ProgressDeadlineOrDefault() time.Duration {
-	seconds := int32(DefaultProgressDeadlineSeconds)
-	if s.ProgressDeadlineSeconds != nil {
-		seconds = *s.ProgressDeadlineSeconds
+	return seconds(s.ProgressDeadlineSeconds, DefaultProgressDeadlineSeconds)
+}
+
+// DefaultHookTimeoutSeconds, DefaultStatusPeriodSeconds and
+// DefaultRecoveryTimeoutSeconds are the +kubebuilder:default of the hooks'
+// timeoutSeconds, the status hook's periodSeconds and
+// recovery.timeoutSeconds.
+const (
+	DefaultHookTimeoutSeconds     = 30
+	DefaultStatusPeriodSeconds    = 10
+	DefaultRecoveryTimeoutSeconds = 300
+)
+
+// PrimariesOrDefault is how many members act as primaries, 1 when unset.
+func (s *ReplicationSpec) PrimariesOrDefault() int32 {
+	if s.Primaries == nil {
+		return 1
+	}
+	return *s.Primaries
+}
+
+// TimeoutOrDefault is how long the hook may run.
+func (h Hook) TimeoutOrDefault() time.Duration {
+	return seconds(h.TimeoutSeconds, DefaultHookTimeoutSeconds)
+}
+
+// PeriodOrDefault is how often the status hook runs on each member.
+func (h StatusHook) PeriodOrDefault() time.Duration {
+	return seconds(h.PeriodSeconds, DefaultStatusPeriodSeconds)
+}
+
+// QuorumOrDefault is the recovery quorum, All when unset.
+func (r RecoverySpec) QuorumOrDefault() Quorum {
+	if r.Quorum == "" {
+		return QuorumAll
+	}
+	return r.Quorum
+}
+
+// TimeoutOrDefault is how long a recovery waits for quorum before it is Degraded.
+func (r RecoverySpec) TimeoutOrDefault() time.Duration {
+	return seconds(r.TimeoutSeconds, DefaultRecoveryTimeoutSeconds)
+}
+
+func seconds(value *int32, def int32) time.Duration {
+	if value != nil {
+		def = *value
+	}
+	return time.Duration(def) * time.Second
+}
+
+// DefaultAnalysisIntervalSeconds is the +kubebuilder:default of intervalSeconds.
+const DefaultAnalysisIntervalSeconds = 60
+
+// IntervalOrDefault is the time between two measurements of a check.
+func (a Analysis) IntervalOrDefault() time.Duration {
+	seconds := int32(DefaultAnalysisIntervalSeconds)
+	if a.IntervalSeconds != nil {
+		seconds = *a.IntervalSeconds
 	}
 	return time.Duration(seconds) * time.Second
+}
+
+// CountOrDefault is how many measurements of each check a step analysis
+// takes; 0 measures until promoted. Unset is one measurement: no marker
+// default, since the background analysis must leave count unset.
+func (a Analysis) CountOrDefault() int32 {
+	if a.Count == nil {
+		return 1
+	}
+	return *a.Count
 }

@@ -38,6 +38,28 @@ func TestDefaultsMatchTheCRD(t *testing.T) {
 	if got, want := defaultOf("progressDeadlineSeconds"), mustJSON(t, int(unset.ProgressDeadlineOrDefault().Seconds())); got != want {
 		t.Errorf("CRD default of progressDeadlineSeconds = %s, ProgressDeadlineOrDefault = %s", got, want)
 	}
+	replication := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["replication"]
+	hooks := replication.Properties["hooks"].Properties
+	var unsetReplication v1alpha1.ReplicationSpec
+	for _, tc := range []struct {
+		field      string
+		crdDefault *apiextensionsv1.JSON
+		helper     any
+	}{
+		{"replication.primaries", replication.Properties["primaries"].Default, unsetReplication.PrimariesOrDefault()},
+		{"replication.recovery.quorum", replication.Properties["recovery"].Properties["quorum"].Default, unsetReplication.Recovery.QuorumOrDefault()},
+		{"replication.recovery.timeoutSeconds", replication.Properties["recovery"].Properties["timeoutSeconds"].Default, int(unsetReplication.Recovery.TimeoutOrDefault().Seconds())},
+		{"replication.hooks.seed.timeoutSeconds", hooks["seed"].Properties["timeoutSeconds"].Default, int(unsetReplication.Hooks.Seed.TimeoutOrDefault().Seconds())},
+		{"replication.hooks.status.periodSeconds", hooks["status"].Properties["periodSeconds"].Default, int(unsetReplication.Hooks.Status.PeriodOrDefault().Seconds())},
+	} {
+		if tc.crdDefault == nil {
+			t.Errorf("spec.%s has no default in the CRD", tc.field)
+			continue
+		}
+		if got, want := string(tc.crdDefault.Raw), mustJSON(t, tc.helper); got != want {
+			t.Errorf("CRD default of spec.%s = %s, helper = %s", tc.field, got, want)
+		}
+	}
 	var steps []v1alpha1.RolloutStep
 	if err := json.Unmarshal([]byte(defaultOf("steps")), &steps); err != nil {
 		t.Fatal(err)

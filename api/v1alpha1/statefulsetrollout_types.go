@@ -16,6 +16,9 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.ordinals) || !has(self.ordinals.start) || self.ordinals.start == 0",message="spec.ordinals.start other than 0 is not supported yet"
 // +kubebuilder:validation:XValidation:rule="has(self.serviceName) == has(oldSelf.serviceName) && (!has(self.serviceName) || self.serviceName == oldSelf.serviceName)",message="spec.serviceName can't change: the StatefulSet API does not allow it; create a new rollout instead"
 // +kubebuilder:validation:XValidation:rule="(has(self.podManagementPolicy) ? self.podManagementPolicy : 'Parallel') == (has(oldSelf.podManagementPolicy) ? oldSelf.podManagementPolicy : 'Parallel')",message="spec.podManagementPolicy can't change: the StatefulSet API does not allow it; create a new rollout instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.replication) || !has(self.replication.primaries) || self.replication.primaries <= (has(self.replicas) ? self.replicas : 1)",message="spec.replication.primaries must not exceed spec.replicas: lower primaries or add replicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.replication) || (has(self.replication.primaries) ? self.replication.primaries : 1) >= (has(self.replicas) ? self.replicas : 1) || has(self.replication.hooks.secondary)",message="spec.replication.hooks.secondary is required when replicas exceed primaries: it joins the members that are not primaries"
+// +kubebuilder:validation:XValidation:rule="!has(self.replication) || (has(self.serviceName) && size(self.serviceName) > 0)",message="spec.serviceName is required with spec.replication: members reach each other at {pod}.{serviceName}.{namespace}.svc"
 // +kubebuilder:validation:XValidation:rule="self.selector == oldSelf.selector",message="spec.selector can't change: the StatefulSet API does not allow it; create a new rollout instead"
 // +kubebuilder:validation:XValidation:rule="(has(self.volumeClaimTemplates) ? size(self.volumeClaimTemplates) : 0) == (has(oldSelf.volumeClaimTemplates) ? size(oldSelf.volumeClaimTemplates) : 0) && (!has(self.volumeClaimTemplates) || self.volumeClaimTemplates.all(t, oldSelf.volumeClaimTemplates.exists(o, o.metadata.name == t.metadata.name && has(o.spec.accessModes) == has(t.spec.accessModes) && (!has(o.spec.accessModes) || o.spec.accessModes == t.spec.accessModes) && has(o.spec.storageClassName) == has(t.spec.storageClassName) && (!has(o.spec.storageClassName) || o.spec.storageClassName == t.spec.storageClassName) && has(o.spec.volumeMode) == has(t.spec.volumeMode) && (!has(o.spec.volumeMode) || o.spec.volumeMode == t.spec.volumeMode))))",message="spec.volumeClaimTemplates: only the storage request of an existing claim can change (sroll then expands each volume); adding, removing or renaming a claim, or changing its access modes, storage class or volume mode is not possible for a StatefulSet: create a new rollout for that"
 // +kubebuilder:validation:XValidation:rule="!has(self.volumeClaimTemplates) || !has(oldSelf.volumeClaimTemplates) || self.volumeClaimTemplates.all(t, oldSelf.volumeClaimTemplates.all(o, o.metadata.name != t.metadata.name || !has(o.spec.resources) || !has(o.spec.resources.requests) || !('storage' in o.spec.resources.requests) || (has(t.spec.resources) && has(t.spec.resources.requests) && 'storage' in t.spec.resources.requests && quantity(string(t.spec.resources.requests['storage'])).compareTo(quantity(string(o.spec.resources.requests['storage']))) >= 0)))",message="spec.volumeClaimTemplates: a storage request can grow, not shrink (volumes can't be made smaller)"
@@ -35,9 +38,18 @@ type StatefulSetRolloutSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
 	Notifications []NotificationTarget `json:"notifications,omitempty"`
+
+	// Replication runs the application's lifecycle hooks: bootstrap, rejoin,
+	// lights-out recovery from the newest copy, clean stops before deletion.
+	// +optional
+	Replication *ReplicationSpec `json:"replication,omitempty"`
 }
 
 // RolloutStrategy is the disruption budget, the steps and the safety net of a rollout.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.steps) || self.steps.all(s, !has(s.analysis) || s.analysis.checks.all(c, has(self.checks) && self.checks.exists(k, k.name == c)))",message="an analysis step names a check that spec.rollout.checks does not define: add the check to spec.rollout.checks or fix the name"
+// +kubebuilder:validation:XValidation:rule="!has(self.analysis) || self.analysis.checks.all(c, has(self.checks) && self.checks.exists(k, k.name == c))",message="spec.rollout.analysis names a check that spec.rollout.checks does not define: add the check to spec.rollout.checks or fix the name"
+// +kubebuilder:validation:XValidation:rule="!has(self.analysis) || !has(self.analysis.count)",message="spec.rollout.analysis runs until the rollout completes: remove its count (count is for analysis steps)"
 type RolloutStrategy struct {
 	// MaxUnavailable is the disruption budget: at most this many pods (or this
 	// percent of replicas, rounded down, at least 1) may be unavailable at once,
@@ -50,7 +62,8 @@ type RolloutStrategy struct {
 
 	// Steps are walked in order. A percent step updates that share of the
 	// replicas (rounded up); a pause step waits for its duration or, without
-	// one, for a promote. After the last step the rest of the pods are updated.
+	// one, for a promote; an analysis step waits for its checks to pass.
+	// After the last step the rest of the pods are updated.
 	// +optional
 	// +kubebuilder:default={{percent: 100}}
 	// +kubebuilder:validation:MaxItems=32
@@ -68,6 +81,18 @@ type RolloutStrategy struct {
 	// +optional
 	AutoRollback bool `json:"autoRollback,omitempty"`
 
+	// Analysis is the background analysis: its checks are measured while
+	// any step after the first runs, and a failure fails the rollout.
+	// +optional
+	Analysis *Analysis `json:"analysis,omitempty"`
+
+	// Checks are the measurements analyses name.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=name
+	Checks []Check `json:"checks,omitempty"`
+
 	// RollbackMaxUnavailable is the disruption budget while rolling back;
 	// it defaults to maxUnavailable.
 	// +optional
@@ -76,8 +101,8 @@ type RolloutStrategy struct {
 	RollbackMaxUnavailable *intstr.IntOrString `json:"rollbackMaxUnavailable,omitempty"`
 }
 
-// RolloutStep is either a percent of replicas to update or a pause.
-// +kubebuilder:validation:XValidation:rule="has(self.percent) != has(self.pause)",message="each step sets exactly one of percent or pause"
+// RolloutStep is a percent of replicas to update, a pause or an analysis.
+// +kubebuilder:validation:XValidation:rule="[has(self.percent), has(self.pause), has(self.analysis)].filter(x, x).size() == 1",message="each step sets exactly one of percent, pause or analysis"
 type RolloutStep struct {
 	// Percent of replicas that run the new revision once this step completes.
 	// +optional
@@ -88,6 +113,11 @@ type RolloutStep struct {
 	// Pause waits for Duration, or for a promote when Duration is unset.
 	// +optional
 	Pause *PauseStep `json:"pause,omitempty"`
+
+	// Analysis measures its checks and passes once they pass; a failure
+	// fails the rollout.
+	// +optional
+	Analysis *Analysis `json:"analysis,omitempty"`
 }
 
 // PauseStep holds a rollout between two percent steps.
@@ -173,6 +203,15 @@ type StatefulSetRolloutStatus struct {
 	// resumes it; nil when none is.
 	// +optional
 	ClaimResize *ClaimResize `json:"claimResize,omitempty"`
+	// Replication is the replication decider's record; absent without spec.replication.
+	// +optional
+	Replication *ReplicationStatus `json:"replication,omitempty"`
+
+	// Analysis records the checks of the analyses running (the current
+	// analysis step's and the background one), for the planner to judge.
+	// +optional
+	// +kubebuilder:validation:MaxItems=24
+	Analysis []CheckRecord `json:"analysis,omitempty"`
 
 	// +optional
 	// +listType=map

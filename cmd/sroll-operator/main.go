@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -27,6 +28,7 @@ import (
 	"github.com/sroll-dev/sroll/internal/admission"
 	"github.com/sroll-dev/sroll/internal/controller"
 	"github.com/sroll-dev/sroll/internal/egress"
+	"github.com/sroll-dev/sroll/internal/hookrun"
 	"github.com/sroll-dev/sroll/internal/notify"
 )
 
@@ -50,6 +52,7 @@ func run() error {
 		webhookCertSecret       string
 		webhookCertHosts        string
 		webhookConfiguration    string
+		concurrentHooks         int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
@@ -66,6 +69,7 @@ func run() error {
 		"namespace/name of a Secret in which the operator keeps the webhook's certificate itself, renewing it and setting the caBundle of --webhook-configuration; empty when cert-manager provides it.")
 	flag.StringVar(&webhookCertHosts, "webhook-cert-hosts", "", "Comma-separated DNS names and IP addresses of the certificate the operator keeps: the webhook Service's names.")
 	flag.StringVar(&webhookConfiguration, "webhook-configuration", "", "Name of the ValidatingWebhookConfiguration whose caBundle the operator sets.")
+	flag.IntVar(&concurrentHooks, "concurrent-hooks", 8, "How many replication hooks run at once, across every rollout.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -113,6 +117,11 @@ func run() error {
 	reconciler.Notifier = notify.NewDispatcher(notify.ClientSecretReader(mgr.GetAPIReader()), notify.Options{
 		Cluster: clusterName, AllowedHosts: hosts, Registerer: metrics.Registry,
 	})
+	exec, err := hookrun.PodExec(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("set up the hook runner: %w", err)
+	}
+	reconciler.Hooks = hookrun.New(exec, clock.RealClock{}, concurrentHooks)
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up controller: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -20,9 +21,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/claims"
 	"github.com/sroll-dev/sroll/internal/history"
+	"github.com/sroll-dev/sroll/internal/hookrun"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
+	"github.com/sroll-dev/sroll/internal/replication"
 )
 
 // staleRetry is how soon a reconcile whose write was refused because the
@@ -49,10 +53,14 @@ type Reconciler struct {
 	// Notifier tells the rollouts' notification targets; nil sends nothing.
 	// SetupWithManager runs it with the manager.
 	Notifier *notify.Dispatcher
+	// Hooks runs the replication hooks; nil runs none (spec.replication is
+	// then ignored). SetupWithManager runs it with the manager.
+	Hooks *hookrun.Runner
 
-	deletions deletions
-	ownWrites ownWrites
-	refusals  refusals
+	deletions    deletions
+	ownWrites    ownWrites
+	refusals     refusals
+	statusWrites statusWrites
 }
 
 // observed is what one reconcile read of a rollout's world.
@@ -112,13 +120,24 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
 		History:     obs.revisions,
+		Replication: replication.NewGate(&rollout, obs.pods),
 		Now:         r.Clock.Now(),
 		Refused:     r.refusals.of(key, rollout.Generation),
 	})
-	if err := r.apply(ctx, &rollout, obs, p); err != nil {
+	rep := r.decideReplication(&rollout, obs, p)
+	deferred, err := r.apply(ctx, &rollout, obs, p, rep)
+	if err != nil {
+		if rep != nil && !equality.Semantic.DeepEqual(rollout.Status.Replication, &rep.decision.Status) {
+			// The status that records these results was not written.
+			r.Hooks.Return(client.ObjectKeyFromObject(&rollout), rep.results)
+		}
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
+	requeue := sooner(p.RequeueAfter, deferred)
+	if rep != nil {
+		requeue = sooner(requeue, rep.decision.RequeueAfter)
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
 // observe reads the StatefulSet, its history and its pods. Pods this operator
@@ -153,7 +172,9 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //
 //  0. an undo is the rollout's own update, alone;
 //  1. the status, one write merged from each concern's part (statusToWrite),
-//     so a restarted operator resumes from what was decided;
+//     so a restarted operator resumes from what was decided (a seed is on
+//     record before its hook runs), then the replication hooks and their
+//     events, which only that write allows;
 //  2. what describes the status just committed: events, metrics and
 //     notifications, now, so that a later step failing does not lose them;
 //  3. a storage increase's claims (internal/claims), and when it replaces
@@ -164,23 +185,64 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //     (plan.Input.Refused), and nothing below happens;
 //  5. the deletions;
 //  6. the removal of the action annotations carried out.
-func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) error {
+//
+// A status that differs only in what it reports of the observed world
+// (observedOnly) decides nothing a restart would lose, so 1 and 2 come after
+// 3 to 6: the partition alone carries the decision, and the status round trip
+// stays out of each wave of deletions. Such a status is also written at most
+// once per statusInterval, since a rollout's pods change every few
+// milliseconds and each change would be a write; apply then returns when the
+// deferred status is due.
+func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep) (time.Duration, error) {
 	if p.Undo != nil {
-		return r.undo(ctx, rollout, p)
+		return 0, r.undo(ctx, rollout, p)
 	}
 	previous := rollout.Status.DeepCopy()
 	resize, err := r.decideClaims(ctx, rollout, obs.sts, &p)
 	if err != nil {
+		return 0, err
+	}
+	want := r.statusToWrite(rollout, p, resize, rep)
+	if !observedOnly(rollout.Status, want) {
+		if err := r.commit(ctx, rollout, obs, p, rep, previous, want); err != nil {
+			return 0, err
+		}
+		return 0, r.act(ctx, rollout, obs, p, previous, resize)
+	}
+	if err := r.act(ctx, rollout, obs, p, previous, resize); err != nil {
+		return 0, err
+	}
+	if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
+		return wait, nil
+	}
+	return 0, r.commit(ctx, rollout, obs, p, rep, previous, want)
+}
+
+// commit is steps 1 and 2 of apply: it writes the status want over previous,
+// then starts the replication hooks that write allows and records what
+// describes it.
+func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep,
+	previous *v1alpha1.StatefulSetRolloutStatus, want v1alpha1.StatefulSetRolloutStatus) error {
+	written, err := r.writeStatus(ctx, rollout, want)
+	if err != nil {
 		return err
 	}
-	if err := r.writeStatus(ctx, rollout, r.statusToWrite(rollout, p, resize)); err != nil {
-		return err
+	if written {
+		r.statusWrites.wrote(client.ObjectKeyFromObject(rollout), r.Clock.Now())
+	}
+	if rep != nil {
+		r.runHooks(ctx, rollout, rep)
 	}
 	r.recordPlanEvents(rollout, actionRollout, p.Events)
 	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.View)
+	return nil
+}
 
+// act is steps 3 to 6 of apply.
+func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan,
+	previous *v1alpha1.StatefulSetRolloutStatus, resize claims.Decision) error {
 	replaced, err := r.resizeClaims(ctx, rollout, obs.sts, previous.ClaimResize == nil && resize.Record != nil, resize)
 	if err != nil || replaced {
 		return err // replaced: the next reconcile creates the StatefulSet
@@ -205,10 +267,22 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.deletions.forget(key)
 	r.ownWrites.forget(key)
 	r.refusals.forget(key)
+	r.statusWrites.forget(key)
 	r.Metrics.forget(key)
+	if r.Hooks != nil {
+		r.Hooks.Forget(key)
+	}
 	if r.Notifier != nil {
 		r.Notifier.Forget(key)
 	}
+}
+
+// sooner is the earlier of two requeue delays, 0 meaning none.
+func sooner(a, b time.Duration) time.Duration {
+	if a == 0 || (b > 0 && b < a) {
+		return b
+	}
+	return a
 }
 
 // staleOr wraps err in errStale when the API server refused a write computed

@@ -133,3 +133,46 @@ func TestReconcileForgetsDeletedRollout(t *testing.T) {
 		t.Error("the expectations of a deleted rollout were kept")
 	}
 }
+
+// A status that only reports what was observed (here, pods appearing) is
+// written at most once per statusInterval; the reconcile asks to be run
+// again when it is due.
+func TestReconcileSpacesReportOnlyStatusWrites(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, newRollout("kv", 3, "kv:v1"))
+	reconcileOnce(t, f, "kv")
+	reconcileOnce(t, f, "kv")
+	f.writes.Take()
+	var sts appsv1.StatefulSet
+	if err := f.r.Get(ctx, types.NamespacedName{Namespace: "default", Name: "kv"}, &sts); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
+		Name: "kv-0", Namespace: "default", Labels: sts.Spec.Template.Labels,
+		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(&sts, appsv1.SchemeGroupVersion.WithKind("StatefulSet"))},
+	}}
+	if err := f.r.Create(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	f.writes.Take()
+
+	result := reconcileOnce(t, f, "kv")
+	if got := f.writes.Take(); len(got) != 0 {
+		t.Errorf("a count-only status change right after a status write was written at once: %v", got)
+	}
+	if result.RequeueAfter <= 0 || result.RequeueAfter > statusInterval {
+		t.Errorf("RequeueAfter = %v, want the deferred status due within %v", result.RequeueAfter, statusInterval)
+	}
+	f.clock.Step(statusInterval)
+	reconcileOnce(t, f, "kv")
+	if got := f.writes.Take(); len(got) != 1 || !strings.Contains(got[0], "StatefulSetRollout") {
+		t.Errorf("once due, the reconcile wrote %v, want the status", got)
+	}
+	var got v1alpha1.StatefulSetRollout
+	if err := f.r.Get(ctx, types.NamespacedName{Namespace: "default", Name: "kv"}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Replicas != 1 {
+		t.Errorf("status.replicas = %d, want the pod counted", got.Status.Replicas)
+	}
+}

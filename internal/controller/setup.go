@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -68,13 +69,21 @@ func New(mgr ctrl.Manager, metrics *Metrics) *Reconciler {
 	}
 }
 
+// concurrentReconciles is how many rollouts are reconciled at once (never one
+// rollout twice at once). A reconcile mostly waits for the API server, so
+// with one at a time, rollouts changed together would queue behind each
+// other; kube-controller-manager syncs StatefulSets 5 at a time by default.
+const concurrentReconciles = 10
+
 // SetupWithManager watches rollouts, their StatefulSets and their pods. With
 // a Notifier it also runs the notifier (on the leader, like the controller)
 // and reconciles a rollout whenever its targets acknowledged something, so
-// that status.notifications records it.
+// that status.notifications records it; with Hooks, the hook runner, and a
+// rollout is reconciled whenever one of its hooks finished.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("statefulsetrollout").
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrentReconciles}).
 		For(&v1alpha1.StatefulSetRollout{}).
 		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(rolloutOfStatefulSet)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod))
@@ -83,6 +92,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("add the notifier: %w", err)
 		}
 		b = b.WatchesRawSource(source.Channel(r.Notifier.Delivered(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+	}
+	if r.Hooks != nil {
+		if err := mgr.Add(r.Hooks); err != nil {
+			return fmt.Errorf("add the hook runner: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(r.Hooks.Finished(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
 	}
 	return b.Complete(r)
 }

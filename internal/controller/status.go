@@ -3,8 +3,11 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -14,38 +17,94 @@ import (
 )
 
 // statusToWrite is the one status a reconcile writes, merged from the parts
-// each concern owns: the planner's (everything but status.notifications)
-// the notifier's (status.notifications) and the claims decider's
-// (status.claimResize, and what it waits for in the message). A concern
-// with status of its own (a snapshot set, a replication record) adds its
-// part here, decided by its own decider, so that the write stays one.
-func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, resize claims.Decision) v1alpha1.StatefulSetRolloutStatus {
+// each concern owns: the planner's (everything but status.notifications,
+// status.claimResize and status.replication), the notifier's
+// (status.notifications), the claims decider's (status.claimResize, and
+// what it waits for in the message) and the replication decider's
+// (status.replication). A concern with status of its own (a snapshot set)
+// adds its part here, decided by its own decider, so that the write stays
+// one.
+func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, resize claims.Decision, rep *replicationStep) v1alpha1.StatefulSetRolloutStatus {
 	want := *p.Status.DeepCopy()
 	want.Notifications = r.notificationRecords(rollout, want.Notifications)
 	want.ClaimResize = resize.Record
 	if resize.Message != "" {
 		want.Message += "; " + resize.Message
 	}
+	if rep != nil {
+		want.Replication = rep.decision.Status.DeepCopy()
+	}
 	return want
+}
+
+// statusInterval is the least time between two status writes of a rollout
+// that only report what was observed (see apply).
+const statusInterval = time.Second
+
+// statusWrites remembers when each rollout's status was last written.
+// Memory only: a restarted operator writes at once.
+type statusWrites struct {
+	mu   sync.Mutex
+	last map[types.NamespacedName]time.Time
+}
+
+func (s *statusWrites) wrote(rollout types.NamespacedName, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		s.last = map[types.NamespacedName]time.Time{}
+	}
+	s.last[rollout] = at
+}
+
+// wait is how long a status that only reports observations must wait
+// before it may be written; 0 when it may be now.
+func (s *statusWrites) wait(rollout types.NamespacedName, now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last, ok := s.last[rollout]
+	if !ok {
+		return 0
+	}
+	return max(0, last.Add(statusInterval).Sub(now))
+}
+
+func (s *statusWrites) forget(rollout types.NamespacedName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.last, rollout)
 }
 
 // writeStatus patches the rollout's status to want unless it already is. The
 // patch carries the resourceVersion, so a status decided from an older
 // rollout is refused (errStale) instead of overwriting a newer one. On
 // success rollout holds the server's answer, whose resourceVersion the
-// following writes build on.
-func (r *Reconciler) writeStatus(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, want v1alpha1.StatefulSetRolloutStatus) error {
+// following writes build on. It says whether it wrote.
+func (r *Reconciler) writeStatus(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, want v1alpha1.StatefulSetRolloutStatus) (bool, error) {
 	if equality.Semantic.DeepEqual(rollout.Status, want) {
-		return nil
+		return false, nil
 	}
 	before := rollout.DeepCopy()
 	rollout.Status = want
 	if err := r.Status().Patch(ctx, rollout, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-		return staleOr(fmt.Errorf("patch status: %w", err))
+		return false, staleOr(fmt.Errorf("patch status: %w", err))
 	}
 	r.ownWrites.wrote(client.ObjectKeyFromObject(rollout), before.ResourceVersion)
 	ctrl.LoggerFrom(ctx).Info("Patched rollout status",
 		"phase", want.Phase, "step", want.CurrentStepIndex, "partition", want.Partition,
 		"updatedReplicas", want.UpdatedReplicas, "message", want.Message)
-	return nil
+	return true, nil
+}
+
+// observedOnly says whether want differs from current only in what the
+// planner reports of the observed world: the pod counts, the conditions, the
+// message and the partition (the StatefulSet's own is the pin). A restarted
+// operator observes all of those again; everything else is a decision.
+func observedOnly(current, want v1alpha1.StatefulSetRolloutStatus) bool {
+	decisions := func(s v1alpha1.StatefulSetRolloutStatus) v1alpha1.StatefulSetRolloutStatus {
+		s.Message, s.Partition, s.Conditions = "", 0, nil
+		s.Replicas, s.ReadyReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0
+		return s
+	}
+	return equality.Semantic.DeepEqual(decisions(current), decisions(want))
 }

@@ -35,6 +35,7 @@ type Cluster struct {
 	kubelet    *kubelet
 	storage    *localcsi.Storage
 	storageLog *os.File
+	reaper     *reaper
 
 	mu    sync.Mutex
 	procs []*process
@@ -123,7 +124,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := c.waitFor(ctx, "etcd", func(ctx context.Context) error { return httpOK(ctx, etcdHealth) }); err != nil {
 		return err
 	}
-	if err := c.run("kube-apiserver", apiServerArgs(l, p), nil); err != nil {
+	if err := c.run("kube-apiserver", apiServerArgs(l, p, c.opts.FeatureGates), nil); err != nil {
 		return err
 	}
 	if err := c.waitFor(ctx, "kube-apiserver", func(ctx context.Context) error {
@@ -144,7 +145,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.run("kube-controller-manager", controllerManagerArgs(l), nil); err != nil {
+	if err := c.run("kube-controller-manager", controllerManagerArgs(l, c.opts.FeatureGates), nil); err != nil {
 		return err
 	}
 	if err := c.run("kube-scheduler", schedArgs, nil); err != nil {
@@ -154,6 +155,10 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	if err := createNodes(ctx, cs, c.opts.Nodes, c.exec.port()); err != nil {
+		return err
+	}
+	// It outlives Start, so not its context; Stop ends it.
+	if c.reaper, err = startReaper(context.Background(), cs, nodeNames(c.opts.Nodes)); err != nil {
 		return err
 	}
 	if err := c.waitFor(ctx, "nodes Ready and untainted", func(ctx context.Context) error {
@@ -276,6 +281,9 @@ func (c *Cluster) Stop() {
 		c.mu.Lock()
 		procs := c.procs
 		c.mu.Unlock()
+		if c.reaper != nil {
+			c.reaper.stop()
+		}
 		// Clients first, then kube-apiserver, then etcd: a server whose
 		// backend is already gone drains for seconds before it exits.
 		var clients, apiServer, etcd []*process

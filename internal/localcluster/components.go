@@ -2,7 +2,9 @@ package localcluster
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -59,8 +61,8 @@ func etcdArgs(l layout, p ports) []string {
 	}
 }
 
-func apiServerArgs(l layout, p ports) []string {
-	return []string{
+func apiServerArgs(l layout, p ports, gates map[string]bool) []string {
+	return append([]string{
 		fmt.Sprintf("--etcd-servers=http://127.0.0.1:%d", p.etcdClient),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -84,11 +86,11 @@ func apiServerArgs(l layout, p ports) []string {
 		"--enable-priority-and-fairness=false",
 		"--endpoint-reconciler-type=none",
 		"--profiling=false",
-	}
+	}, featureGatesArgs(gates)...)
 }
 
-func controllerManagerArgs(l layout) []string {
-	return []string{
+func controllerManagerArgs(l layout, gates map[string]bool) []string {
+	return append([]string{
 		"--kubeconfig=" + l.kubeconfig(),
 		"--leader-elect=false",
 		"--secure-port=0",
@@ -99,7 +101,20 @@ func controllerManagerArgs(l layout) []string {
 		"--service-account-private-key-file=" + l.key(keyServiceAccount),
 		"--root-ca-file=" + l.cert(certCA),
 		"--profiling=false",
+	}, featureGatesArgs(gates)...)
+}
+
+// featureGatesArgs is the --feature-gates flag for gates, sorted by name;
+// none without gates.
+func featureGatesArgs(gates map[string]bool) []string {
+	if len(gates) == 0 {
+		return nil
 	}
+	var pairs []string
+	for _, name := range slices.Sorted(maps.Keys(gates)) {
+		pairs = append(pairs, fmt.Sprintf("%s=%t", name, gates[name]))
+	}
+	return []string{"--feature-gates=" + strings.Join(pairs, ",")}
 }
 
 // schedulerArgs writes the scheduler's configuration file, where its client

@@ -67,6 +67,15 @@ func newNode(i, kubeletPort int) *corev1.Node {
 	}
 }
 
+// nodeNames are the names of the first n simulated nodes.
+func nodeNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = NodeName(i)
+	}
+	return names
+}
+
 func zoneOf(i int) string { return Zones[i%len(Zones)] }
 
 func createNodes(ctx context.Context, cs kubernetes.Interface, n, kubeletPort int) error {

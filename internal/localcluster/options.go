@@ -35,6 +35,11 @@ type Options struct {
 	// draws its delay uniformly from [0.8, 1.2] times this value.
 	// Default: $SROLL_POD_READY_DELAY, else 1s.
 	PodReadyDelay time.Duration
+	// FeatureGates are turned on or off on kube-apiserver and
+	// kube-controller-manager, on top of the release's defaults: say,
+	// {"MaxUnavailableStatefulSet": true}, without which the API server
+	// drops a StatefulSet's rollingUpdate.maxUnavailable.
+	FeatureGates map[string]bool
 }
 
 // withDefaults returns a copy of o with every zero field filled in.

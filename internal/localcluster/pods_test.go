@@ -109,3 +109,38 @@ func TestDeletedPodIsTerminatingBrieflyThenGone(t *testing.T) {
 		t.Errorf("pod gone %s after deletion, want about 0.5 to 1 s", gone)
 	}
 }
+
+// A kubelet removes the pod it stopped and no other. Here the pod is
+// deleted gracefully (the simulated kubelet will remove it shortly), then
+// removed at once and created again under its name before the kubelet got
+// to it: the new pod must survive the kubelet finishing the old one's
+// deletion.
+func TestDeletedPodsSuccessorOfTheSameNameSurvives(t *testing.T) {
+	cs := client(t)
+	ns := clustertest.Namespace(t)
+	createPod(t, cs, ns, "reused", "registry.example/app:v1")
+	eventually(t, time.Minute, "pod Ready", func(ctx context.Context) (bool, error) {
+		return podReady(getPod(t, cs, ns, "reused")), nil
+	})
+
+	pods := cs.CoreV1().Pods(ns)
+	if err := pods.Delete(t.Context(), "reused", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pods.Delete(t.Context(), "reused", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
+	createPod(t, cs, ns, "reused", "registry.example/app:v1")
+	successor := getPod(t, cs, ns, "reused")
+
+	// Past the longest the simulated kubelet takes to stop a pod (1 s), and
+	// until the successor is Ready.
+	observe(t, cs, ns, "reused", 3*time.Second, func(pod *corev1.Pod) {
+		if pod.UID != successor.UID || pod.DeletionTimestamp != nil {
+			t.Fatalf("the successor of the deleted pod was deleted (uid %s, deletionTimestamp %v)", successor.UID, pod.DeletionTimestamp)
+		}
+	})
+	if !podReady(getPod(t, cs, ns, "reused")) {
+		t.Errorf("the successor never became Ready")
+	}
+}

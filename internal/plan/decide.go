@@ -5,15 +5,18 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/history"
 )
 
 // Rollback reasons recorded in status.rollbackReason.
 const (
 	RollbackAborted          = "Aborted"
 	RollbackDeadlineExceeded = "ProgressDeadlineExceeded"
+	RollbackAnalysisFailed   = "AnalysisFailed"
 )
 
 // decider carries one Decide call: the input, the status being built and the
@@ -32,6 +35,9 @@ type decider struct {
 	// hold is why the rollout waits, once move decided it; nil while it moves.
 	hold   *Hold
 	timers []time.Duration
+	// records are the analysis records the analyses judged this time; a
+	// forward rollout keeps these alone in status (keepRecords).
+	records []v1alpha1.CheckRecord
 }
 
 // Decide returns what to do next for one rollout. It reads nothing but its
@@ -48,7 +54,7 @@ func Decide(in Input) Plan {
 	d.plan.Status = *in.Rollout.Status.DeepCopy()
 	d.status = &d.plan.Status
 	d.previous = d.status.Phase
-	d.pods = observePods(in.StatefulSet, in.Pods, d.replicas, d.now, d.minReady)
+	d.pods = observePods(in.StatefulSet, in.Pods, d.replicas, d.now, d.minReady, in.Replication)
 	if d.undo() {
 		d.plan.View = d.view()
 		return d.plan
@@ -62,10 +68,29 @@ func Decide(in Input) Plan {
 	if d.hold == nil {
 		d.hold = d.keptHold()
 	}
+	d.scaleDown()
 	d.fillStatus()
 	d.plan.RequeueAfter = d.nextTimer()
 	d.plan.View = d.view()
 	return d.plan
+}
+
+// scaleDown keeps the StatefulSet's replicas above the pods a scale-down
+// removes until their handover is done (the StatefulSet controller removes
+// the highest ordinals first, so every ordinal below the highest one still
+// handing over stays too).
+func (d *decider) scaleDown() {
+	d.plan.Replicas = d.replicas
+	gate := d.in.Replication
+	if gate == nil {
+		return
+	}
+	for _, p := range d.pods.byOrdinalOrder() {
+		if p.Ordinal >= d.replicas && !p.Terminating && !gate.Stopped(p.Ref.Name) {
+			d.plan.Replicas = max(d.plan.Replicas, p.Ordinal+1)
+			d.plan.Handover = append(d.plan.Handover, p.Ref.Name)
+		}
+	}
 }
 
 // view is what the plan shows of the rollout. Before the StatefulSet exists
@@ -133,7 +158,7 @@ func (d *decider) move() {
 		return
 	}
 	d.setTemplate(wantHash, wantRevision, partition)
-	if sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdateRevision == "" {
+	if !templateObserved(sts, d.in.History) {
 		// Keep the message: it would flip to this and back around every
 		// partition change, a status write each time for no news.
 		d.waiting(d.status.Message)
@@ -189,6 +214,27 @@ func (d *decider) waiting(message string) {
 	default:
 		d.moving(d.status.Phase, message)
 	}
+}
+
+// templateObserved says whether the StatefulSet's status describes its
+// template: the StatefulSet controller observed its latest generation, or at
+// least its template, which its update revision then holds. In the second
+// case the change it has yet to observe is a partition alone, and its
+// status revisions hold: the planner need not wait for that controller's
+// round trip after each batch, only after a new template.
+func templateObserved(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) bool {
+	if sts.Status.UpdateRevision == "" {
+		return false
+	}
+	if sts.Status.ObservedGeneration >= sts.Generation {
+		return true
+	}
+	rev := history.Find(revisions, sts.Status.UpdateRevision)
+	if rev == nil {
+		return false
+	}
+	template, err := history.Template(rev)
+	return err == nil && equality.Semantic.DeepEqual(*template, sts.Spec.Template)
 }
 
 // world is the StatefulSet's view of revisions once it observed the template.

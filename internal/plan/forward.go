@@ -15,9 +15,11 @@ import (
 // complete in one call (a pause that expired, a step whose pods are already
 // updated); it stops at the first step with work left.
 func (d *decider) forward(w world) {
-	if w.current == w.target && !d.pods.anyOutdated(w.target) {
+	if w.current == w.target && !d.pods.anyOutdated(w.target) && (d.status.StableRevision == "" || d.status.StableRevision == w.target) {
 		// Nothing to roll out (a new set, or every pod already runs the
-		// template): steps and pauses would only be ceremony.
+		// stable template): steps and pauses would only be ceremony. A
+		// rollout whose pods all reached a new revision still walks the
+		// steps left: an analysis after 100% judges the new release.
 		d.status.CurrentStepIndex = int32(len(d.steps))
 	}
 	if d.previous == v1alpha1.PhasePaused && !d.inPauseStep() {
@@ -25,8 +27,18 @@ func (d *decider) forward(w world) {
 		now := metav1.NewTime(d.now)
 		d.status.ProgressedAt = &now
 	}
+	defer d.keepRecords()
+	if d.backgroundFailed(w) {
+		return
+	}
 	for {
 		index := d.status.CurrentStepIndex
+		if step := d.currentStep(); step != nil && step.Analysis != nil {
+			if d.analyse(w, step.Analysis) {
+				continue
+			}
+			return
+		}
 		if d.inPauseStep() {
 			if d.pauseOver(d.steps[index].Pause) {
 				d.advance()
@@ -62,8 +74,16 @@ func (d *decider) forward(w world) {
 }
 
 func (d *decider) inPauseStep() bool {
-	i := int(d.status.CurrentStepIndex)
-	return i < len(d.steps) && d.steps[i].Pause != nil
+	step := d.currentStep()
+	return step != nil && step.Pause != nil
+}
+
+// currentStep is the step being worked on; nil for the final step.
+func (d *decider) currentStep() *v1alpha1.RolloutStep {
+	if i := int(d.status.CurrentStepIndex); i < len(d.steps) {
+		return &d.steps[i]
+	}
+	return nil
 }
 
 func (d *decider) pauseOver(p *v1alpha1.PauseStep) bool {
@@ -114,19 +134,21 @@ func (d *decider) complete(target string) {
 
 // deleteBatch authorises the batch; deleting counts as progress, so the
 // deadline restarts with each batch. It is where handover plugs in: work
-// that must be done before a pod goes (a switchover if it is the primary,
-// the stop hook, a Consul drain) is observed per pod as one more field of
-// Pod, and only pods whose handover is complete are deleted here; the
-// others start their handover (an effect recorded in status first) and the
-// rollout waits on a hold of its own kind until they are done.
+// that must be done before a pod goes (the stop hook; a switchover, a
+// Consul drain) is asked of its decider through Plan.Handover, and only
+// pods whose handover is complete are deleted here.
 func (d *decider) deleteBatch(pods []Pod) {
-	if len(pods) == 0 {
-		return
-	}
 	deleted := make([]string, 0, len(pods))
 	for _, p := range pods {
+		if gate := d.in.Replication; gate != nil && !gate.Stopped(p.Ref.Name) {
+			d.plan.Handover = append(d.plan.Handover, p.Ref.Name)
+			continue
+		}
 		d.plan.Delete = append(d.plan.Delete, p.Ref)
 		deleted = append(deleted, p.Ref.Name)
+	}
+	if len(deleted) == 0 {
+		return
 	}
 	slices.Sort(deleted)
 	now := metav1.NewTime(d.now)
@@ -142,15 +164,29 @@ func (d *decider) deadlineExceeded() bool {
 	return d.status.ProgressedAt != nil && !d.now.Before(d.status.ProgressedAt.Add(d.deadline()))
 }
 
-// degrade stops a rollout that made no progress within the deadline and,
-// when asked to, rolls it back to the stable revision.
+// degrade stops a rollout that made no progress within the deadline.
 func (d *decider) degrade(w world) {
 	reason := "no progress for " + d.deadline().String() + ": " + d.stuckPods(w.target)
 	d.event(corev1.EventTypeWarning, ReasonDegraded, "%s", reason)
+	d.fail(w, RollbackDeadlineExceeded, reason)
+}
+
+// fail stops a failed rollout where it is (Degraded, held by the kind the
+// rollback reason names) or, when asked to, rolls it back to the stable
+// revision.
+func (d *decider) fail(w world, rollbackReason, message string) {
 	if d.rollout.Spec.Rollout.AutoRollback && d.status.StableRevision != "" && d.status.StableRevision != w.target {
-		d.startRollback(RollbackDeadlineExceeded, reason)
+		d.startRollback(rollbackReason, message)
 		return
 	}
-	d.holdOn(HoldDeadline, reason)
+	d.holdOn(failedHolds[rollbackReason], message)
 	d.plan.Partition = w.partition
+}
+
+// failedHolds is the hold of a rollout failed for a rollback reason, before
+// or after its rollback.
+var failedHolds = map[string]HoldKind{
+	RollbackDeadlineExceeded: HoldDeadline,
+	RollbackAnalysisFailed:   HoldAnalysisFailed,
+	RollbackAborted:          HoldAborted,
 }

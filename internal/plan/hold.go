@@ -37,6 +37,13 @@ const (
 	// for (Input.Refused): Degraded, with the API server's message, until a
 	// write of it is accepted (a fixed spec, a freed quota).
 	HoldRefused
+	// HoldAnalysis: an analysis step measures its checks; their verdict
+	// (or a promote) ends it.
+	HoldAnalysis
+	// HoldAnalysisFailed: a check of an analysis step or of the background
+	// analysis went over its limit: Degraded, before or after the automatic
+	// rollback, until a retry or a new template.
+	HoldAnalysisFailed
 )
 
 // String names a kind for people and logs: "Budget", "PauseStep".
@@ -69,6 +76,9 @@ var holdKinds = map[HoldKind]holdKind{
 	HoldDeadline:   {"Deadline", v1alpha1.PhaseDegraded, metav1.ConditionFalse, ReasonProgressDeadlineExceeded},
 	HoldAborted:    {"Aborted", v1alpha1.PhaseAborted, metav1.ConditionFalse, ReasonRolloutAborted},
 	HoldRefused:    {"Refused", v1alpha1.PhaseDegraded, metav1.ConditionFalse, ReasonStatefulSetRefused},
+
+	HoldAnalysis:       {"Analysis", v1alpha1.PhaseProgressing, metav1.ConditionTrue, ReasonAnalysisRunning},
+	HoldAnalysisFailed: {"AnalysisFailed", v1alpha1.PhaseDegraded, metav1.ConditionFalse, ReasonAnalysisFailed},
 }
 
 // Reasons of the Progressing condition.
@@ -80,6 +90,8 @@ const (
 	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
 	ReasonRolloutAborted           = "RolloutAborted"
 	ReasonStatefulSetRefused       = "StatefulSetRefused"
+	ReasonAnalysisRunning          = "AnalysisRunning"
+	ReasonAnalysisFailed           = "AnalysisFailed"
 )
 
 // Reasons of the Available and SerialBatches conditions.
@@ -146,6 +158,9 @@ func (d *decider) keptHold() *Hold {
 	}[d.status.Phase]
 	if kind == 0 {
 		return nil
+	}
+	if c := meta.FindStatusCondition(d.status.Conditions, ConditionProgressing); kind == HoldDeadline && c != nil && c.Reason == ReasonAnalysisFailed {
+		kind = HoldAnalysisFailed
 	}
 	return &Hold{Kind: kind, Message: d.status.Message}
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/replication"
 )
 
 // Input is everything the planner looks at.
@@ -24,7 +25,12 @@ type Input struct {
 	// History is the StatefulSet's ControllerRevisions, in any order: the
 	// templates an undo goes back to.
 	History []appsv1.ControllerRevision
-	Now     time.Time
+	// Replication, set for a rollout with spec.replication, adds the
+	// replication record's word to the rollout: a pod is available only
+	// while its member runs in its role, and is deleted only once its
+	// member is stopped.
+	Replication *replication.Gate
+	Now         time.Time
 	// Refused is the API server's message when it refused, for its content
 	// (invalid, forbidden by an admission plugin or a quota), the last
 	// StatefulSet write this generation of the rollout asked for; empty
@@ -53,14 +59,28 @@ type Plan struct {
 	TemplateHash     string
 	TemplateRevision string
 	Partition        int32
+	// Replicas is the StatefulSet's replicas: spec.replicas, kept above a
+	// scale-down's leaving members until their handover is done.
+	Replicas int32
 
 	// 3. Pods to delete, only after the status and partition were written.
 	// Deletions carry the UID and resourceVersion as preconditions so a pod
 	// that changed since it was observed is never deleted.
 	Delete []PodRef
+	// Handover names the pods of the batch that are not deleted yet because
+	// their application still runs: the replication decider stops them, and
+	// a later plan deletes them.
+	Handover []string
 
 	// 4. Action annotations that were carried out and may be removed.
 	HandledActions []string
+
+	// 5. Measurements to take, each at its time (now when it is past),
+	// outside the reconcile: each result is appended to its record in
+	// status.analysis (analysis.Record), the check, Background and Step
+	// naming the record, which starts the next reconcile. A measurement
+	// whose record is gone by then is dropped: its analysis ended.
+	Measure []Measure
 
 	// Events to record after the status write succeeded.
 	Events []Event
@@ -104,6 +124,14 @@ type Undo struct {
 	Template *corev1.PodTemplateSpec
 }
 
+// Measure is a measurement due of a check of an analysis.
+type Measure struct {
+	Check      string
+	Background bool
+	Step       int32
+	At         time.Time
+}
+
 // PodRef identifies one observed version of a pod.
 type PodRef struct {
 	Name            string
@@ -134,6 +162,9 @@ const (
 	ReasonActionIgnored     = "ActionIgnored"
 	ReasonUndone            = "Undone"
 	ReasonUndoFailed        = "UndoFailed"
+	ReasonAnalysisPassed    = "AnalysisPassed"
+	// A failed analysis is recorded as ReasonAnalysisFailed, the reason
+	// of its condition too, as a refusal is as ReasonStatefulSetRefused.
 )
 
 // Condition types on the rollout.

@@ -38,7 +38,7 @@ func (d *decider) rollBack(w world) {
 		d.holdOn(HoldAborted, "aborted: every pod runs the stable revision "+w.target+"; retry or change the template to go on")
 	} else {
 		// The message still says why the rollback started.
-		d.holdOn(HoldDeadline, "rolled back to "+strings.TrimPrefix(d.status.Message, "rolling back to "))
+		d.holdOn(failedHolds[d.status.RollbackReason], "rolled back to "+strings.TrimPrefix(d.status.Message, "rolling back to "))
 	}
 	d.event(corev1.EventTypeNormal, ReasonRollbackCompleted, "%s", d.status.Message)
 }

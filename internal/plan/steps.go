@@ -2,17 +2,20 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
 
-// StepLabel names a step: "25%", "pause", "pause 5m0s".
+// StepLabel names a step: "25%", "pause", "pause 5m0s", "analysis error-rate".
 func StepLabel(step v1alpha1.RolloutStep) string {
 	switch {
 	case step.Percent != nil:
 		return fmt.Sprintf("%d%%", *step.Percent)
 	case step.Pause != nil && step.Pause.Duration != nil:
 		return "pause " + step.Pause.Duration.Duration.String()
+	case step.Analysis != nil:
+		return "analysis " + strings.Join(step.Analysis.Checks, ", ")
 	}
 	return "pause"
 }
@@ -42,8 +45,8 @@ func stepGoal(allSteps []v1alpha1.RolloutStep, index int32, replicas int32) int3
 	return replicas - int32(updated)
 }
 
-// stepPercent is the share a step holds: a pause step holds the share of the
-// percent step before it (none before it: 0).
+// stepPercent is the share a step holds: a pause or analysis step holds the
+// share of the percent step before it (none before it: 0).
 func stepPercent(allSteps []v1alpha1.RolloutStep, index int32) int32 {
 	if int(index) >= len(allSteps) {
 		return 100

@@ -59,21 +59,21 @@ func BenchmarkFirstDeletion(b *testing.B) {
 	b.ReportMetric(percentile(latencies, 0.9).Seconds(), "p90-s")
 }
 
-// BenchmarkRollout1000: 1000 pods, maxUnavailable 10%, one step of 100%:
-// the total time, the physical floor measured in the same run, the budget
-// as a pod watcher saw it; then the operator's memory, and the writes it
-// makes when reconciles find nothing to do.
-func BenchmarkRollout1000(b *testing.B) {
-	const replicas = 1000
+// BenchmarkRollout: 1000 pods, maxUnavailable 10%, one step of 100%: the
+// total time, the physical floor measured in the same run, the budget as a
+// pod watcher saw it; then the operator's memory, and the writes it makes
+// when reconciles find nothing to do.
+func BenchmarkRollout(b *testing.B) {
+	replicas := sizes.rollout
 	e := setup(b)
-	ns := e.namespace(b, "rollout1000")
+	ns := e.namespace(b, "rollout")
 	op := e.startOperator(b, ns)
 	r := e2eutil.NewRollout(ns, "kv", replicas, intstr.FromString("10%"))
 	progress("creating a %d-pod rollout", replicas)
 	e.create(b, r)
 	e.waitCompleted(b, r, 10*time.Minute)
 	time.Sleep(2 * time.Second)
-	w := e2eutil.WatchPods(b, e.cluster.RestConfig(), ns, r.Name, replicas)
+	w := e2eutil.WatchPods(b, e.cluster.RestConfig(), ns, r.Name, int(replicas))
 
 	progress("rolling out a new image to %d pods", replicas)
 	cpuBefore, opBefore := e.cpu(op), scrape(b, op)
@@ -81,38 +81,16 @@ func BenchmarkRollout1000(b *testing.B) {
 	e2eutil.SetImage(b, e.client, r, "v2")
 	done, completedAt := e.waitCompleted(b, r, 30*time.Minute)
 	cpuAfter, opAfter := e.cpu(op), scrape(b, op)
-	revision := done.Status.UpdateRevision
-	seen := waitFor(b, time.Minute, "the watcher to see every pod Ready at "+revision, func() (watchSummary, bool) {
-		s := watchSummary{w.Seen()}
-		return s, s.Serving[revision] == replicas
-	})
-	if len(seen.Replaced) != replicas {
-		b.Fatalf("the watcher saw %d pods replaced, want %d", len(seen.Replaced), replicas)
-	}
 	rss, peak, err := memory(op.PID())
 	if err != nil {
 		b.Fatal(err)
 	}
-	budget := replicas / 10
-	podTimes, reactions := seen.podTimes(), seen.reactions(budget)
 	f := &rolloutFigures{
-		replicas:       replicas,
-		budget:         budget,
-		batches:        (replicas + budget - 1) / budget,
-		total:          completedAt.Sub(start),
-		lastReady:      seen.Replaced[len(seen.Replaced)-1].Ready.Sub(start),
-		firstWave:      seen.Deletions[budget-1].At.Sub(seen.Deletions[0].At),
-		podP50:         percentile(podTimes, 0.5),
-		podP90:         percentile(podTimes, 0.9),
-		reactionP50:    percentile(reactions, 0.5),
-		reactionP90:    percentile(reactions, 0.9),
-		ideal:          seen.idealPipeline(budget),
-		maxUnavailable: seen.MaxUnavailable,
-		deletions:      len(seen.Deletions),
-		rss:            rss,
-		peakRSS:        peak,
-		cpu:            cpuAfter.minus(cpuBefore),
-		operator:       opAfter.minus(opBefore),
+		pipelineFigures: pipelineOf(b, w, done.Status.UpdateRevision, int(replicas)/10, start, completedAt),
+		rss:             rss,
+		peakRSS:         peak,
+		cpu:             cpuAfter.minus(cpuBefore),
+		operator:        opAfter.minus(opBefore),
 	}
 	results.set(func(s *figureSet) { s.rollout = f })
 	progress("rollout done in %s (floor %s); checking idle reconciles", f.total.Round(time.Millisecond), f.floor())
@@ -137,40 +115,97 @@ func BenchmarkRollout1000(b *testing.B) {
 	b.ReportMetric(total(idle.writes), "idle-writes")
 }
 
+// BenchmarkNativeMaxUnavailable: the same image change on the same number of
+// pods, done by the native StatefulSet controller alone: RollingUpdate with
+// maxUnavailable equal to sroll's budget (feature gate
+// MaxUnavailableStatefulSet). It runs right after BenchmarkRollout, on the
+// same cluster, so the two totals compare.
+func BenchmarkNativeMaxUnavailable(b *testing.B) {
+	replicas := sizes.rollout
+	budget := int(replicas) / 10
+	e := setup(b)
+	ns := e.namespace(b, "native-parallel")
+	sts := nativeStatefulSet(ns, "kv", replicas)
+	sts.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromInt(budget))
+	progress("creating a plain %d-pod StatefulSet with maxUnavailable %d", replicas, budget)
+	e.create(b, sts)
+	if got := e.getStatefulSet(b, sts).Spec.UpdateStrategy.RollingUpdate.MaxUnavailable; got == nil || got.IntValue() != budget {
+		b.Fatalf("the API server dropped maxUnavailable (%v): is the feature gate MaxUnavailableStatefulSet on?", got)
+	}
+	e.waitNativeUpdated(b, sts, 10*time.Minute)
+	time.Sleep(2 * time.Second)
+	w := e2eutil.WatchPods(b, e.cluster.RestConfig(), ns, sts.Name, int(replicas))
+
+	progress("native RollingUpdate of %d pods, %d at a time", replicas, budget)
+	start := time.Now()
+	e2eutil.SetImage(b, e.client, sts, "v2")
+	done, finished := e.waitNativeUpdated(b, sts, 30*time.Minute)
+	f := pipelineOf(b, w, done.Status.UpdateRevision, budget, start, finished)
+	results.set(func(s *figureSet) { s.nativeParallel = &f })
+	progress("native update done in %s", f.total.Round(time.Millisecond))
+	b.ReportMetric(float64(f.total.Nanoseconds()), "ns/op")
+	b.ReportMetric(f.total.Seconds(), "total-s")
+	b.ReportMetric(f.podP50.Seconds(), "pod-p50-s")
+	b.ReportMetric(float64(f.maxUnavailable), "max-unavailable")
+}
+
+// pipelineOf waits until the watcher saw every pod Ready at revision and
+// draws the figures of an update of the watched pods under a budget, from
+// start to done.
+func pipelineOf(b *testing.B, w *e2eutil.PodWatcher, revision string, budget int, start, done time.Time) pipelineFigures {
+	b.Helper()
+	replicas := w.Replicas()
+	seen := waitFor(b, time.Minute, "the watcher to see every pod Ready at "+revision, func() (watchSummary, bool) {
+		s := watchSummary{w.Seen()}
+		return s, s.Serving[revision] == replicas
+	})
+	if len(seen.Replaced) != replicas || len(seen.Deletions) < budget {
+		b.Fatalf("the watcher saw %d pods replaced and %d deleted, want %d", len(seen.Replaced), len(seen.Deletions), replicas)
+	}
+	podTimes, reactions := seen.podTimes(), seen.reactions(budget)
+	return pipelineFigures{
+		replicas:       replicas,
+		budget:         budget,
+		batches:        (replicas + budget - 1) / budget,
+		total:          done.Sub(start),
+		lastReady:      seen.Replaced[len(seen.Replaced)-1].Ready.Sub(start),
+		firstWave:      seen.Deletions[budget-1].At.Sub(seen.Deletions[0].At),
+		podP50:         percentile(podTimes, 0.5),
+		podP90:         percentile(podTimes, 0.9),
+		reactionP50:    percentile(reactions, 0.5),
+		reactionP90:    percentile(reactions, 0.9),
+		ideal:          seen.idealPipeline(budget),
+		maxUnavailable: seen.MaxUnavailable,
+		deletions:      len(seen.Deletions),
+		load:           loadAverage(),
+	}
+}
+
 // BenchmarkNativeRollingUpdate100: a plain StatefulSet of 100 pods with the
-// native RollingUpdate strategy (partition 0), image change to every pod
-// updated and Ready. The table scales it linearly to 1000 pods, since the
-// native strategy replaces one pod at a time.
+// native RollingUpdate strategy (partition 0, maxUnavailable 1), image
+// change to every pod updated and Ready. The table scales it linearly to
+// 1000 pods, since this strategy replaces one pod at a time.
 func BenchmarkNativeRollingUpdate100(b *testing.B) {
-	const replicas = 100
+	replicas := sizes.serial
 	e := setup(b)
 	ns := e.namespace(b, "native100")
 	sts := nativeStatefulSet(ns, "kv", replicas)
 	progress("creating a plain %d-pod StatefulSet", replicas)
 	e.create(b, sts)
-	waitFor(b, 5*time.Minute, "the StatefulSet to be Ready", func() (struct{}, bool) {
-		got := e.getStatefulSet(b, sts)
-		return struct{}{}, got.Status.ReadyReplicas == replicas && got.Status.UpdatedReplicas == replicas
-	})
+	e.waitNativeUpdated(b, sts, 5*time.Minute)
 	time.Sleep(2 * time.Second)
-	w := e2eutil.WatchPods(b, e.cluster.RestConfig(), ns, sts.Name, replicas)
+	w := e2eutil.WatchPods(b, e.cluster.RestConfig(), ns, sts.Name, int(replicas))
 
 	progress("native RollingUpdate of %d pods, one at a time (several minutes)", replicas)
 	start := time.Now()
 	e2eutil.SetImage(b, e.client, sts, "v2")
-	var done *appsv1.StatefulSet
-	finished := waitFor(b, 60*time.Minute, "the native rolling update", func() (time.Time, bool) {
-		done = e.getStatefulSet(b, sts)
-		s := done.Status
-		return time.Now(), s.ObservedGeneration >= done.Generation && s.Replicas == replicas &&
-			s.UpdatedReplicas == replicas && s.ReadyReplicas == replicas && s.CurrentRevision == s.UpdateRevision
-	})
+	done, finished := e.waitNativeUpdated(b, sts, 60*time.Minute)
 	seen := waitFor(b, time.Minute, "the watcher to see every pod Ready", func() (watchSummary, bool) {
 		s := watchSummary{w.Seen()}
-		return s, s.Serving[done.Status.UpdateRevision] == replicas
+		return s, s.Serving[done.Status.UpdateRevision] == int(replicas)
 	})
 	f := &nativeFigures{
-		replicas:       replicas,
+		replicas:       int(replicas),
 		total:          finished.Sub(start),
 		podP50:         percentile(seen.podTimes(), 0.5),
 		maxUnavailable: seen.MaxUnavailable,
@@ -180,6 +215,22 @@ func BenchmarkNativeRollingUpdate100(b *testing.B) {
 	b.ReportMetric(f.total.Seconds(), "total-s")
 	b.ReportMetric(f.podP50.Seconds(), "pod-p50-s")
 	b.ReportMetric(10*f.total.Seconds(), "scaled-1000-s")
+}
+
+// waitNativeUpdated polls (every 100 ms) until the StatefulSet's controller
+// observed its latest generation and every replica runs the update revision
+// and is Ready. It returns the StatefulSet and when it was seen so.
+func (e *env) waitNativeUpdated(b *testing.B, sts *appsv1.StatefulSet, timeout time.Duration) (*appsv1.StatefulSet, time.Time) {
+	b.Helper()
+	replicas := *sts.Spec.Replicas
+	var done *appsv1.StatefulSet
+	at := waitFor(b, timeout, "the StatefulSet "+sts.Name+" to be updated and Ready", func() (time.Time, bool) {
+		done = e.getStatefulSet(b, sts)
+		s := done.Status
+		return time.Now(), s.ObservedGeneration >= done.Generation && s.Replicas == replicas &&
+			s.UpdatedReplicas == replicas && s.ReadyReplicas == replicas && s.CurrentRevision == s.UpdateRevision
+	})
+	return done, at
 }
 
 // idleWrites waits until the operator has stopped writing after the rollout

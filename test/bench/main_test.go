@@ -29,6 +29,34 @@ import (
 // with, unless $SROLL_POD_READY_DELAY says otherwise.
 const defaultReadyDelay = 2 * time.Second
 
+// benchNodes hold every benchmark's pods together (2000 each): the
+// namespaces of finished benchmarks are not deleted.
+const benchNodes = 5
+
+// gates are the feature gates of the benchmarks' cluster: with
+// MaxUnavailableStatefulSet the native controller updates maxUnavailable
+// pods at once, the alternative sroll is measured against.
+var gates = map[string]bool{"MaxUnavailableStatefulSet": true}
+
+// scale is the benchmarks' sizes: `make bench` measures the README's
+// figures; BENCH=quick is a smaller run, minutes instead of a quarter of an
+// hour, to try a change.
+type scale struct {
+	// rollout is the pods of the large rollout, sroll's and native.
+	rollout int32
+	// serial is the pods of the native one-at-a-time rolling update.
+	serial int32
+	// many rollouts of manyPods pods change together.
+	many, manyPods int
+}
+
+var sizes = func() scale {
+	if os.Getenv("BENCH") == "quick" {
+		return scale{rollout: 200, serial: 20, many: 10, manyPods: 50}
+	}
+	return scale{rollout: 1000, serial: 100, many: 50, manyPods: 100}
+}()
+
 func TestMain(m *testing.M) {
 	began := time.Now()
 	code := m.Run()
@@ -89,7 +117,9 @@ func startEnv() (_ *env, err error) {
 	progress("starting the local cluster in %s (pod ready delay %s)", stateDir, delay)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cluster, err := localcluster.Start(ctx, localcluster.Options{StateDir: stateDir, PodReadyDelay: delay})
+	cluster, err := localcluster.Start(ctx, localcluster.Options{
+		StateDir: stateDir, PodReadyDelay: delay, Nodes: benchNodes, FeatureGates: gates,
+	})
 	if err != nil {
 		return nil, err
 	}

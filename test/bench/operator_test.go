@@ -24,7 +24,9 @@ type operator struct {
 	metricsURL string
 }
 
-func (e *env) startOperator(b *testing.B, namespace string) *operator {
+// startOperator starts an operator watching the given namespaces, its log
+// named after the first.
+func (e *env) startOperator(b *testing.B, namespaces ...string) *operator {
 	b.Helper()
 	port, err := freePort()
 	if err != nil {
@@ -34,14 +36,14 @@ func (e *env) startOperator(b *testing.B, namespace string) *operator {
 		Operator: &e2eutil.Operator{
 			Bin: e2eutil.BuildOperator(b, e.stateDir),
 			Args: []string{
-				"--namespace=" + namespace,
+				"--namespace=" + strings.Join(namespaces, ","),
 				"--leader-elect=false",
 				fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port),
 				"--health-probe-bind-address=0",
 				"--zap-time-encoding=rfc3339nano",
 			},
 			Kubeconfig: e.cluster.KubeconfigPath(),
-			Log:        filepath.Join(e.logDir, namespace+".log"),
+			Log:        filepath.Join(e.logDir, namespaces[0]+".log"),
 		},
 		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port),
 	}

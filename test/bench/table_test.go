@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,6 +20,9 @@ type figureSet struct {
 	rollout *rolloutFigures
 	idle    *idleFigures
 	native  *nativeFigures
+	// nativeParallel is the native controller with maxUnavailable.
+	nativeParallel *pipelineFigures
+	many           *manyFigures
 }
 
 var results figureSet
@@ -34,7 +36,7 @@ func (s *figureSet) set(f func(*figureSet)) {
 func (s *figureSet) measured() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.latency != nil || s.rollout != nil || s.idle != nil || s.native != nil
+	return s.latency != nil || s.rollout != nil || s.idle != nil || s.native != nil || s.nativeParallel != nil || s.many != nil
 }
 
 type latencyFigures struct {
@@ -42,9 +44,11 @@ type latencyFigures struct {
 	sorted   []time.Duration
 }
 
-type rolloutFigures struct {
+// pipelineFigures are what the pod watcher saw of one update of replicas
+// pods under a budget, by sroll or by the native controller.
+type pipelineFigures struct {
 	replicas, budget, batches int
-	// total runs from the image change to the rollout seen Completed;
+	// total runs from the image change to the update seen complete;
 	// lastReady to the last replacement seen Ready.
 	total, lastReady time.Duration
 	// firstWave is from the first deletion seen to the budget-th.
@@ -52,20 +56,26 @@ type rolloutFigures struct {
 	podP50, podP90 time.Duration
 	// reaction is from the budget freeing to its use (watchSummary.reactions).
 	reactionP50, reactionP90 time.Duration
-	// ideal is the same rollout with a zero reaction time (watchSummary.idealPipeline).
+	// ideal is the same update with a zero reaction time (watchSummary.idealPipeline).
 	ideal          time.Duration
 	maxUnavailable int
 	deletions      int
-	rss, peakRSS   int64
-	cpu            cpuUse
+	// load is the machine's load averages when the update completed.
+	load string
+}
+
+type rolloutFigures struct {
+	pipelineFigures
+	rss, peakRSS int64
+	cpu          cpuUse
 	// operator is what the operator's metrics say it did during the rollout.
 	operator sample
 }
 
 // floor is the physical floor: one recreate-and-ready time per batch.
-func (f *rolloutFigures) floor() time.Duration { return time.Duration(f.batches) * f.podP50 }
+func (f *pipelineFigures) floor() time.Duration { return time.Duration(f.batches) * f.podP50 }
 
-func (f *rolloutFigures) ratio() float64 { return f.total.Seconds() / f.floor().Seconds() }
+func (f *pipelineFigures) ratio() float64 { return f.total.Seconds() / f.floor().Seconds() }
 
 type idleFigures struct {
 	touches    int
@@ -81,7 +91,10 @@ type nativeFigures struct {
 }
 
 const (
-	targetRatio     = 1.3
+	targetRatio = 1.3
+	// targetVsNative is sroll's total over the native controller's with
+	// maxUnavailable set to sroll's budget.
+	targetVsNative  = 0.95
 	targetSpeedUp   = 30.0
 	targetLatency   = time.Second
 	targetRSS       = 150 << 20
@@ -107,7 +120,7 @@ func (s *figureSet) print(out io.Writer, took time.Duration) {
 
 	if f := s.rollout; f != nil {
 		row(fmt.Sprintf("1. %d pods, maxUnavailable 10%%, one 100%% step: image change → Completed, every pod updated and Ready", f.replicas),
-			secs(f.total), "", nil)
+			secs(f.total)+" (load "+f.load+")", "", nil)
 		row(fmt.Sprintf("1. per pod: deletion seen → replacement Ready, median / p90 (%d pods)", f.replicas),
 			secs(f.podP50)+" / "+secs(f.podP90), "", nil)
 		row(fmt.Sprintf("1. physical floor: %d batches × median per-pod time", f.batches), secs(f.floor()), "", nil)
@@ -124,6 +137,26 @@ func (s *figureSet) print(out io.Writer, took time.Duration) {
 		row("1. most pods unavailable at one instant (pod watcher)", fmt.Sprint(f.maxUnavailable),
 			fmt.Sprintf("≤ %d", f.budget), check(f.maxUnavailable <= f.budget))
 		row("1. pod deletions seen", fmt.Sprint(f.deletions), fmt.Sprint(f.replicas), check(f.deletions == f.replicas))
+	}
+	if f := s.nativeParallel; f != nil {
+		row(fmt.Sprintf("1b. native RollingUpdate, maxUnavailable %d (gate MaxUnavailableStatefulSet), %d pods: image change → every pod updated and Ready", f.budget, f.replicas),
+			secs(f.total)+" (load "+f.load+")", "", nil)
+		row("1b. native, per pod: deletion seen → replacement Ready, median / p90", secs(f.podP50)+" / "+secs(f.podP90), "", nil)
+		row("1b. native, total / floor", fmt.Sprintf("%.2f", f.ratio()), "", nil)
+		row(fmt.Sprintf("1b. native, first %d deletions seen within", f.budget), msecs(f.firstWave), "", nil)
+		row("1b. native, budget freed → next deletion seen, median / p90", msecs(f.reactionP50)+" / "+msecs(f.reactionP90), "", nil)
+		row("1b. native, most pods unavailable at one instant", fmt.Sprint(f.maxUnavailable), fmt.Sprintf("≤ %d", f.budget), check(f.maxUnavailable <= f.budget))
+		row("1b. native, pod deletions seen", fmt.Sprint(f.deletions), fmt.Sprint(f.replicas), check(f.deletions == f.replicas))
+		if r := s.rollout; r != nil && r.replicas == f.replicas && r.budget == f.budget {
+			ratio := r.total.Seconds() / f.total.Seconds()
+			row("1b. sroll total / native total (same pods, same budget, back to back)", fmt.Sprintf("%.2f", ratio),
+				fmt.Sprintf("≤ %.2f", targetVsNative), check(ratio <= targetVsNative))
+			row("1b. sroll / native: first wave, reaction median",
+				fmt.Sprintf("%s / %s, %s / %s", msecs(r.firstWave), msecs(f.firstWave), msecs(r.reactionP50), msecs(f.reactionP50)), "", nil)
+		}
+	}
+	if f := s.many; f != nil {
+		f.rows(row, check)
 	}
 	if f := s.native; f != nil {
 		row(fmt.Sprintf("2. native RollingUpdate, %d pods, **measured**: image change → every pod updated and Ready", f.replicas),
@@ -167,10 +200,9 @@ func (s *figureSet) print(out io.Writer, took time.Duration) {
 	if shared != nil {
 		delay = shared.readyDelay
 	}
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(out, "Local cluster (3 kwok nodes), pod ready delay %s (each pod draws 0.8–1.2×), %d cores, "+
+	fmt.Fprintf(out, "Local cluster (%d kwok nodes), pod ready delay %s (each pod draws 0.8–1.2×), %d cores, "+
 		"%s, benchmarks took %s; load average at the end: %s.\n",
-		delay, runtime.NumCPU(), time.Now().Format("2006-01-02 15:04 MST"), took.Round(time.Second), strings.Join(strings.Fields(string(load))[:3], " "))
+		benchNodes, delay, runtime.NumCPU(), time.Now().Format("2006-01-02 15:04 MST"), took.Round(time.Second), loadAverage())
 	fmt.Fprintln(out, "Times are seen by the benchmark's pod watch and 100 ms status polling; percentiles are nearest-rank.")
 	if f := s.native; f != nil {
 		fmt.Fprintf(out, "Native RollingUpdate was measured on %d pods and scaled linearly to %d (it replaces one pod at a time).\n",

@@ -45,7 +45,26 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 		{"step with percent and pause", func(r *v1alpha1.StatefulSetRollout) {
 			p := int32(10)
 			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{{Percent: &p, Pause: &v1alpha1.PauseStep{}}}
-		}, "each step sets exactly one of percent or pause"},
+		}, "each step sets exactly one of percent, pause or analysis"},
+		{"analysis step naming an unknown check", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Checks = []v1alpha1.Check{errorRate()}
+			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{e2eutil.Percent(10), {Analysis: &v1alpha1.Analysis{Checks: []string{"latency"}}}, e2eutil.Percent(100)}
+		}, "an analysis step names a check that spec.rollout.checks does not define"},
+		{"background analysis naming an unknown check", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Analysis = &v1alpha1.Analysis{Checks: []string{"latency"}}
+		}, "spec.rollout.analysis names a check that spec.rollout.checks does not define"},
+		{"background analysis with a count", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Checks = []v1alpha1.Check{errorRate()}
+			r.Spec.Rollout.Analysis = &v1alpha1.Analysis{Checks: []string{"error-rate"}, Count: ptr(int32(3))}
+		}, "spec.rollout.analysis runs until the rollout completes: remove its count"},
+		{"check with two providers", func(r *v1alpha1.StatefulSetRollout) {
+			check := errorRate()
+			check.Webhook = &v1alpha1.WebhookCheck{URL: "http://gate.example"}
+			r.Spec.Rollout.Checks = []v1alpha1.Check{check}
+		}, "each check sets exactly one of prometheus or webhook"},
+		{"check without a provider", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Rollout.Checks = []v1alpha1.Check{{Name: "error-rate"}}
+		}, "each check sets exactly one of prometheus or webhook"},
 		{"maxUnavailable zero", func(r *v1alpha1.StatefulSetRollout) {
 			zero := intstr.FromInt32(0)
 			r.Spec.Rollout.MaxUnavailable = &zero
@@ -63,6 +82,33 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 		{"negative pause", func(r *v1alpha1.StatefulSetRollout) {
 			r.Spec.Rollout.Steps = []v1alpha1.RolloutStep{e2eutil.Percent(10), {Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: -60e9}}}, e2eutil.Percent(100)}
 		}, "pause duration must not be negative"},
+		{"more primaries than replicas", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			four := int32(4)
+			r.Spec.Replication.Primaries = &four
+		}, "spec.replication.primaries must not exceed spec.replicas"},
+		{"unknown quorum", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Recovery.Quorum = "Most"
+		}, `supported values: "All", "Majority"`},
+		{"no secondary hook for the secondaries", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Hooks.Secondary = nil
+		}, "spec.replication.hooks.secondary is required when replicas exceed primaries"},
+		{"no primary hook for several primaries", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Hooks.Primary = nil
+			two := int32(2)
+			r.Spec.Replication.Primaries = &two
+		}, "spec.replication.hooks.primary is required when primaries is more than 1"},
+		{"replication without serviceName", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.ServiceName = ""
+		}, "spec.serviceName is required with spec.replication"},
+		{"hook without a command", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Hooks.Stop.Command = nil
+		}, "spec.replication.hooks.stop.command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e2eutil.NewRollout(ns, "bad", 3, intstr.FromInt32(1))
@@ -77,7 +123,10 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 		})
 	}
 
-	good := e2eutil.NewRollout(ns, "good", 3, intstr.FromString("30%"), e2eutil.Percent(10), e2eutil.Pause(0), e2eutil.Percent(100))
+	good := e2eutil.NewRollout(ns, "good", 3, intstr.FromString("30%"), e2eutil.Percent(10), e2eutil.Pause(0),
+		v1alpha1.RolloutStep{Analysis: &v1alpha1.Analysis{Checks: []string{"error-rate"}, Count: ptr(int32(3)), FailureLimit: 1}}, e2eutil.Percent(100))
+	good.Spec.Rollout.Checks = []v1alpha1.Check{errorRate()}
+	good.Spec.Rollout.Analysis = &v1alpha1.Analysis{Checks: []string{"error-rate"}}
 	if err := c.Create(context.Background(), good); err != nil {
 		t.Fatalf("a valid spec was refused: %v", err)
 	}
@@ -112,6 +161,15 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 	if err := c.Update(context.Background(), r, client.DryRunAll); err != nil {
 		t.Fatalf("a valid update was refused: %v", err)
 	}
+}
+
+// errorRate is a valid Prometheus check named error-rate.
+func errorRate() v1alpha1.Check {
+	return v1alpha1.Check{Name: "error-rate", Prometheus: &v1alpha1.PrometheusCheck{
+		Address:          "http://prometheus.monitoring:9090",
+		Query:            `sum(rate(http_errors_total{revision="{{.UpdateRevision}}"}[1m]))`,
+		SuccessCondition: "result < 0.5",
+	}}
 }
 
 // Of spec.volumeClaimTemplates only a storage request may change, and only

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -16,6 +17,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sroll-dev/sroll/internal/controller"
+	"github.com/sroll-dev/sroll/internal/hookrun"
 )
 
 var setLogger sync.Once
@@ -47,6 +49,11 @@ func StartController(t testing.TB, cfg *rest.Config, ns string, adjust func(*con
 		t.Fatal(err)
 	}
 	reconciler := controller.New(mgr, controller.NewMetrics(prometheus.NewRegistry()))
+	exec, err := hookrun.PodExec(mgr.GetConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconciler.Hooks = hookrun.New(exec, clock.RealClock{}, 4)
 	if adjust != nil {
 		adjust(reconciler)
 	}

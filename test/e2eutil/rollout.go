@@ -100,3 +100,17 @@ func Patch(t testing.TB, c client.Client, obj client.Object, patch string) {
 		t.Fatalf("patch %s with %s: %v", obj.GetName(), patch, err)
 	}
 }
+
+// ShellReplication is a replication spec whose hooks are the shell commands
+// given, each run as ["sh", "-c", script]; the primary hook is the secondary
+// one unless set.
+func ShellReplication(sequence, seed, join, stop, status string) *v1alpha1.ReplicationSpec {
+	hook := func(script string) v1alpha1.Hook {
+		return v1alpha1.Hook{Command: []string{"sh", "-c", script, "hook"}}
+	}
+	primary, secondary := hook(join), hook(join)
+	return &v1alpha1.ReplicationSpec{Hooks: v1alpha1.ReplicationHooks{
+		Sequence: hook(sequence), Seed: hook(seed), Primary: &primary, Secondary: &secondary,
+		Stop: hook(stop), Status: v1alpha1.StatusHook{Hook: hook(status)},
+	}}
+}

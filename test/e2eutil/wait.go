@@ -85,6 +85,12 @@ func Describe(r *v1alpha1.StatefulSetRollout) string {
 	if len(s.Notifications) > 0 {
 		out += fmt.Sprintf(" notifications=%+v", s.Notifications)
 	}
+	if rep := s.Replication; rep != nil {
+		out += fmt.Sprintf(" replication=%s seed=%s replicationMessage=%q", rep.Phase, rep.Seed, rep.Message)
+		for _, m := range rep.Members {
+			out += fmt.Sprintf(" %s=%s/%s/failures=%d", m.Name, m.Role, m.State, m.Failures)
+		}
+	}
 	return out
 }
 

@@ -223,6 +223,9 @@ func (w *PodWatcher) describeLocked() string {
 	return strings.Join(down, " ")
 }
 
+// Replicas is the number of ordinals watched.
+func (w *PodWatcher) Replicas() int { return w.replicas }
+
 // Seen is what a PodWatcher saw up to one moment.
 type Seen struct {
 	// MaxUnavailable is the most ordinals without a serving pod at one

@@ -35,6 +35,9 @@ func Describe(p plan.Plan) string {
 		fmt.Fprintf(&b, "delete: %s\n", strings.Join(names, " "))
 	}
 	describeEvents(&b, p.Events)
+	for _, m := range p.Measure {
+		fmt.Fprintf(&b, "measure: %s at %s\n", measureName(m), m.At.Format("15:04:05"))
+	}
 	if p.RequeueAfter > 0 {
 		fmt.Fprintf(&b, "requeue: %s\n", p.RequeueAfter)
 	}

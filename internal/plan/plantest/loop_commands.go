@@ -59,7 +59,7 @@ func (s *Sim) run(maxRounds int) string {
 		p := s.Plan()
 		s.Apply()
 		s.Sync()
-		s.readyAll()
+		s.ReadyAll()
 		line := fmt.Sprintf("%s step=%d partition=%d", p.Status.Phase, p.Status.CurrentStepIndex, p.Partition)
 		if n := len(p.Delete); n > 0 {
 			line += fmt.Sprintf(" deleted=%d(%s..%s)", n, p.Delete[0].Name, p.Delete[n-1].Name)

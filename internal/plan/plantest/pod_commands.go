@@ -22,7 +22,7 @@ func podCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 	switch d.Cmd {
 	case "ready":
 		if len(d.CmdArgs) > 0 && d.CmdArgs[0].Key == "all" {
-			s.readyAll()
+			s.ReadyAll()
 		} else {
 			for _, o := range ordinalsArg(t, d) {
 				s.setReady(o, true)

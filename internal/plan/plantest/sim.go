@@ -25,6 +25,7 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/plan"
+	"github.com/sroll-dev/sroll/internal/replication"
 )
 
 // Name is the simulated rollout's, its StatefulSet's and its pods' prefix.
@@ -104,6 +105,7 @@ func (s *Sim) Input() plan.Input {
 			in.Pods = append(in.Pods, *s.pods[ordinal].DeepCopy())
 		}
 	}
+	in.Replication = replication.NewGate(in.Rollout, in.Pods)
 	return in
 }
 
@@ -167,8 +169,9 @@ func (s *Sim) Apply() {
 		}
 		changed = true
 	}
-	if s.sts.Spec.Replicas == nil || *s.sts.Spec.Replicas != *s.Rollout.Spec.Replicas {
-		s.sts.Spec.Replicas = s.Rollout.Spec.Replicas
+	if s.sts.Spec.Replicas == nil || *s.sts.Spec.Replicas != p.Replicas {
+		replicas := p.Replicas
+		s.sts.Spec.Replicas = &replicas
 		changed = true
 	}
 	if changed {
@@ -289,9 +292,9 @@ func (s *Sim) setReady(o int32, ready bool) {
 	pod.ResourceVersion = strconv.Itoa(s.uid)
 }
 
-// readyAll makes every pod that can be Ready so: not broken by hand and not
+// ReadyAll makes every pod that can be Ready so: not broken by hand and not
 // running an image whose name starts with "broken".
-func (s *Sim) readyAll() {
+func (s *Sim) ReadyAll() {
 	for o, pod := range s.pods {
 		if s.broken[pod.UID] || strings.HasPrefix(pod.Labels[appsv1.ControllerRevisionHashLabelKey], RevisionOf("broken")) || pod.DeletionTimestamp != nil {
 			continue

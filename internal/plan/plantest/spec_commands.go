@@ -15,7 +15,7 @@ import (
 
 // specCommands change what the user asked for:
 //
-//	rollout replicas=10 image=v1 steps=(25,pause,pause:30s,100) max-unavailable=2
+//	rollout replicas=10 image=v1 steps=(25,pause,pause:30s,analysis,100) max-unavailable=2
 //	        rollback-max-unavailable=1 deadline=60 auto-rollback min-ready=5 policy=OrderedReady
 //	set-image v2 | scale 12 | pause | resume | annotate promote undo=previous
 //	refuse message=(spec.x: Invalid value) | accept
@@ -94,8 +94,12 @@ func (s *Sim) configure(t *testing.T, d *datadriven.TestData) {
 	}
 }
 
-// parseStep reads "25" (percent), "pause" (wait for promote) or "pause:30s".
+// parseStep reads "25" (percent), "pause" (wait for promote), "pause:30s"
+// or "analysis" (of no check yet: the analysis command says which).
 func parseStep(t *testing.T, v string) v1alpha1.RolloutStep {
+	if v == "analysis" {
+		return v1alpha1.RolloutStep{Analysis: &v1alpha1.Analysis{}}
+	}
 	if rest, ok := strings.CutPrefix(v, "pause"); ok {
 		p := &v1alpha1.PauseStep{}
 		if dur, ok := strings.CutPrefix(rest, ":"); ok {

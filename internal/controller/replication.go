@@ -1,0 +1,69 @@
+package controller
+
+import (
+	"context"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
+	"github.com/sroll-dev/sroll/internal/replication"
+)
+
+const actionReplication = "Replication"
+
+// replicationStep is one reconcile's replication part: the decision and
+// the hook results it was made from, given back to the runner if the
+// status that records them is not written.
+type replicationStep struct {
+	decision  replication.Decision
+	results   []replication.Result
+	container string
+}
+
+// decideReplication asks the replication decider, for a rollout with
+// spec.replication whose StatefulSet exists. The plan's batch (deleted, or
+// waiting for its handover) and a scale-down's leaving members are the
+// members to stop.
+func (r *Reconciler) decideReplication(rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan) *replicationStep {
+	spec := rollout.Spec.Replication
+	if spec == nil || r.Hooks == nil || obs.sts == nil {
+		return nil
+	}
+	key := client.ObjectKeyFromObject(rollout)
+	container := replication.Container(*spec, rollout.Spec.Template.Spec)
+	in := replication.Input{
+		Spec: *spec, Set: obs.sts.Name, Namespace: rollout.Namespace, Service: rollout.Spec.ServiceName,
+		Replicas: rollout.Spec.ReplicasOrDefault(), Status: rollout.Status.Replication,
+		Leaving: map[string]bool{}, Now: r.Clock.Now(),
+	}
+	for i := range obs.pods {
+		if m, ok := replication.MemberOf(obs.sts.Name, &obs.pods[i], container); ok {
+			in.Members = append(in.Members, m)
+		}
+	}
+	for _, ref := range p.Delete {
+		in.Leaving[ref.Name] = true
+	}
+	for _, name := range p.Handover {
+		in.Leaving[name] = true
+	}
+	in.Results, in.Busy, in.LastRun = r.Hooks.Observe(key)
+	return &replicationStep{decision: replication.Decide(in), results: in.Results, container: container}
+}
+
+// runHooks starts the hooks the decision asks for, after its status was
+// written, and records its events.
+func (r *Reconciler) runHooks(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, step *replicationStep) {
+	for _, e := range step.decision.Events {
+		r.Recorder.Eventf(rollout, nil, e.Type, e.Reason, actionReplication, "%s", e.Message)
+	}
+	for _, run := range step.decision.Run {
+		if err := r.Hooks.Go(rollout, step.container, run); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Refused a hook", "member", run.Member, "hook", run.Hook.String())
+			continue
+		}
+		ctrl.LoggerFrom(ctx).V(1).Info("Started a hook", "member", run.Member, "hook", run.Hook.String())
+	}
+}

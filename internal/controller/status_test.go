@@ -1,0 +1,41 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+func TestObservedOnlyTellsReportsFromDecisions(t *testing.T) {
+	base := v1alpha1.StatefulSetRolloutStatus{
+		Phase: v1alpha1.PhaseProgressing, CurrentStepIndex: 0, Partition: 90,
+		Replicas: 100, ReadyReplicas: 95, UpdatedReplicas: 10, UpdatedReadyReplicas: 5,
+		Message: "step 1: 5 of 100 updated", ProgressedAt: &metav1.Time{Time: time.Unix(100, 0)},
+	}
+	for _, tc := range []struct {
+		name     string
+		change   func(*v1alpha1.StatefulSetRolloutStatus)
+		observed bool
+	}{
+		{"nothing", func(*v1alpha1.StatefulSetRolloutStatus) {}, true},
+		{"counts, message and partition", func(s *v1alpha1.StatefulSetRolloutStatus) {
+			s.ReadyReplicas, s.UpdatedReadyReplicas, s.Partition, s.Message = 96, 6, 89, "step 1: 6 of 100 updated"
+			s.Conditions = []metav1.Condition{{Type: "Available", Status: metav1.ConditionTrue}}
+		}, true},
+		{"progress time", func(s *v1alpha1.StatefulSetRolloutStatus) {
+			s.ProgressedAt = &metav1.Time{Time: time.Unix(101, 0)}
+		}, false},
+		{"phase", func(s *v1alpha1.StatefulSetRolloutStatus) { s.Phase = v1alpha1.PhaseCompleted }, false},
+		{"step", func(s *v1alpha1.StatefulSetRolloutStatus) { s.CurrentStepIndex = 1 }, false},
+		{"stable revision", func(s *v1alpha1.StatefulSetRolloutStatus) { s.StableRevision = "kv-2" }, false},
+	} {
+		want := *base.DeepCopy()
+		tc.change(&want)
+		if got := observedOnly(base, want); got != tc.observed {
+			t.Errorf("%s: observedOnly = %v, want %v", tc.name, got, tc.observed)
+		}
+	}
+}

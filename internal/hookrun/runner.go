@@ -1,0 +1,160 @@
+package hookrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/replication"
+)
+
+// Runner runs hooks for every rollout on a fixed number of workers, so a
+// slow hook never holds up the reconcile of another rollout. Its state is
+// in memory: an operator restarted while a hook ran forgets it, and the
+// decider, which recorded the hook's intent in status first, asks again.
+type Runner struct {
+	exec Exec
+	// base is the manager's context (see Start): hooks outlive the
+	// reconcile that asked for them.
+	base    context.Context
+	clock   clock.PassiveClock
+	slots   chan struct{}
+	done    chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]
+	mu      sync.Mutex
+	rollout map[types.NamespacedName]*rolloutHooks
+}
+
+// rolloutHooks is what the runner knows of one rollout's members.
+type rolloutHooks struct {
+	busy    map[string]bool
+	lastRun map[string]time.Time
+	results []replication.Result
+}
+
+// New is a runner of at most workers hooks at once.
+func New(exec Exec, clock clock.PassiveClock, workers int) *Runner {
+	return &Runner{
+		exec: exec, clock: clock, slots: make(chan struct{}, workers), base: context.Background(),
+		done:    make(chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout], 64),
+		rollout: map[types.NamespacedName]*rolloutHooks{},
+	}
+}
+
+// Finished announces the rollouts with a hook that finished, for the
+// controller to reconcile.
+func (r *Runner) Finished() <-chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout] {
+	return r.done
+}
+
+func (r *Runner) hooks(key types.NamespacedName) *rolloutHooks {
+	h, ok := r.rollout[key]
+	if !ok {
+		h = &rolloutHooks{busy: map[string]bool{}, lastRun: map[string]time.Time{}}
+		r.rollout[key] = h
+	}
+	return h
+}
+
+// Observe hands over what the decider reads: the results since the last
+// call (taken: a caller whose status write fails gives them back with
+// Return), the members with a hook running and when each last finished.
+func (r *Runner) Observe(key types.NamespacedName) (results []replication.Result, busy map[string]bool, lastRun map[string]time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.hooks(key)
+	results, h.results = h.results, nil
+	busy, lastRun = map[string]bool{}, map[string]time.Time{}
+	for k, v := range h.busy {
+		busy[k] = v
+	}
+	for k, v := range h.lastRun {
+		lastRun[k] = v
+	}
+	return results, busy, lastRun
+}
+
+// Return gives back results a decision could not record.
+func (r *Runner) Return(key types.NamespacedName, results []replication.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.hooks(key)
+	h.results = append(results, h.results...)
+}
+
+// Start runs the runner with the manager: hooks started from then on stop
+// when the manager does.
+func (r *Runner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	r.base = ctx
+	r.mu.Unlock()
+	<-ctx.Done()
+	return nil
+}
+
+// Go runs the hook in the member's container; a member with a hook running
+// is refused (the decider never asks for one).
+func (r *Runner) Go(rollout *v1alpha1.StatefulSetRollout, container string, run replication.Run) error {
+	key := types.NamespacedName{Namespace: rollout.Namespace, Name: rollout.Name}
+	r.mu.Lock()
+	ctx := r.base
+	h := r.hooks(key)
+	if h.busy[run.Member] {
+		r.mu.Unlock()
+		return fmt.Errorf("a hook already runs on %s", run.Member)
+	}
+	h.busy[run.Member] = true
+	r.mu.Unlock()
+	wake := rollout.DeepCopy()
+	go func() {
+		result := r.run(ctx, rollout.Namespace, container, run)
+		r.mu.Lock()
+		h := r.hooks(key)
+		delete(h.busy, run.Member)
+		h.lastRun[run.Member] = result.Finished
+		h.results = append(h.results, result)
+		r.mu.Unlock()
+		select {
+		case r.done <- event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]{Object: wake}:
+		case <-ctx.Done():
+		}
+	}()
+	return nil
+}
+
+// run waits for a worker, then runs the hook within its timeout.
+func (r *Runner) run(ctx context.Context, namespace, container string, run replication.Run) replication.Result {
+	result := replication.Result{Member: run.Member, Incarnation: run.Incarnation, Hook: run.Hook}
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	case <-ctx.Done():
+		result.Err, result.Finished = "the operator stopped", r.clock.Now()
+		return result
+	}
+	hookCtx, cancel := context.WithTimeout(ctx, run.Timeout)
+	defer cancel()
+	out, err := r.exec(hookCtx, namespace, run.Member, container, run.Command)
+	result.Finished = r.clock.Now()
+	result.Stdout, result.Stderr, result.ExitCode = out.Stdout, out.Stderr, out.ExitCode
+	switch {
+	case errors.Is(hookCtx.Err(), context.DeadlineExceeded):
+		result.Err = fmt.Sprintf("timed out after %s", run.Timeout)
+	case err != nil:
+		result.Err = err.Error()
+	}
+	return result
+}
+
+// Forget drops what is kept of a deleted rollout.
+func (r *Runner) Forget(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.rollout, key)
+}

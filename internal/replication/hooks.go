@@ -1,0 +1,151 @@
+package replication
+
+import (
+	"time"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
+
+// HookKind names one of the application owner's hooks.
+type HookKind int
+
+const (
+	HookSequence HookKind = iota + 1
+	HookSeed
+	HookPrimary
+	HookSecondary
+	HookStop
+	HookStatus
+)
+
+func (k HookKind) String() string {
+	switch k {
+	case HookSequence:
+		return "sequence"
+	case HookSeed:
+		return "seed"
+	case HookPrimary:
+		return "primary"
+	case HookSecondary:
+		return "secondary"
+	case HookStop:
+		return "stop"
+	case HookStatus:
+		return "status"
+	}
+	return "unknown"
+}
+
+// Backoff of a hook that failed n times in a row: 5s, 10s, 20s … up to 5m,
+// so a broken hook is retried, never in a tight loop.
+const (
+	backoffBase = 5 * time.Second
+	backoffMax  = 5 * time.Minute
+)
+
+func backoff(failures int32) time.Duration {
+	wait := backoffBase
+	for i := int32(1); i < failures && wait < backoffMax; i++ {
+		wait *= 2
+	}
+	return min(wait, backoffMax)
+}
+
+// hook is the spec of a kind; nil when the spec has none.
+func (d *decider) hook(kind HookKind) *v1alpha1.Hook {
+	hooks := &d.in.Spec.Hooks
+	switch kind {
+	case HookSequence:
+		return &hooks.Sequence
+	case HookSeed:
+		return &hooks.Seed
+	case HookPrimary:
+		return hooks.Primary
+	case HookSecondary:
+		return hooks.Secondary
+	case HookStop:
+		return &hooks.Stop
+	case HookStatus:
+		return &hooks.Status.Hook
+	}
+	return nil
+}
+
+// due reports whether a hook may start on m now: its pod runs, no hook runs
+// there (one at a time per member), and the backoff of its failures, or the
+// status hook's period, has passed. A hook not due yet sets the requeue.
+func (d *decider) due(m *v1alpha1.ReplicationMember, kind HookKind) bool {
+	pod, ok := d.pod(m.Name)
+	if !ok || !pod.Running || d.in.Busy[m.Name] || d.starting(m.Name) {
+		return false
+	}
+	last, ran := d.in.LastRun[m.Name]
+	if !ran {
+		return true
+	}
+	wait := time.Duration(0)
+	if m.Failures > 0 {
+		wait = backoff(m.Failures)
+	}
+	if kind == HookStatus && m.State != v1alpha1.MemberStarting {
+		// A member that just joined is checked at once; then every period.
+		wait = max(wait, d.in.Spec.Hooks.Status.PeriodOrDefault())
+	}
+	at := last.Add(wait)
+	if d.in.Now.Before(at) {
+		d.wake(at.Sub(d.in.Now))
+		return false
+	}
+	return true
+}
+
+// start asks for kind on m if it is due, with args appended to its command.
+// A join hook marks the member Starting in the status written before it runs.
+func (d *decider) start(m *v1alpha1.ReplicationMember, kind HookKind, args ...string) bool {
+	hook := d.hook(kind)
+	if hook == nil || !d.due(m, kind) {
+		return false
+	}
+	switch kind {
+	case HookSeed, HookPrimary, HookSecondary:
+		d.setState(m, v1alpha1.MemberStarting)
+	}
+	d.dec.Run = append(d.dec.Run, Run{
+		Member: m.Name, Incarnation: m.Incarnation, Hook: kind,
+		Command: append(append([]string{}, hook.Command...), args...),
+		Timeout: hook.TimeoutOrDefault(),
+	})
+	return true
+}
+
+// starting reports whether this decision already starts a hook on member.
+func (d *decider) starting(member string) bool {
+	for _, run := range d.dec.Run {
+		if run.Member == member {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decider) wake(after time.Duration) {
+	if after > 0 && (d.dec.RequeueAfter == 0 || after < d.dec.RequeueAfter) {
+		d.dec.RequeueAfter = after
+	}
+}
+
+// join starts m in its role with the active primaries as arguments.
+func (d *decider) join(m *v1alpha1.ReplicationMember) {
+	kind := HookSecondary
+	if m.Role == v1alpha1.RolePrimary {
+		kind = HookPrimary
+	}
+	d.start(m, kind, d.activePrimaries()...)
+}
+
+// checkStatus runs the status hook on a joined member every period.
+func (d *decider) checkStatus(m *v1alpha1.ReplicationMember) {
+	if m.Joined {
+		d.start(m, HookStatus)
+	}
+}

@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+// apiRequests reads the API server's apiserver_request_total: the requests
+// it served so far from every client, keyed "VERB resource" (with
+// "/subresource" when there is one).
+func (e *env) apiRequests(b *testing.B) map[string]float64 {
+	b.Helper()
+	data, err := e.clientset.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		b.Fatalf("read the API server's metrics: %v", err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(bytes.TrimSpace(data)), "\n") {
+		name, labels, value, ok := parseSeries(line)
+		if !ok || name != "apiserver_request_total" {
+			continue
+		}
+		key := labels["verb"] + " " + labels["resource"]
+		if sub := labels["subresource"]; sub != "" {
+			key += "/" + sub
+		}
+		out[key] += value
+	}
+	return out
+}
+
+// byVerb sums requests keyed "VERB resource" by verb.
+func byVerb(requests map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for key, n := range requests {
+		verb, _, _ := strings.Cut(key, " ")
+		out[verb] += n
+	}
+	return out
+}
+
+// writesOnly keeps the requests keyed "VERB resource" that are not reads.
+func writesOnly(requests map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for key, n := range requests {
+		verb, _, _ := strings.Cut(key, " ")
+		switch verb {
+		case "GET", "LIST", "WATCH", "WATCHLIST":
+		default:
+			out[key] = n
+		}
+	}
+	return out
+}
+
+// loadAverage is the machine's 1-, 5- and 15-minute load averages.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(data))[:3], " ")
+}
