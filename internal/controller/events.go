@@ -4,7 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
-	"github.com/sroll-dev/sroll/internal/plan"
+	"github.com/sroll-dev/sroll/internal/event"
 )
 
 // Event reasons of the controller itself; the planner's are in package plan.
@@ -23,9 +23,9 @@ const (
 	actionNotify  = "Notify"
 )
 
-// recordPlanEvents records the planner's events on the rollout, as part of
-// the action that carried the plan out.
-func (r *Reconciler) recordPlanEvents(rollout *v1alpha1.StatefulSetRollout, action string, events []plan.Event) {
+// recordEvents records a decider's events (the planner's, the replication
+// decider's) on the rollout, as part of the action that carried them out.
+func (r *Reconciler) recordEvents(rollout *v1alpha1.StatefulSetRollout, action string, events []event.Event) {
 	for _, e := range events {
 		r.Recorder.Eventf(rollout, nil, e.Type, e.Reason, action, "%s", e.Message)
 	}

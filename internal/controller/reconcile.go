@@ -233,7 +233,7 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 	if rep != nil {
 		r.runHooks(ctx, rollout, rep)
 	}
-	r.recordPlanEvents(rollout, actionRollout, p.Events)
+	r.recordEvents(rollout, actionRollout, p.Events)
 	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.View)

@@ -56,9 +56,7 @@ func (r *Reconciler) decideReplication(rollout *v1alpha1.StatefulSetRollout, obs
 // runHooks starts the hooks the decision asks for, after its status was
 // written, and records its events.
 func (r *Reconciler) runHooks(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, step *replicationStep) {
-	for _, e := range step.decision.Events {
-		r.Recorder.Eventf(rollout, nil, e.Type, e.Reason, actionReplication, "%s", e.Message)
-	}
+	r.recordEvents(rollout, actionReplication, step.decision.Events)
 	for _, run := range step.decision.Run {
 		if err := r.Hooks.Go(rollout, step.container, run); err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "Refused a hook", "member", run.Member, "hook", run.Hook.String())

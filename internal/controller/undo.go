@@ -31,6 +31,6 @@ func (r *Reconciler) undo(ctx context.Context, rollout *v1alpha1.StatefulSetRoll
 	} else {
 		ctrl.LoggerFrom(ctx).Info("Undid spec.template", "value", value)
 	}
-	r.recordPlanEvents(updated, actionUndo, p.Events)
+	r.recordEvents(updated, actionUndo, p.Events)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/replication"
 )
 
@@ -83,7 +84,7 @@ type Plan struct {
 	Measure []Measure
 
 	// Events to record after the status write succeeded.
-	Events []Event
+	Events []event.Event
 
 	// RequeueAfter is when a timer (pause, deadline, minReadySeconds) fires; 0 = none.
 	RequeueAfter time.Duration
@@ -137,13 +138,6 @@ type PodRef struct {
 	Name            string
 	UID             types.UID
 	ResourceVersion string
-}
-
-// Event is a Kubernetes Event to record on the rollout.
-type Event struct {
-	Type    string // corev1.EventTypeNormal or corev1.EventTypeWarning
-	Reason  string
-	Message string
 }
 
 // Event reasons are stable: alerts and tests match on them.

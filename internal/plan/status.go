@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/names"
 )
 
@@ -76,7 +77,7 @@ func (d *decider) condition(kind string, status metav1.ConditionStatus, reason, 
 }
 
 func (d *decider) event(kind, reason, format string, args ...any) {
-	d.plan.Events = append(d.plan.Events, Event{Type: kind, Reason: reason, Message: fmt.Sprintf(format, args...)})
+	d.plan.Events = append(d.plan.Events, event.Event{Type: kind, Reason: reason, Message: fmt.Sprintf(format, args...)})
 }
 
 func (d *decider) stepName(index int32) string { return StepName(d.steps, index) }

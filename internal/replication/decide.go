@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/event"
 )
 
 // Input is everything the decider looks at.
@@ -76,7 +77,7 @@ type Decision struct {
 	// before its hook runs, so a restarted operator never seeds another member.
 	Run []Run
 	// Events to record after the status write.
-	Events []Event
+	Events []event.Event
 	// Stopped names the leaving members whose application is stopped: their
 	// pods may be deleted, the StatefulSet scaled below them.
 	Stopped map[string]bool
@@ -95,13 +96,6 @@ type Run struct {
 	// Command is the hook's command with its arguments appended.
 	Command []string
 	Timeout time.Duration
-}
-
-// Event is a Kubernetes Event to record on the rollout.
-type Event struct {
-	Type    string // corev1.EventTypeNormal or corev1.EventTypeWarning
-	Reason  string
-	Message string
 }
 
 // Event reasons are stable: alerts and tests match on them.

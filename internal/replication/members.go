@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/event"
 )
 
 const (
@@ -36,7 +37,7 @@ func (d *decider) address(name string) string {
 }
 
 func (d *decider) event(kind, reason, format string, args ...any) {
-	d.dec.Events = append(d.dec.Events, Event{Type: kind, Reason: reason, Message: fmt.Sprintf(format, args...)})
+	d.dec.Events = append(d.dec.Events, event.Event{Type: kind, Reason: reason, Message: fmt.Sprintf(format, args...)})
 }
 
 // fold writes the hook results into the members they ran on. A result from

@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
@@ -45,7 +46,7 @@ func Describe(p plan.Plan) string {
 	return b.String()
 }
 
-func describeEvents(b *strings.Builder, events []plan.Event) {
+func describeEvents(b *strings.Builder, events []event.Event) {
 	for _, e := range events {
 		fmt.Fprintf(b, "event: %s %s: %s\n", e.Type, e.Reason, e.Message)
 	}
