@@ -34,8 +34,9 @@ go run ./cmd/localcluster up
 
 say "Installing the StatefulSetRollout CRD"
 kubectl apply --server-side --force-conflicts -f config/crd/bases >/dev/null
-# kubectl wait fails outright if it looks before the first condition is written.
-until [ "$(kubectl get crd statefulsetrollouts.sroll.dev -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ]; do
+# kubectl wait fails outright if it looks before the first condition is written,
+# and the jsonpath filter then prints the whole CRD: hence the quiet poll.
+until [ "$(kubectl get crd statefulsetrollouts.sroll.dev -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]; do
   sleep 0.5
 done
 
