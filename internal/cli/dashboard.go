@@ -6,9 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/cli/render"
@@ -41,6 +43,9 @@ func newDashboardCommand(e *env) *cobra.Command {
 			if port < 0 || port > 65535 {
 				return usagef("--port must be a port number (0 picks a free one), got %d", port)
 			}
+			// The informers' own logs are not for the user: the page shows
+			// a cluster that can't be reached, and why.
+			ctrllog.SetLogger(logr.Discard())
 			clusters, err := e.dashboardClusters(allNamespaces)
 			if err != nil {
 				return err
