@@ -243,6 +243,12 @@ func explain(err error) string {
 	if meta.IsNoMatchError(err) || discovery.IsGroupDiscoveryFailedError(err) {
 		return "sroll is not installed in this cluster"
 	}
+	// The innermost network error says it; the layers above it (REST
+	// mapping, discovery) only repeat the URL.
+	var dial *net.OpError
+	if errors.As(err, &dial) && dial.Addr != nil {
+		return fmt.Sprintf("cannot reach %s: %v", dial.Addr, dial.Err)
+	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
 		return fmt.Sprintf("cannot resolve %s", dns.Name)

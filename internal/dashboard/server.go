@@ -64,7 +64,7 @@ func Serve(ctx context.Context, o Options) error {
 		fmt.Fprintf(o.ErrOut, "WARNING: the dashboard listens on %s, not on loopback: anyone who can reach\n"+
 			"WARNING: this address can see your rollouts and, with the session token a page\n"+
 			"WARNING: gets, promote, abort and undo them with YOUR credentials. Use\n"+
-			"WARNING: --address 127.0.0.1 (the default) and an SSH tunnel instead.\n", listener.Addr())
+			"WARNING: --address 127.0.0.1 (the default) and an SSH tunnel instead.\n", net.JoinHostPort(o.Address, port))
 	}
 	s := &server{Options: o, guard: newGuard(port, names...), changes: newChanges(), byName: map[string]*cluster{}}
 	for _, c := range o.Clusters {

@@ -2,8 +2,8 @@ package dashboarde2e
 
 import (
 	"context"
-	"os"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -101,7 +101,8 @@ func TestDashboardFollowsARolloutAndActs(t *testing.T) {
 	// Promote from the keyboard: focus the button, Enter.
 	do(t, browser, time.Minute, "promote", chromedp.Focus(chromedp.CSS(`[data-action="promote"]`)), chromedp.KeyEvent("\r"))
 	waitPage(t, browser, time.Minute, "the promote's answer", `document.querySelector("#action-result.done")?.textContent.includes("promote requested")`)
-	waitPage(t, browser, time.Minute, "pods being replaced", `document.querySelectorAll("#r-grid .cell.in-flight").length > 0`)
+	waitPage(t, browser, time.Minute, "pods being replaced", phaseIs("Progressing")+
+		` && document.querySelectorAll("#r-grid .cell.in-flight").length > 0 && `+cellCount(".update.ready")+" > 50")
 	inProgress := screenshot(t, browser, "4-progressing")
 	waitPage(t, browser, 3*time.Minute, "Completed", phaseIs("Completed")+" && "+cellCount(".update.ready")+" === 200")
 	screenshot(t, browser, "5-completed")
