@@ -76,8 +76,17 @@ chart-crds:
 build:
 	go build -o bin/ ./cmd/...
 
+## chromium: the browser the dashboard's end-to-end tests drive, Debian's
+## package, installed when missing (as root, or through sudo).
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "installing chromium with apt-get, for test/dashboarde2e"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
+
 ## test: everything, including end-to-end tests on the local cluster.
-test: k8s-bin verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
+test: k8s-bin chromium verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
 	go vet ./...
 	go test -p 1 -timeout 60m ./...
 

@@ -130,7 +130,8 @@ func TestDashboardFollowsARolloutAndActs(t *testing.T) {
 	e2eutil.Patch(t, c, r, `{"spec":{"replicas":1000}}`)
 	waitPage(t, browser, 5*time.Minute, "1000 ready cells", cellCount(".ready")+" === 1000")
 	screenshot(t, browser, "7-1000-pods")
-	t.Logf("page heap with 1000 pods: %.1f MiB used (after a garbage collection)", jsHeap(t, browser)/(1<<20))
+	t.Logf("page with 1000 pods: JS heap %.1f MiB used after a garbage collection, %d DOM nodes",
+		jsHeap(t, browser)/(1<<20), eval[int](t, browser, `document.getElementsByTagName("*").length`))
 }
 
 const unreachableContext = "gone"
