@@ -55,9 +55,7 @@ func TestPostgresLightsOutKeepsAcknowledgedRows(t *testing.T) {
 	w.WaitAcked(t, 200, time.Minute)
 
 	// Lights-out: every server killed, every pod deleted.
-	for _, m := range pg.Members() {
-		pg.Kill(t, m)
-	}
+	pg.Kill(t, pg.Members()...)
 	deletePods(t, ns, r.Name)
 	running := waitPodsRunning(t, c, r, moved)
 	recovered := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after the lights-out", func(st *v1alpha1.ReplicationStatus) bool {
@@ -71,11 +69,13 @@ func TestPostgresLightsOutKeepsAcknowledgedRows(t *testing.T) {
 	checkAcknowledgedPresent(t, pg, w, recovered.Seed, "after the lights-out")
 
 	// A rollout of every pod, the primary's too, with the writer on.
+	rollout := time.Now()
 	e2eutil.Patch(t, c, r, `{"spec":{"template":{"spec":{"containers":[{"name":"db","image":"postgres:15.18-bookworm"}]}}}}`)
 	rolled := e2eutil.WaitRollout(t, c, r, 3*time.Minute, "rollout completed, replication Healthy", func(got *v1alpha1.StatefulSetRollout) bool {
 		return e2eutil.Completed(got) && got.Status.Replication != nil && healthy(got.Status.Replication) &&
 			e2eutil.NewPods(got.Status.Replication, recovered)
 	}).Status.Replication
+	t.Logf("rollout of 3 pods, the primary's too: %s; seeded %s", time.Since(rollout).Round(100*time.Millisecond), rolled.Seed)
 	checkStandbysOf(t, pg, rolled.Seed)
 	w.WaitAcked(t, 50, time.Minute)
 	w.Stop()

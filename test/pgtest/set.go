@@ -190,13 +190,31 @@ func (s *Set) Hook(t testing.TB, member, hook string, args ...string) string {
 	return out
 }
 
-// Kill sends SIGKILL to member's postmaster, if it runs: a crash, nothing
-// flushed or shut down (its other processes exit when they see it gone).
-func (s *Set) Kill(t testing.TB, member string) {
+// Kill sends SIGKILL to the postmaster of each member where one runs, all
+// at once: a crash, nothing flushed or shut down (its other processes exit
+// when they see it gone). It returns once each is reaped: on the local
+// cluster, a pod's orphaned processes are reaped by this host's init, not by
+// the pod (a second or two here), and until then a killed postmaster's pid
+// still holds its data directory's lock file.
+func (s *Set) Kill(t testing.TB, members ...string) {
 	t.Helper()
-	if _, err := clustertest.Kubectl(t, "-n", s.Rollout.Namespace, "exec", member, "-c", Container, "--",
-		"sh", "-c", "pid=$(head -n 1 pg/data/postmaster.pid 2>/dev/null) || exit 0; kill -KILL $pid"); err != nil {
-		t.Fatalf("kill PostgreSQL on %s: %v", member, err)
+	const script = `pid=$(head -n 1 pg/data/postmaster.pid 2>/dev/null) || exit 0
+kill -KILL "$pid"
+while [ -e /proc/"$pid" ]; do sleep 0.1; done`
+	errs := make(chan error, len(members))
+	for _, m := range members {
+		go func() {
+			_, err := clustertest.Kubectl(t, "-n", s.Rollout.Namespace, "exec", m, "-c", Container, "--", "sh", "-c", script)
+			if err != nil {
+				err = fmt.Errorf("kill PostgreSQL on %s: %w", m, err)
+			}
+			errs <- err
+		}()
+	}
+	for range members {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
