@@ -76,17 +76,22 @@ chart-crds:
 build:
 	go build -o bin/ ./cmd/...
 
-## chromium: the browser the dashboard's end-to-end tests drive, Debian's
-## package, installed when missing (as root, or through sudo).
+.PHONY: postgres
+## postgres: PostgreSQL from Debian, which the PostgreSQL example's end-to-end
+## test runs in the local cluster's pods (apt-get, when initdb is missing).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; }
+
 .PHONY: chromium
+## chromium: Chromium from Debian, the headless browser the dashboard's
+## end-to-end test drives (apt-get, when it is missing).
 chromium:
-	@command -v chromium >/dev/null || { \
-		echo "installing chromium with apt-get, for test/dashboarde2e"; \
-		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 ## test: everything, including end-to-end tests on the local cluster.
-test: k8s-bin chromium verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
+test: k8s-bin postgres chromium verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
 	go vet ./...
 	go test -p 1 -timeout 60m ./...
 
