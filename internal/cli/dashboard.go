@@ -33,12 +33,7 @@ func newDashboardCommand(e *env) *cobra.Command {
 			"--context takes several contexts, comma-separated, shown in one list.\n" +
 			"It listens on loopback unless --address says otherwise.",
 		Example: "  kubectl sroll dashboard\n  kubectl sroll dashboard -A --context prod-eu,prod-us --port 8080",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("dashboard takes no arguments, got %q", args)
-			}
-			return nil
-		},
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if port < 0 || port > 65535 {
 				return usagef("--port must be a port number (0 picks a free one), got %d", port)

@@ -23,12 +23,7 @@ func newListCommand(e *env) *cobra.Command {
 		Aliases: []string{"ls"},
 		Short:   "List the StatefulSetRollouts of a namespace",
 		Example: "  kubectl sroll list\n  kubectl sroll list -A",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("list takes no arguments, got %q", args)
-			}
-			return nil
-		},
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := e.connect()
 			if err != nil {
@@ -55,6 +50,14 @@ func newListCommand(e *env) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "List the rollouts of every namespace.")
 	return cmd
+}
+
+// noArgs is the argument check of the commands that take none.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q", cmd.Name(), args)
+	}
+	return nil
 }
 
 // printList writes the table kubectl get would, with the rollout's own columns.

@@ -48,6 +48,22 @@ func testServer(t *testing.T) (*server, *recordedRollouts) {
 	return s, rollouts
 }
 
+// serve sends one request to the dashboard at 127.0.0.1:3100; header may
+// set Host.
+func serve(s *server, method, path, body string, header map[string]string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, "http://127.0.0.1:3100"+path, strings.NewReader(body))
+	for k, v := range header {
+		if k == "Host" {
+			req.Host = v
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	w := httptest.NewRecorder()
+	s.routes().ServeHTTP(w, req)
+	return w
+}
+
 const promoteBody = `{"cluster":"kind","namespace":"shop","name":"kv","action":"promote"}`
 
 func TestActionsNeedTheOriginAndTheToken(t *testing.T) {
@@ -73,16 +89,7 @@ func TestActionsNeedTheOriginAndTheToken(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rollouts.acted = nil
-			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:3100/api/action", strings.NewReader(promoteBody))
-			for k, v := range tc.header {
-				if k == "Host" {
-					req.Host = v
-				} else {
-					req.Header.Set(k, v)
-				}
-			}
-			w := httptest.NewRecorder()
-			s.routes().ServeHTTP(w, req)
+			w := serve(s, http.MethodPost, "/api/action", promoteBody, tc.header)
 			if w.Code != tc.want || !strings.Contains(w.Body.String(), tc.says) {
 				t.Errorf("got %d %q, want %d saying %q", w.Code, w.Body.String(), tc.want, tc.says)
 			}
@@ -114,16 +121,7 @@ func TestPagesAndStreamsRefuseOtherSites(t *testing.T) {
 		{"an action by GET is no action", "/api/action", nil, http.StatusNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:3100"+tc.path, nil)
-			for k, v := range tc.header {
-				if k == "Host" {
-					req.Host = v
-				} else {
-					req.Header.Set(k, v)
-				}
-			}
-			w := httptest.NewRecorder()
-			s.routes().ServeHTTP(w, req)
+			w := serve(s, http.MethodGet, tc.path, "", tc.header)
 			if w.Code != tc.want {
 				t.Errorf("got %d %q, want %d", w.Code, w.Body.String(), tc.want)
 			}
