@@ -3,6 +3,7 @@ package dashboarde2e
 import (
 	"context"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,8 +35,9 @@ func TestDashboardFollowsARolloutAndActs(t *testing.T) {
 	ns := clustertest.Namespace(t)
 	e2eutil.StartOperator(t, ns)
 	admin, withGone := kubeconfigs(t)
-	url := startDashboard(t, withGone, "--context", admin+","+unreachableContext, "-n", ns)
-	viewerURL := startDashboard(t, readOnlyKubeconfig(t, ns), "-n", ns)
+	dashboardArgs := []string{"--context", admin + "," + unreachableContext, "-n", ns}
+	url, stopDashboard := startDashboard(t, withGone, dashboardArgs...)
+	viewerURL, _ := startDashboard(t, readOnlyKubeconfig(t, ns), "-n", ns)
 
 	r := e2eutil.NewRollout(ns, "web", 200, intstr.FromString("25%"), e2eutil.Percent(25), e2eutil.Pause(0), e2eutil.Percent(100))
 	if err := c.Create(context.Background(), r); err != nil {
@@ -125,6 +127,14 @@ func TestDashboardFollowsARolloutAndActs(t *testing.T) {
 		t.Errorf("at 390 px the page is %d px wide", eval[int](t, browser, "document.documentElement.scrollWidth"))
 	}
 	do(t, browser, time.Minute, "back to 1280×800", chromedp.EmulateViewport(1280, 800))
+
+	// The dashboard goes away and comes back on the same port: the page
+	// says so, reconnects by itself, and follows the rollout again.
+	stopDashboard()
+	waitPage(t, browser, time.Minute, "the lost connection", `document.querySelector("#live").classList.contains("down")`)
+	_, port, _ := net.SplitHostPort(strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"))
+	startDashboard(t, withGone, append(dashboardArgs, "--port", port)...)
+	waitPage(t, browser, time.Minute, "live again", `document.querySelector("#live").classList.contains("ok")`)
 
 	// 1000 pods: still one cell each, and the page's memory.
 	e2eutil.Patch(t, c, r, `{"spec":{"replicas":1000}}`)

@@ -103,8 +103,9 @@ func writeKubeconfig(t *testing.T, config *clientcmdapi.Config, name string) str
 }
 
 // startDashboard runs `kubectl sroll dashboard` in-process on a free port
-// until the test ends and returns its URL.
-func startDashboard(t *testing.T, kubeconfig string, args ...string) string {
+// (args may name one) until stop is called or the test ends, and returns
+// its URL.
+func startDashboard(t *testing.T, kubeconfig string, args ...string) (url string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, stdout := io.Pipe()
@@ -116,11 +117,15 @@ func startDashboard(t *testing.T, kubeconfig string, args ...string) string {
 		_ = stdout.Close()
 		exited <- code
 	}()
-	t.Cleanup(func() {
-		cancel()
-		code := <-exited
-		t.Logf("kubectl sroll %s: exit %d\n%s", strings.Join(all, " "), code, stderr.String())
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			code := <-exited
+			t.Logf("kubectl sroll %s: exit %d\n%s", strings.Join(all, " "), code, stderr.String())
+		})
+	}
+	t.Cleanup(stop)
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		t.Fatalf("kubectl sroll dashboard said nothing: %v\n%s", err, stderr.String())
@@ -131,7 +136,7 @@ func startDashboard(t *testing.T, kubeconfig string, args ...string) string {
 		t.Fatalf("kubectl sroll dashboard said %q", line)
 	}
 	url, _, _ = strings.Cut(url, " ")
-	return url
+	return url, stop
 }
 
 // syncBuffer is a bytes.Buffer that the dashboard writes to while the test
