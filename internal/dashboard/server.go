@@ -103,7 +103,7 @@ func isLoopback(address string) bool {
 func hostNames(address string) (names []string, shown string) {
 	switch {
 	case isLoopback(address):
-		return []string{"localhost"}, "127.0.0.1"
+		return []string{"localhost"}, address
 	case net.ParseIP(address) != nil && !net.ParseIP(address).IsUnspecified():
 		return nil, address
 	case address != "" && net.ParseIP(address) == nil:
