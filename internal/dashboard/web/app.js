@@ -261,7 +261,8 @@ function drawGrid(next) {
   });
   $("r-pod-count").textContent = "(" + pods.length + ")";
   if (active >= pods.length) active = pods.length - 1;
-  if (active >= 0) $("r-pod").textContent = describe(pods[active]);
+  // Rewritten only when it changed: it is a live region, read out on change.
+  if (active >= 0 && $("r-pod").textContent !== describe(pods[active])) $("r-pod").textContent = describe(pods[active]);
 }
 
 function choose(i) {
