@@ -23,6 +23,11 @@ const (
 	// LabelRollout on the StatefulSet names the StatefulSetRollout that owns it.
 	LabelRollout = "sroll.dev/rollout"
 
+	// LabelSnapshotSet on a VolumeSnapshot names the RolloutSnapshot (the
+	// snapshot set) it belongs to. LabelRollout on a RolloutSnapshot names
+	// its rollout.
+	LabelSnapshotSet = "sroll.dev/snapshot-set"
+
 	// LabelNotificationSecret: "true" on a Secret is its owner's consent that
 	// notification targets of rollouts in its namespace use it (a Slack
 	// token, a webhook's signing key or bearer token). Without it the

@@ -151,6 +151,11 @@ func (d *decider) move() {
 		return
 	}
 	if hash != wantHash {
+		if wantRevision == "" && d.heldBySnapshot() {
+			// The StatefulSet keeps the template its pods run.
+			d.setTemplate(hash, "", partition)
+			return
+		}
 		// The new template goes out with every pod pinned, so the
 		// StatefulSet controller replaces nothing by itself.
 		d.setTemplate(wantHash, wantRevision, d.replicas)

@@ -1,0 +1,80 @@
+package v1alpha1
+
+// SnapshotSpec is a rollout's safety net: snapshot sets (RolloutSnapshots)
+// of every member's volumes, taken before a new template reaches a pod.
+type SnapshotSpec struct {
+	// BeforeRollout takes a snapshot set before each new template reaches
+	// the StatefulSet: the rollout waits (Progressing, "taking snapshot
+	// set …") until the set is Ready, and is Degraded, with no pod
+	// touched, when the set fails or is not Ready within
+	// readyTimeoutSeconds.
+	// +optional
+	BeforeRollout bool `json:"beforeRollout,omitempty"`
+
+	// VolumeSnapshotClassName is the class of the VolumeSnapshots; unset
+	// uses the cluster's default class for the claims' driver.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	VolumeSnapshotClassName string `json:"volumeSnapshotClassName,omitempty"`
+
+	// Keep is how many automatic sets (BeforeRollout) of this rollout are
+	// kept, counting Ready ones from the newest: older automatic sets are
+	// deleted once a newer one is Ready. On-demand and BeforeRestore sets
+	// are the user's to delete.
+	// +optional
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Keep *int32 `json:"keep,omitempty"`
+
+	// ReadyTimeoutSeconds is how long a set may take to become Ready
+	// before it is Failed.
+	// +optional
+	// +kubebuilder:default=600
+	// +kubebuilder:validation:Minimum=1
+	ReadyTimeoutSeconds *int32 `json:"readyTimeoutSeconds,omitempty"`
+
+	// DeleteWithRollout makes the rollout an owner of its sets, so that
+	// deleting the rollout deletes them (and their VolumeSnapshots). By
+	// default a set outlives its rollout: data outlives its app.
+	// +optional
+	DeleteWithRollout bool `json:"deleteWithRollout,omitempty"`
+}
+
+// DefaultSnapshotKeep is the +kubebuilder:default of spec.snapshots.keep.
+const DefaultSnapshotKeep = 5
+
+// DefaultSnapshotReadyTimeoutSeconds is the +kubebuilder:default of
+// readyTimeoutSeconds.
+const DefaultSnapshotReadyTimeoutSeconds = 600
+
+// KeepOrDefault is how many automatic sets are kept.
+func (s *SnapshotSpec) KeepOrDefault() int {
+	if s.Keep == nil {
+		return DefaultSnapshotKeep
+	}
+	return int(*s.Keep)
+}
+
+// SnapshotsStatus is the snapshot decider's record on the rollout
+// (status.snapshots), written before the set it names is created, so that
+// a restarted operator never takes two sets for one template.
+type SnapshotsStatus struct {
+	// BeforeRollout is the set the rollout of a template waits for.
+	// +optional
+	BeforeRollout *SnapshotSetRef `json:"beforeRollout,omitempty"`
+}
+
+// SnapshotSetRef names the RolloutSnapshot taken for one attempt at
+// rolling out a template.
+type SnapshotSetRef struct {
+	// Name of the RolloutSnapshot.
+	Name string `json:"name"`
+	// TemplateHash is status.templateHash of the template it was taken for.
+	TemplateHash string `json:"templateHash"`
+	// Retry is the sroll.dev/retry request it was taken under: a retry of
+	// a rollout whose set failed takes a new one.
+	// +optional
+	Retry string `json:"retry,omitempty"`
+}
