@@ -1,5 +1,9 @@
 package v1alpha1
 
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // SnapshotSpec is a rollout's safety net: snapshot sets (RolloutSnapshots)
 // of every member's volumes, taken before a new template reaches a pod.
 type SnapshotSpec struct {
@@ -78,3 +82,32 @@ type SnapshotSetRef struct {
 	// +optional
 	Retry string `json:"retry,omitempty"`
 }
+
+// RestoreStatus is a restore of every member's volumes from a snapshot set
+// (status.restore), asked for with the sroll.dev/restore annotation.
+type RestoreStatus struct {
+	// From is the RolloutSnapshot restored from.
+	From string `json:"from"`
+	// BeforeRestore is the set of the volumes as they were, taken first.
+	BeforeRestore string `json:"beforeRestore"`
+	// Step is where the restore stands.
+	Step RestoreStep `json:"step"`
+	// StartedAt is when the restore was asked for.
+	StartedAt metav1.Time `json:"startedAt"`
+}
+
+// RestoreStep is a step of a restore, in order.
+// +kubebuilder:validation:Enum=BeforeRestore;ScalingDown;Replacing
+type RestoreStep string
+
+const (
+	// RestoreBeforeRestore: the BeforeRestore set is being taken; nothing
+	// was changed yet, and a failure of that set ends the restore there.
+	RestoreBeforeRestore RestoreStep = "BeforeRestore"
+	// RestoreScalingDown: every member is stopped (the replication stop
+	// hook first, when configured) and the StatefulSet scaled to zero.
+	RestoreScalingDown RestoreStep = "ScalingDown"
+	// RestoreReplacing: each claim is deleted and created again from its
+	// VolumeSnapshot; the StatefulSet is scaled back once all are bound.
+	RestoreReplacing RestoreStep = "Replacing"
+)

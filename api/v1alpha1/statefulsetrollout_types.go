@@ -215,6 +215,11 @@ type StatefulSetRolloutStatus struct {
 	// Snapshots is the snapshot decider's record; absent without spec.snapshots.
 	// +optional
 	Snapshots *SnapshotsStatus `json:"snapshots,omitempty"`
+	// Restore is a restore from a snapshot set being carried out, recorded
+	// before each step so that a restarted operator resumes it; nil when
+	// none is.
+	// +optional
+	Restore *RestoreStatus `json:"restore,omitempty"`
 
 	// Analysis records the checks of the analyses running (the current
 	// analysis step's and the background one), for the planner to judge.

@@ -29,6 +29,7 @@ func TestArgumentErrors(t *testing.T) {
 		{[]string{"snapshot"}, "expected one StatefulSetRollout name, got 0 arguments"},
 		{[]string{"snapshot", "kv", "--timeout", "5m"}, "--timeout only applies with --wait"},
 		{[]string{"snapshots", "a", "b"}, "expected one StatefulSetRollout name, got 2 arguments"},
+		{[]string{"restore", "kv"}, "--from is required: the snapshot set to restore (kubectl sroll snapshots kv lists them)"},
 		{[]string{"set"}, "set needs a subcommand: kubectl sroll set image NAME CONTAINER=IMAGE"},
 		{[]string{"set", "env", "kv"}, `unknown set command "env"; try: kubectl sroll set image`},
 		{[]string{"set", "image", "kv"}, "set image wants NAME and at least one CONTAINER=IMAGE"},

@@ -98,6 +98,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newSetCommand(e),
 		newSnapshotCommand(e),
 		newSnapshotsCommand(e),
+		newRestoreCommand(e),
 	)
 	return root
 }

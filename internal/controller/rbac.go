@@ -30,3 +30,5 @@ package controller
 // +kubebuilder:rbac:groups=sroll.dev,resources=rolloutsnapshots/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=sroll.dev,resources=rolloutsnapshots/finalizers,verbs=update
 // +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshots,verbs=get;list;watch;create;delete
+// A restore deletes each claim and creates it again from its snapshot.
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=create;delete

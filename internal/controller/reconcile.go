@@ -27,7 +27,6 @@ import (
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
 	"github.com/sroll-dev/sroll/internal/replication"
-	"github.com/sroll-dev/sroll/internal/snapshot"
 )
 
 // staleRetry is how soon a reconcile whose write was refused because the
@@ -120,16 +119,17 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	p := plan.Decide(plan.Input{
+	in := plan.Input{
 		Rollout:     &rollout,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
 		History:     obs.revisions,
 		Replication: replication.NewGate(&rollout, obs.pods),
-		Snapshot:    gate(snap),
 		Now:         r.Clock.Now(),
 		Refused:     r.refusals.of(key, rollout.Generation),
-	})
+	}
+	snap.input(&in)
+	p := plan.Decide(in)
 	rep := r.decideReplication(&rollout, obs, p)
 	deferred, err := r.apply(ctx, &rollout, obs, p, rep, snap)
 	if err != nil {
@@ -139,7 +139,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		}
 		return ctrl.Result{}, err
 	}
-	requeue := sooner(p.RequeueAfter, deferred)
+	requeue := sooner(sooner(p.RequeueAfter, deferred), snap.requeueAfter())
 	if rep != nil {
 		requeue = sooner(requeue, rep.decision.RequeueAfter)
 	}
@@ -200,7 +200,7 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // once per statusInterval, since a rollout's pods change every few
 // milliseconds and each change would be a write; apply then returns when the
 // deferred status is due.
-func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshot.Decision) (time.Duration, error) {
+func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep) (time.Duration, error) {
 	if p.Undo != nil {
 		return 0, r.undo(ctx, rollout, p)
 	}
@@ -228,7 +228,7 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 // commit is steps 1 and 2 of apply: it writes the status want over previous,
 // then starts the replication hooks that write allows and records what
 // describes it.
-func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshot.Decision,
+func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep,
 	previous *v1alpha1.StatefulSetRolloutStatus, want v1alpha1.StatefulSetRolloutStatus) error {
 	written, err := r.writeStatus(ctx, rollout, want)
 	if err != nil {
@@ -240,10 +240,8 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 	if rep != nil {
 		r.runHooks(ctx, rollout, rep)
 	}
-	if snap != nil {
-		if err := r.takeSnapshots(ctx, rollout, snap); err != nil {
-			return err
-		}
+	if err := r.takeSnapshots(ctx, rollout, snap); err != nil {
+		return err
 	}
 	r.recordEvents(rollout, actionRollout, p.Events)
 	r.warnRefusals(rollout, previous.Notifications)

@@ -3,11 +3,11 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/plan"
@@ -16,39 +16,97 @@ import (
 
 const actionSnapshot = "Snapshot"
 
-// decideSnapshots asks internal/snapshot what a rollout with
-// spec.snapshots (or a record of them) needs of its sets; nil for a
-// rollout without either. Its gate goes to the planner, its record into
-// the status write, and its sets are created and deleted after that write
-// (takeSnapshots).
-func (r *Reconciler) decideSnapshots(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed) (*snapshot.Decision, error) {
-	if rollout.Spec.Snapshots == nil && rollout.Status.Snapshots == nil {
-		return nil, nil
-	}
-	var sets v1alpha1.RolloutSnapshotList
-	if err := r.List(ctx, &sets, client.InNamespace(rollout.Namespace), client.MatchingLabels{v1alpha1.LabelRollout: rollout.Name}); err != nil {
-		return nil, fmt.Errorf("list RolloutSnapshots: %w", err)
-	}
-	hash := plan.TemplateHash(&rollout.Spec.Template)
-	d := snapshot.Decide(snapshot.Input{
-		Rollout: rollout, TemplateHash: hash, TemplatePending: snapshot.TemplatePending(rollout, obs.sts, hash),
-		Sets: sets.Items, Now: r.Clock.Now(),
-	})
-	return &d, nil
+// snapshotStep is one reconcile's snapshot part: the decision about the
+// rollout's sets (nil without spec.snapshots or a record of them) and the
+// restore's (nil without a restore asked for or on record).
+type snapshotStep struct {
+	sets    *snapshot.Decision
+	restore *snapshot.RestoreDecision
 }
 
-// takeSnapshots carries out a snapshot decision once the status recording
-// it was written: the set the rollout waits for is created (the name was on
-// record first, so a restarted operator creates the same one), and the
-// automatic sets beyond spec.snapshots.keep are deleted.
-func (r *Reconciler) takeSnapshots(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, d *snapshot.Decision) error {
-	log := ctrl.LoggerFrom(ctx)
-	if set := d.Create; set != nil {
-		if err := r.Create(ctx, set); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create RolloutSnapshot %s: %w", set.Name, err)
-		} else if err == nil {
-			log.Info("Created snapshot set", "rolloutSnapshot", set.Name, "reason", set.Spec.Reason)
+// decideSnapshots asks internal/snapshot what the rollout needs of its
+// snapshot sets and of a restore; nil when neither concerns it. The gates
+// go to the planner, the records into the status write, and the effects
+// come after that write (takeSnapshots).
+func (r *Reconciler) decideSnapshots(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed) (*snapshotStep, error) {
+	restore, err := r.decideRestore(ctx, rollout, obs)
+	if err != nil {
+		return nil, err
+	}
+	step := &snapshotStep{restore: restore}
+	if rollout.Spec.Snapshots != nil || rollout.Status.Snapshots != nil {
+		sets, err := r.sets(ctx, rollout)
+		if err != nil {
+			return nil, err
 		}
+		hash := plan.TemplateHash(&rollout.Spec.Template)
+		d := snapshot.Decide(snapshot.Input{
+			Rollout: rollout, TemplateHash: hash, TemplatePending: snapshot.TemplatePending(rollout, obs.sts, hash),
+			Sets: sets, Now: r.Clock.Now(),
+		})
+		step.sets = &d
+	}
+	if step.sets == nil && step.restore == nil {
+		return nil, nil
+	}
+	return step, nil
+}
+
+// record writes the step's records into the status to write.
+func (s *snapshotStep) record(want *v1alpha1.StatefulSetRolloutStatus) {
+	if s == nil {
+		return
+	}
+	if s.sets != nil {
+		want.Snapshots = s.sets.Record
+	}
+	if s.restore != nil {
+		want.Restore = s.restore.Record
+	}
+}
+
+// input fills in the planner's input from the step.
+func (s *snapshotStep) input(in *plan.Input) {
+	if s == nil {
+		return
+	}
+	if s.sets != nil {
+		in.Snapshot = s.sets.Gate
+	}
+	if s.restore != nil {
+		in.Restore = s.restore.Gate
+	}
+}
+
+// requeueAfter is when the step wants to look again; 0 = none.
+func (s *snapshotStep) requeueAfter() time.Duration {
+	if s == nil || s.restore == nil {
+		return 0
+	}
+	return s.restore.RequeueAfter
+}
+
+// takeSnapshots carries out a snapshot step once the status recording it
+// was written: the set the rollout waits for is created (the name was on
+// record first, so a restarted operator creates the same one), the
+// automatic sets beyond spec.snapshots.keep are deleted, and a restore
+// takes its next step.
+func (r *Reconciler) takeSnapshots(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, step *snapshotStep) error {
+	if step == nil {
+		return nil
+	}
+	if step.restore != nil {
+		if err := r.restore(ctx, rollout, step.restore); err != nil {
+			return err
+		}
+	}
+	d := step.sets
+	if d == nil {
+		return nil
+	}
+	log := ctrl.LoggerFrom(ctx)
+	if err := r.createSet(ctx, d.Create); err != nil {
+		return err
 	}
 	for _, name := range d.Delete {
 		set := &v1alpha1.RolloutSnapshot{ObjectMeta: metav1.ObjectMeta{Namespace: rollout.Namespace, Name: name}}
@@ -61,10 +119,18 @@ func (r *Reconciler) takeSnapshots(ctx context.Context, rollout *v1alpha1.Statef
 	return nil
 }
 
-// gate is the planner's input from a snapshot decision.
-func gate(d *snapshot.Decision) *snapshot.Gate {
-	if d == nil {
+// createSet creates a snapshot set a decider named (recorded in status
+// first); one that exists already is left alone. nil creates nothing.
+func (r *Reconciler) createSet(ctx context.Context, set *v1alpha1.RolloutSnapshot) error {
+	if set == nil {
 		return nil
 	}
-	return d.Gate
+	if err := r.Create(ctx, set); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return fmt.Errorf("create RolloutSnapshot %s: %w", set.Name, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("Created snapshot set", "rolloutSnapshot", set.Name, "reason", set.Spec.Reason)
+	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/claims"
 	"github.com/sroll-dev/sroll/internal/plan"
-	"github.com/sroll-dev/sroll/internal/snapshot"
 )
 
 // statusToWrite is the one status a reconcile writes, merged from the parts
@@ -22,10 +21,11 @@ import (
 // status.claimResize and status.replication), the notifier's
 // (status.notifications), the claims decider's (status.claimResize, and
 // what it waits for in the message) and the replication decider's
-// (status.replication) and the snapshot decider's (status.snapshots). A
+// (status.replication) and the snapshot deciders' (status.snapshots,
+// status.restore). A
 // concern with status of its own adds its part here, decided by its own
 // decider, so that the write stays one.
-func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, resize claims.Decision, rep *replicationStep, snap *snapshot.Decision) v1alpha1.StatefulSetRolloutStatus {
+func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, resize claims.Decision, rep *replicationStep, snap *snapshotStep) v1alpha1.StatefulSetRolloutStatus {
 	want := *p.Status.DeepCopy()
 	want.Notifications = r.notificationRecords(rollout, want.Notifications)
 	want.ClaimResize = resize.Record
@@ -35,9 +35,7 @@ func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.
 	if rep != nil {
 		want.Replication = rep.decision.Status.DeepCopy()
 	}
-	if snap != nil {
-		want.Snapshots = snap.Record
-	}
+	snap.record(&want)
 	return want
 }
 

@@ -52,6 +52,10 @@ const (
 	// HoldSnapshotFailed: that set failed or timed out: Degraded with no
 	// pod touched, until a retry or a new template.
 	HoldSnapshotFailed
+	// HoldRestore: a restore from a snapshot set runs (Input.Restore): the
+	// StatefulSet keeps its template, and is scaled to zero while the
+	// claims are replaced.
+	HoldRestore
 )
 
 // String names a kind for people and logs: "Budget", "PauseStep".
@@ -90,6 +94,7 @@ var holdKinds = map[HoldKind]holdKind{
 
 	HoldSnapshot:       {"Snapshot", v1alpha1.PhaseProgressing, metav1.ConditionTrue, ReasonTakingSnapshot},
 	HoldSnapshotFailed: {"SnapshotFailed", v1alpha1.PhaseDegraded, metav1.ConditionFalse, ReasonSnapshotFailed},
+	HoldRestore:        {"Restore", v1alpha1.PhaseProgressing, metav1.ConditionTrue, ReasonRestoring},
 }
 
 // Reasons of the Progressing condition.
@@ -105,6 +110,7 @@ const (
 	ReasonAnalysisFailed           = "AnalysisFailed"
 	ReasonTakingSnapshot           = "TakingSnapshot"
 	ReasonSnapshotFailed           = snapshot.ReasonSnapshotFailed
+	ReasonRestoring                = "Restoring"
 )
 
 // Reasons of the Available and SerialBatches conditions.

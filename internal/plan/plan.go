@@ -36,7 +36,11 @@ type Input struct {
 	// for a new template, is that set as the snapshot decider sees it: the
 	// new template reaches the StatefulSet only once it is Ready.
 	Snapshot *snapshot.Gate
-	Now      time.Time
+	// Restore, set while a restore from a snapshot set runs, holds the
+	// rollout where it is, and scales the StatefulSet to zero (after each
+	// member's handover) while its claims are replaced.
+	Restore *snapshot.RestoreGate
+	Now     time.Time
 	// Refused is the API server's message when it refused, for its content
 	// (invalid, forbidden by an admission plugin or a quota), the last
 	// StatefulSet write this generation of the rollout asked for; empty
