@@ -45,6 +45,10 @@ func TestSnapshotOnDemand(t *testing.T) {
 		t.Errorf("snapshots row %q, want %s OnDemand Ready <revision> registry.example/kv:1.0 4/4", lines[1], created[1])
 	}
 
+	if status := mustSroll(t, ns, "status", "db"); !strings.Contains(status, created[1]+" Ready (OnDemand, 4/4 volumes") {
+		t.Errorf("status does not show the last set %s:\n%s", created[1], status)
+	}
+
 	plain := newRollout(ns, "plain")
 	create(t, c, plain)
 	sroll(t, ns, "snapshot", "plain").wantFailure(t, exitFailed, "plain has no volumeClaimTemplates: there is nothing to snapshot")
