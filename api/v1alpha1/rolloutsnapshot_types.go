@@ -5,13 +5,15 @@ import (
 )
 
 // SnapshotReason says why a snapshot set was taken.
-// +kubebuilder:validation:Enum=BeforeRollout;OnDemand;BeforeRestore
+// +kubebuilder:validation:Enum=BeforeRollout;Scheduled;OnDemand;BeforeRestore
 type SnapshotReason string
 
 const (
 	// SnapshotBeforeRollout: spec.snapshots.beforeRollout, before a new
 	// template reached a pod. Automatic: spec.snapshots.keep applies.
 	SnapshotBeforeRollout SnapshotReason = "BeforeRollout"
+	// SnapshotScheduled: spec.snapshots.schedule. Automatic.
+	SnapshotScheduled SnapshotReason = "Scheduled"
 	// SnapshotOnDemand: asked for (kubectl sroll snapshot, or a
 	// RolloutSnapshot created by hand). Kept until deleted.
 	SnapshotOnDemand SnapshotReason = "OnDemand"
@@ -22,7 +24,9 @@ const (
 
 // Automatic reports whether sets of this reason are subject to
 // spec.snapshots.keep.
-func (r SnapshotReason) Automatic() bool { return r == SnapshotBeforeRollout }
+func (r SnapshotReason) Automatic() bool {
+	return r == SnapshotBeforeRollout || r == SnapshotScheduled
+}
 
 // RolloutSnapshotSpec says which rollout's volumes to capture and how. It
 // can't change once created: a set is a record.

@@ -22,7 +22,16 @@ type SnapshotSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	VolumeSnapshotClassName string `json:"volumeSnapshotClassName,omitempty"`
 
-	// Keep is how many automatic sets (BeforeRollout) of this rollout are
+	// Schedule takes a set (reason Scheduled) at the times of this cron
+	// expression, in UTC: minute hour day-of-month month day-of-week,
+	// e.g. "0 */6 * * *". A time missed while the operator was down gives
+	// one set, not one per time missed.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9*/,-]+( +[0-9A-Za-z*/,?-]+){4}$')",message="spec.snapshots.schedule must be five cron fields in UTC (minute hour day-of-month month day-of-week), for example \"0 */6 * * *\""
+	Schedule string `json:"schedule,omitempty"`
+
+	// Keep is how many automatic sets (BeforeRollout, Scheduled) of this rollout are
 	// kept, counting Ready ones from the newest: older automatic sets are
 	// deleted once a newer one is Ready. On-demand and BeforeRestore sets
 	// are the user's to delete.
@@ -68,6 +77,15 @@ type SnapshotsStatus struct {
 	// BeforeRollout is the set the rollout of a template waits for.
 	// +optional
 	BeforeRollout *SnapshotSetRef `json:"beforeRollout,omitempty"`
+	// LastScheduleTime is the last time of spec.snapshots.schedule a set
+	// was taken for (or, at first, when the schedule was first seen); the
+	// next set is due at the schedule's next time after it.
+	// +optional
+	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
+	// ScheduleError says why spec.snapshots.schedule can't be used; empty
+	// when it can.
+	// +optional
+	ScheduleError string `json:"scheduleError,omitempty"`
 }
 
 // SnapshotSetRef names the RolloutSnapshot taken for one attempt at

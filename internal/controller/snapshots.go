@@ -80,10 +80,17 @@ func (s *snapshotStep) input(in *plan.Input) {
 
 // requeueAfter is when the step wants to look again; 0 = none.
 func (s *snapshotStep) requeueAfter() time.Duration {
-	if s == nil || s.restore == nil {
+	if s == nil {
 		return 0
 	}
-	return s.restore.RequeueAfter
+	var after time.Duration
+	if s.sets != nil {
+		after = s.sets.RequeueAfter
+	}
+	if s.restore != nil {
+		after = sooner(after, s.restore.RequeueAfter)
+	}
+	return after
 }
 
 // takeSnapshots carries out a snapshot step once the status recording it

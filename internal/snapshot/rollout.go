@@ -52,6 +52,8 @@ type Decision struct {
 	// Gate, when not nil, is what the planner waits for before it writes
 	// the new template.
 	Gate *Gate
+	// RequeueAfter is when the next scheduled set is due; 0 = none.
+	RequeueAfter time.Duration
 }
 
 // Decide is what a rollout needs of its snapshot sets now.
@@ -71,6 +73,7 @@ func Decide(in Input) Decision {
 	if spec.BeforeRollout && in.TemplatePending {
 		d.beforeRollout(in)
 	}
+	d.scheduled(in)
 	d.Delete = retention(in, d.Record)
 	for _, name := range d.Delete {
 		d.Events = append(d.Events, event.Event{Type: corev1.EventTypeNormal, Reason: ReasonSnapshotDeleted,

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/datadriven"
 	corev1 "k8s.io/api/core/v1"
@@ -19,7 +20,7 @@ import (
 // snapshotCommands set spec.snapshots up and play the snapshot set
 // controller and the CSI snapshot controllers below it:
 //
-//	snapshots before-rollout keep=2 timeout=60 (spec.snapshots, and a claim template "data")
+//	snapshots before-rollout keep=2 timeout=60 schedule=(0 */6 * * *) (spec.snapshots, and a claim template "data")
 //	volume-snapshots ready | volume-snapshots error=(out of space) | volume-snapshots pending
 //	sets (print the rollout's snapshot sets, oldest first)
 //
@@ -41,6 +42,7 @@ func snapshotCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, boo
 			timeout := int32(intArg(d, "timeout", 0))
 			spec.ReadyTimeoutSeconds = &timeout
 		}
+		spec.Schedule = textArg(d, "schedule", "")
 		s.Rollout.Spec.Snapshots = spec
 		if len(s.Rollout.Spec.VolumeClaimTemplates) == 0 {
 			s.Rollout.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{
@@ -139,6 +141,12 @@ func (s *Sim) describeSets() string {
 	}
 	if rec := s.Rollout.Status.Snapshots; rec != nil && rec.BeforeRollout != nil {
 		fmt.Fprintf(&b, "waited for: %s\n", rec.BeforeRollout.Name)
+	}
+	if rec := s.Rollout.Status.Snapshots; rec != nil && (rec.LastScheduleTime != nil || rec.ScheduleError != "") {
+		fmt.Fprintf(&b, "last schedule time: %s %s\n", rec.LastScheduleTime.UTC().Format(time.RFC3339), rec.ScheduleError)
+	}
+	if d := s.snapshots; d.RequeueAfter > 0 {
+		fmt.Fprintf(&b, "next look: in %s\n", d.RequeueAfter)
 	}
 	return b.String()
 }
