@@ -93,7 +93,7 @@ type Event struct {
 
 // Snapshot is what the screen shows of a snapshot set (a RolloutSnapshot).
 type Snapshot struct {
-	Name, Reason, Phase string
+	Name, Reason, Phase   string
 	ReadyVolumes, Volumes int
-	Created             time.Time
+	Created               time.Time
 }
