@@ -13,6 +13,7 @@ require (
 	github.com/lib/pq v1.10.9
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/common v0.72.0
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/slack-go/slack v0.22.0
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/term v0.46.0

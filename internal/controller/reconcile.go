@@ -115,7 +115,11 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		r.refuseAdoption(ctx, &rollout, obs.sts)
 		return ctrl.Result{}, nil
 	}
-	p := plan.Decide(plan.Input{
+	snap, err := r.decideSnapshots(ctx, &rollout, obs)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	in := plan.Input{
 		Rollout:     &rollout,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
@@ -123,9 +127,11 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		Replication: replication.NewGate(&rollout, obs.pods),
 		Now:         r.Clock.Now(),
 		Refused:     r.refusals.of(key, rollout.Generation),
-	})
+	}
+	snap.input(&in)
+	p := plan.Decide(in)
 	rep := r.decideReplication(&rollout, obs, p)
-	deferred, err := r.apply(ctx, &rollout, obs, p, rep)
+	deferred, err := r.apply(ctx, &rollout, obs, p, rep, snap)
 	if err != nil {
 		if rep != nil && !equality.Semantic.DeepEqual(rollout.Status.Replication, &rep.decision.Status) {
 			// The status that records these results was not written.
@@ -133,7 +139,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		}
 		return ctrl.Result{}, err
 	}
-	requeue := sooner(p.RequeueAfter, deferred)
+	requeue := sooner(sooner(p.RequeueAfter, deferred), snap.requeueAfter())
 	if rep != nil {
 		requeue = sooner(requeue, rep.decision.RequeueAfter)
 	}
@@ -174,7 +180,8 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //  1. the status, one write merged from each concern's part (statusToWrite),
 //     so a restarted operator resumes from what was decided (a seed is on
 //     record before its hook runs), then the replication hooks and their
-//     events, which only that write allows;
+//     events, which only that write allows, and the snapshot sets it
+//     names (internal/snapshot);
 //  2. what describes the status just committed: events, metrics and
 //     notifications, now, so that a later step failing does not lose them;
 //  3. a storage increase's claims (internal/claims), and when it replaces
@@ -195,7 +202,7 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // once per statusInterval, since a rollout's pods change every few
 // milliseconds and each change would be a write; apply then returns when the
 // deferred status is due.
-func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep) (time.Duration, error) {
+func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep) (time.Duration, error) {
 	if p.Undo != nil {
 		return 0, r.undo(ctx, rollout, p)
 	}
@@ -204,9 +211,9 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if err != nil {
 		return 0, err
 	}
-	want := r.statusToWrite(rollout, p, resize, rep)
+	want := r.statusToWrite(rollout, p, resize, rep, snap)
 	if !observedOnly(rollout.Status, want) {
-		if err := r.commit(ctx, rollout, obs, p, rep, previous, want); err != nil {
+		if err := r.commit(ctx, rollout, obs, p, rep, snap, previous, want); err != nil {
 			return 0, err
 		}
 		return 0, r.act(ctx, rollout, obs, p, previous, resize)
@@ -217,13 +224,13 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
 		return wait, nil
 	}
-	return 0, r.commit(ctx, rollout, obs, p, rep, previous, want)
+	return 0, r.commit(ctx, rollout, obs, p, rep, snap, previous, want)
 }
 
 // commit is steps 1 and 2 of apply: it writes the status want over previous,
 // then starts the replication hooks that write allows and records what
 // describes it.
-func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep,
+func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep,
 	previous *v1alpha1.StatefulSetRolloutStatus, want v1alpha1.StatefulSetRolloutStatus) error {
 	written, err := r.writeStatus(ctx, rollout, want)
 	if err != nil {
@@ -234,6 +241,9 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 	}
 	if rep != nil {
 		r.runHooks(ctx, rollout, rep)
+	}
+	if err := r.takeSnapshots(ctx, rollout, snap); err != nil {
+		return err
 	}
 	r.recordEvents(rollout, actionRollout, p.Events)
 	r.warnRefusals(rollout, previous.Notifications)

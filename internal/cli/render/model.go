@@ -38,6 +38,8 @@ type Model struct {
 	Pods []Pod
 	// Events are the rollout's events, in any order; the newest few are shown.
 	Events []Event
+	// Snapshot is the rollout's newest snapshot set; nil when it has none.
+	Snapshot *Snapshot
 
 	// Now is when the model was read; ages are counted from it.
 	Now time.Time
@@ -102,4 +104,11 @@ type Row struct {
 	Updated, Ready, Desired int32
 	Images                  []string
 	Created                 time.Time
+}
+
+// Snapshot is what the screen shows of a snapshot set (a RolloutSnapshot).
+type Snapshot struct {
+	Name, Reason, Phase   string
+	ReadyVolumes, Volumes int
+	Created               time.Time
 }

@@ -47,6 +47,10 @@ func (o Options) header(b *strings.Builder, m Model) {
 	if m.Message != "" {
 		rows = append(rows, []cell{{"Message:", bold}, {m.Message, plain}})
 	}
+	if s := m.Snapshot; s != nil {
+		rows = append(rows, []cell{{"Snapshot:", bold}, {fmt.Sprintf("%s %s (%s, %d/%d volumes, %s ago)", s.Name, s.Phase, s.Reason,
+			s.ReadyVolumes, s.Volumes, duration.HumanDuration(m.Now.Sub(s.Created))), plain}})
+	}
 	o.table(b, "", rows)
 }
 
