@@ -109,7 +109,7 @@ func (e *env) addGate(r *v1alpha1.StatefulSetRollout) *webhooktest.Receiver {
 	e.t.Cleanup(gate.Close)
 	r.Spec.Notifications = append(r.Spec.Notifications, v1alpha1.NotificationTarget{Name: gateTargetName, Webhook: &v1alpha1.WebhookTarget{
 		WebhookEndpoint: v1alpha1.WebhookEndpoint{URL: gate.URL(), SigningKeySecretRef: &v1alpha1.SecretKeyRef{Name: "hooks", Key: "signing-key"}},
-		Events:              []v1alpha1.NotificationEvent{v1alpha1.EventCompleted, v1alpha1.EventFailed, v1alpha1.EventRolledBack},
+		Events:          []v1alpha1.NotificationEvent{v1alpha1.EventCompleted, v1alpha1.EventFailed, v1alpha1.EventRolledBack},
 	}})
 	return gate
 }
