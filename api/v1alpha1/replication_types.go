@@ -228,9 +228,9 @@ type ReplicationStatus struct {
 	// +optional
 	RecoveryStartedAt *metav1.Time `json:"recoveryStartedAt,omitempty"`
 	// Promotion is a switchover or failover in progress. It is written
-	// before the promoting hook runs and cleared once the new primary
-	// passes its status hook as primary, so a restarted operator promotes
-	// the same member.
+	// before the promoting hook runs, so a restarted operator promotes the
+	// same member, and cleared once the new primary passed its status hook
+	// as primary and (for a switchover) the old primary is stopped.
 	// +optional
 	Promotion *Promotion `json:"promotion,omitempty"`
 	// PrimaryLostAt is when the primary stopped running in its role;
@@ -297,11 +297,23 @@ type Promotion struct {
 	Reason PromotionReason `json:"reason"`
 	// From is the primary being replaced.
 	From string `json:"from"`
+	// FromIncarnation is From's incarnation when the promotion started: a
+	// switchover ends when that pod was replaced.
+	// +optional
+	FromIncarnation string `json:"fromIncarnation,omitempty"`
 	// To is the member being promoted; empty while a failover waits for
 	// the candidates' sequences.
 	// +optional
 	To        string      `json:"to,omitempty"`
 	StartedAt metav1.Time `json:"startedAt"`
+	// PromotedAt is when the promoting hook succeeded and the roles changed.
+	// +optional
+	PromotedAt *metav1.Time `json:"promotedAt,omitempty"`
+	// ConfirmedAt is when the new primary's status hook first passed as
+	// primary; then the other secondaries are repointed at it, and a
+	// switchover's old primary is stopped and replaced.
+	// +optional
+	ConfirmedAt *metav1.Time `json:"confirmedAt,omitempty"`
 }
 
 // FencingState is where a node's fencing stands.
