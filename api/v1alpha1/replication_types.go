@@ -337,6 +337,10 @@ type NodeFencing struct {
 	// +optional
 	Members []string     `json:"members,omitempty"`
 	State   FencingState `json:"state"`
+	// NotReadySince is when the node became NotReady: a confirmation holds
+	// for that outage only, and a node that comes back and goes again is
+	// asked again.
+	NotReadySince metav1.Time `json:"notReadySince"`
 	// Message is the last answer: why it was refused, or who confirmed.
 	// +optional
 	Message     string      `json:"message,omitempty"`

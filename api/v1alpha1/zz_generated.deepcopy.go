@@ -206,6 +206,7 @@ func (in *NodeFencing) DeepCopyInto(out *NodeFencing) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	in.NotReadySince.DeepCopyInto(&out.NotReadySince)
 	in.RequestedAt.DeepCopyInto(&out.RequestedAt)
 	if in.ConfirmedAt != nil {
 		in, out := &in.ConfirmedAt, &out.ConfirmedAt

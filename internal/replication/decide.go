@@ -78,9 +78,9 @@ type Result struct {
 	Incarnation string
 	Hook        HookKind
 	// Node is the node a fence hook or webhook was asked to fence.
-	Node string
-	ExitCode    int
-	Stdout      string
+	Node     string
+	ExitCode int
+	Stdout   string
 	// Stderr is the end of the hook's stderr.
 	Stderr string
 	// Err is why the hook could not run or finish (exec refused, timed out).

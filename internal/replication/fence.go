@@ -41,7 +41,7 @@ func (d *decider) fence() {
 			}
 			d.st.Fencing = append(d.st.Fencing, v1alpha1.NodeFencing{
 				Node: node, Members: held[node], State: v1alpha1.FencingRequested, RequestedAt: metavOf(d.in.Now),
-				Message: "asked " + d.fencer(),
+				NotReadySince: metavOf(n.NotReadySince), Message: "asked " + d.fencer(),
 			})
 			d.event(eventWarning, ReasonFencingRequested, "node %s holding %s has been NotReady for %s: asking %s to confirm it is powered off or isolated",
 				node, strings.Join(held[node], ", "), spec.AfterOrDefault(), d.fencer())
@@ -50,10 +50,17 @@ func (d *decider) fence() {
 	kept := d.st.Fencing[:0]
 	for _, r := range d.st.Fencing {
 		n, known := d.in.Nodes[r.Node]
+		if known && !n.Ready && r.NotReadySince.Unix() != n.NotReadySince.Unix() {
+			// Another outage: the last confirmation says nothing of it.
+			r = v1alpha1.NodeFencing{
+				Node: r.Node, Members: held[r.Node], State: v1alpha1.FencingRequested, RequestedAt: metavOf(d.in.Now),
+				NotReadySince: metavOf(n.NotReadySince), Message: "asked " + d.fencer() + " again", Tainted: r.Tainted,
+			}
+		}
 		switch {
 		case !known:
 			continue
-		case n.Ready && r.State == v1alpha1.FencingConfirmed:
+		case n.Ready && (r.Tainted || r.State == v1alpha1.FencingConfirmed):
 			if len(held[r.Node]) > 0 {
 				r.Message = "node Ready again; the taint stays until " + strings.Join(held[r.Node], ", ") + " left it"
 				break

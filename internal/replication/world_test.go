@@ -2,10 +2,10 @@ package replication_test
 
 import (
 	"fmt"
-	"testing"
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
