@@ -28,7 +28,10 @@ const fenceTimeout = v1alpha1.DefaultHookTimeoutSeconds * time.Second
 //     on it, the taint is removed (Decision.Untaint) and the record goes.
 func (d *decider) fence() {
 	held := d.membersByNode()
-	if spec := d.in.Spec.Fencing; spec != nil {
+	if d.in.Spec.Fencing != nil && d.in.Nodes == nil {
+		d.blocked = append(d.blocked, "fencing is off: this operator reads no nodes (it runs without the cluster-scoped permission on nodes, as installed for some namespaces only)")
+	}
+	if spec := d.in.Spec.Fencing; spec != nil && d.in.Nodes != nil {
 		for _, node := range slices.Sorted(maps.Keys(held)) {
 			n, known := d.in.Nodes[node]
 			if !known || n.Ready || d.fencing(node) != nil {
