@@ -161,6 +161,11 @@ func (w *world) round(s *plantest.Sim, crash bool) (replication.Decision, plan.P
 	}
 	for _, name := range p.Handover {
 		leaving[name] = true
+		// The StatefulSet controller replaces pods at or above the
+		// partition by itself: one still handing over must be below it.
+		if o, _ := strconv.Atoi(strings.TrimPrefix(name, plantest.Name+"-")); p.Undo == nil && int32(o) >= p.Partition && p.Status.Phase != "Completed" {
+			w.t.Fatalf("the partition %d authorises %s, which is still handing over", p.Partition, name)
+		}
 	}
 	spec := s.Rollout.Spec
 	var members []replication.Member
