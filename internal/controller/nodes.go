@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/replication"
 )
 
@@ -35,15 +36,24 @@ var outOfService = corev1.Taint{Key: corev1.TaintNodeOutOfService, Value: "nodes
 
 func isOutOfService(t corev1.Taint) bool { return outOfService.MatchTaint(&t) }
 
-// observeNodes reads the nodes the pods are bound to; nil (unknown) without
-// WatchNodes. A node that is gone is left out.
-func (r *Reconciler) observeNodes(ctx context.Context, pods []corev1.Pod) (map[string]replication.Node, error) {
+// observeNodes reads the nodes the pods are bound to and those status
+// records fencing of (their pods may be gone, the taint not yet); nil
+// (unknown) without WatchNodes. A node that is gone is left out.
+func (r *Reconciler) observeNodes(ctx context.Context, pods []corev1.Pod, st *v1alpha1.ReplicationStatus) (map[string]replication.Node, error) {
 	if !r.WatchNodes {
 		return nil, nil
 	}
-	nodes := map[string]replication.Node{}
+	var names []string
 	for i := range pods {
-		name := pods[i].Spec.NodeName
+		names = append(names, pods[i].Spec.NodeName)
+	}
+	if st != nil {
+		for _, f := range st.Fencing {
+			names = append(names, f.Node)
+		}
+	}
+	nodes := map[string]replication.Node{}
+	for _, name := range names {
 		if _, seen := nodes[name]; seen || name == "" {
 			continue
 		}

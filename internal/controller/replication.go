@@ -32,7 +32,7 @@ func (r *Reconciler) decideReplication(ctx context.Context, rollout *v1alpha1.St
 	if spec == nil || r.Hooks == nil || obs.sts == nil {
 		return nil, nil
 	}
-	nodes, err := r.observeNodes(ctx, obs.pods)
+	nodes, err := r.observeNodes(ctx, obs.pods, rollout.Status.Replication)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 )
 
 // A node's heartbeat is its Lease in kube-node-lease, which kwok renews.
@@ -27,14 +28,19 @@ const heartbeatStopped = "localcluster-heartbeat-stopped"
 // StopHeartbeat stops the heartbeat of the simulated node name.
 func (c *Cluster) StopHeartbeat(ctx context.Context, name string) error {
 	leases := c.kubelet.client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
-	lease, err := leases.Get(ctx, name, metav1.GetOptions{})
+	// kwok renews the lease meanwhile: retry on its writes.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		lease, err := leases.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		holder, day := heartbeatStopped, int32(24*60*60)
+		lease.Spec.HolderIdentity, lease.Spec.LeaseDurationSeconds = &holder, &day
+		lease.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+		_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("lease of node %s: %w", name, err)
-	}
-	holder, day := heartbeatStopped, int32(24*60*60)
-	lease.Spec.HolderIdentity, lease.Spec.LeaseDurationSeconds = &holder, &day
-	lease.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
-	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("take the lease of node %s: %w", name, err)
 	}
 	c.kubelet.cutOff(name, true)

@@ -40,8 +40,9 @@ type Input struct {
 	// Leaving names the members whose pod is to go: the rollout's batch and
 	// the ordinals a scale-down removes. They are stopped, never joined.
 	Leaving map[string]bool
-	// Nodes are the nodes the members' pods are on, by name. A member on a
-	// node missing here counts as on a Ready node.
+	// Nodes are the nodes the members' pods are on and those
+	// status.fencing names, by name. A member on a node missing here
+	// counts as on a Ready node; a fencing record of one is dropped.
 	Nodes map[string]Node
 	Now   time.Time
 }
