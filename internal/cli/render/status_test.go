@@ -141,9 +141,9 @@ func TestStatusGolden(t *testing.T) {
 	for name, m := range map[string]Model{
 		"replicated": withFullSteps(replicated()),
 		"pods10":     withFullSteps(tenPods()),
-		"pods1000":  thousandPods(),
-		"completed": withFullSteps(completed()),
-		"degraded":  degraded(),
+		"pods1000":   thousandPods(),
+		"completed":  withFullSteps(completed()),
+		"degraded":   degraded(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := Status(m, Options{})
