@@ -35,7 +35,9 @@ func TestFenceConfirmsOnlyOnFencedTrue(t *testing.T) {
 		_, _ = io.WriteString(w, answer)
 	}))
 	defer server.Close()
-	secrets := func(_ context.Context, _ string, ref v1alpha1.SecretKeyRef) (string, error) { return ref.Key + "-value", nil }
+	secrets := func(_ context.Context, _ string, ref v1alpha1.SecretKeyRef) (string, error) {
+		return ref.Key + "-value", nil
+	}
 	rollout := &v1alpha1.StatefulSetRollout{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "kv"}}
 	rollout.Spec.Replication = &v1alpha1.ReplicationSpec{Fencing: &v1alpha1.FencingSpec{Webhook: &v1alpha1.WebhookEndpoint{
 		URL:                  server.URL,
