@@ -28,6 +28,7 @@ import (
 	"github.com/sroll-dev/sroll/internal/admission"
 	"github.com/sroll-dev/sroll/internal/controller"
 	"github.com/sroll-dev/sroll/internal/egress"
+	"github.com/sroll-dev/sroll/internal/fencing"
 	"github.com/sroll-dev/sroll/internal/hookrun"
 	"github.com/sroll-dev/sroll/internal/notify"
 )
@@ -53,6 +54,7 @@ func run() error {
 		webhookCertHosts        string
 		webhookConfiguration    string
 		concurrentHooks         int
+		watchNodes              bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
@@ -70,6 +72,8 @@ func run() error {
 	flag.StringVar(&webhookCertHosts, "webhook-cert-hosts", "", "Comma-separated DNS names and IP addresses of the certificate the operator keeps: the webhook Service's names.")
 	flag.StringVar(&webhookConfiguration, "webhook-configuration", "", "Name of the ValidatingWebhookConfiguration whose caBundle the operator sets.")
 	flag.IntVar(&concurrentHooks, "concurrent-hooks", 8, "How many replication hooks run at once, across every rollout.")
+	flag.BoolVar(&watchNodes, "watch-nodes", false,
+		"Read the nodes the members run on, for fencing (spec.replication.fencing); needs get, list, watch and patch on nodes, cluster-wide. Default: true when --namespace is empty.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -122,6 +126,13 @@ func run() error {
 		return fmt.Errorf("set up the hook runner: %w", err)
 	}
 	reconciler.Hooks = hookrun.New(exec, clock.RealClock{}, concurrentHooks)
+	reconciler.Hooks.SetFence(fencing.NewWebhook(notify.ClientSecretReader(mgr.GetAPIReader()), hosts, clusterName).Fence)
+	reconciler.WatchNodes = len(watched) == 0
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "watch-nodes" {
+			reconciler.WatchNodes = watchNodes
+		}
+	})
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up controller: %w", err)
 	}

@@ -56,6 +56,9 @@ type Reconciler struct {
 	// Hooks runs the replication hooks; nil runs none (spec.replication is
 	// then ignored). SetupWithManager runs it with the manager.
 	Hooks *hookrun.Runner
+	// WatchNodes reads the members' nodes, for fencing; it needs the
+	// cluster-scoped permission on nodes (see nodes.go).
+	WatchNodes bool
 
 	deletions    deletions
 	ownWrites    ownWrites
@@ -130,7 +133,10 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	}
 	snap.input(&in)
 	p := plan.Decide(in)
-	rep := r.decideReplication(&rollout, obs, p)
+	rep, err := r.decideReplication(ctx, &rollout, obs, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	deferred, err := r.apply(ctx, &rollout, obs, p, rep, snap)
 	if err != nil {
 		if rep != nil && !equality.Semantic.DeepEqual(rollout.Status.Replication, &rep.decision.Status) {
@@ -178,10 +184,11 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //
 //  0. an undo is the rollout's own update, alone;
 //  1. the status, one write merged from each concern's part (statusToWrite),
-//     so a restarted operator resumes from what was decided (a seed is on
-//     record before its hook runs), then the replication hooks and their
-//     events, which only that write allows, and the snapshot sets it
-//     names (internal/snapshot);
+//     so a restarted operator resumes from what was decided (a seed, a
+//     promotion, a fencing confirmation is on record before its hook runs
+//     or its taint is put), then the replication hooks, fencing calls,
+//     taints and events, which only that write allows, and the snapshot
+//     sets it names (internal/snapshot);
 //  2. what describes the status just committed: events, metrics and
 //     notifications, now, so that a later step failing does not lose them;
 //  3. a storage increase's claims (internal/claims), and when it replaces
@@ -239,17 +246,16 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 	if written {
 		r.statusWrites.wrote(client.ObjectKeyFromObject(rollout), r.Clock.Now())
 	}
+	var replicated error
 	if rep != nil {
-		r.runHooks(ctx, rollout, rep)
+		replicated = r.replicate(ctx, rollout, rep)
 	}
-	if err := r.takeSnapshots(ctx, rollout, snap); err != nil {
-		return err
-	}
+	snapped := r.takeSnapshots(ctx, rollout, snap)
 	r.recordEvents(rollout, actionRollout, p.Events)
 	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.View)
-	return nil
+	return errors.Join(replicated, snapped)
 }
 
 // act is steps 3 to 6 of apply.

@@ -17,6 +17,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -86,7 +87,9 @@ const concurrentReconciles = 10
 // a Notifier it also runs the notifier (on the leader, like the controller)
 // and reconciles a rollout whenever its targets acknowledged something, so
 // that status.notifications records it; with Hooks, the hook runner, and a
-// rollout is reconciled whenever one of its hooks finished.
+// rollout is reconciled whenever one of its hooks finished; with
+// WatchNodes, whenever a node holding one of its pods changes readiness or
+// its out-of-service taint.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("statefulsetrollout").
@@ -107,6 +110,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("add the hook runner: %w", err)
 		}
 		b = b.WatchesRawSource(source.Channel(r.Hooks.Finished(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+	}
+	if r.WatchNodes {
+		if err := indexPodNodes(context.Background(), mgr); err != nil {
+			return fmt.Errorf("index pods by node: %w", err)
+		}
+		b = b.Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(rolloutsOnNode(mgr.GetClient())), builder.WithPredicates(nodeChanged))
 	}
 	return b.Complete(r)
 }

@@ -40,6 +40,8 @@ type Model struct {
 	Events []Event
 	// Snapshot is the rollout's newest snapshot set; nil when it has none.
 	Snapshot *Snapshot
+	// Replication is status.replication; nil without spec.replication.
+	Replication *Replication
 
 	// Now is when the model was read; ages are counted from it.
 	Now time.Time
@@ -111,4 +113,23 @@ type Snapshot struct {
 	Name, Reason, Phase   string
 	ReadyVolumes, Volumes int
 	Created               time.Time
+}
+
+// Replication is where the replicated application stands: each member's
+// role, a switchover or failover under way, the nodes being fenced.
+type Replication struct {
+	Phase, Message string
+	// Promotion is a switchover or failover in progress, as one phrase
+	// ("switchover from kv-0 to kv-1, promoted"); empty when none.
+	Promotion string
+	Members   []Member
+	// Fencing is one line per node being fenced.
+	Fencing []string
+}
+
+// Member is one replication member.
+type Member struct {
+	Name, Role, State string
+	// Error is its last hook failure; empty when none.
+	Error string
 }

@@ -19,6 +19,7 @@ func Status(m Model, o Options) string {
 	o.revisions(&b, m)
 	o.progress(&b, m)
 	o.podGroups(&b, m)
+	o.replication(&b, m)
 	o.events(&b, m)
 	return b.String()
 }
@@ -134,6 +135,49 @@ func cells(n, total, width int) int {
 		return 0
 	}
 	return min(n, total) * width / total
+}
+
+// replication shows each member's role and state, and a promotion or
+// fencing under way.
+func (o Options) replication(b *strings.Builder, m Model) {
+	r := m.Replication
+	if r == nil {
+		return
+	}
+	phase := cell{r.Phase, plain}
+	switch r.Phase {
+	case "Healthy":
+		phase.colour = green
+	case "Degraded":
+		phase.colour = red
+	case "":
+		phase = cell{"Unknown", plain}
+	default:
+		phase.colour = yellow
+	}
+	fmt.Fprintf(b, "\n%s  %s  %s\n", o.paint(bold, "Replication:"), o.paint(phase.colour, phase.text), r.Message)
+	if r.Promotion != "" {
+		fmt.Fprintf(b, "  %s\n", r.Promotion)
+	}
+	rows := [][]cell{{{"MEMBER", faint}, {"ROLE", faint}, {"STATE", faint}, {"LAST ERROR", faint}}}
+	for _, member := range r.Members {
+		role := cell{member.Role, plain}
+		if member.Role == "Primary" {
+			role.colour = bold
+		}
+		state := cell{member.State, plain}
+		switch member.State {
+		case "Running":
+			state.colour = green
+		case "Failed":
+			state.colour = red
+		}
+		rows = append(rows, []cell{{member.Name, plain}, role, state, {member.Error, plain}})
+	}
+	o.table(b, "  ", rows)
+	for _, line := range r.Fencing {
+		fmt.Fprintf(b, "  %s %s\n", o.paint(yellow, "fencing"), line)
+	}
 }
 
 func (o Options) events(b *strings.Builder, m Model) {

@@ -118,12 +118,33 @@ func degraded() Model {
 	return m
 }
 
+// replicated is a 3-member set in a rollout's switchover: kv-1 was just
+// promoted, kv-0 waits to be replaced, kv-2's node is being fenced.
+func replicated() Model {
+	m := tenPods()
+	m.Pods, m.Desired, m.Partition = m.Pods[:3], 3, 1
+	m.Pods[1].Revision, m.Pods[2].Revision = m.Update.Name, m.Update.Name
+	m.Counts = Counts{Live: 3, Updated: 2, UpdatedAvailable: 2, Ready: 3}
+	m.Replication = &Replication{
+		Phase: "Degraded", Message: "not every member runs: kv-0 handing the primary role to kv-1",
+		Promotion: "switchover from kv-0 to kv-1, promoted 3s ago, waiting for its status hook as primary",
+		Members: []Member{
+			{Name: "kv-0", Role: "Secondary", State: "Running"},
+			{Name: "kv-1", Role: "Primary", State: "Running"},
+			{Name: "kv-2", Role: "Secondary", State: "Failed", Error: "its node node-2 is NotReady"},
+		},
+		Fencing: []string{"node-2 Refused (kv-2): the fencing webhook did not confirm: webhook answered 409 Conflict: node-2 still has power"},
+	}
+	return m
+}
+
 func TestStatusGolden(t *testing.T) {
 	for name, m := range map[string]Model{
-		"pods10":    withFullSteps(tenPods()),
-		"pods1000":  thousandPods(),
-		"completed": withFullSteps(completed()),
-		"degraded":  degraded(),
+		"replicated": withFullSteps(replicated()),
+		"pods10":     withFullSteps(tenPods()),
+		"pods1000":   thousandPods(),
+		"completed":  withFullSteps(completed()),
+		"degraded":   degraded(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := Status(m, Options{})

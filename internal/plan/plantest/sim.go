@@ -326,3 +326,7 @@ func ordinal(podName string) int32 {
 	n, _ := strconv.Atoi(strings.TrimPrefix(podName, Name+"-"))
 	return int32(n)
 }
+
+// Remove deletes the pod at ordinal o at once, as a force deletion does;
+// Sync recreates it.
+func (s *Sim) Remove(o int32) { delete(s.pods, o) }
