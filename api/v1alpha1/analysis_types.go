@@ -1,7 +1,6 @@
 package v1alpha1
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -84,14 +83,16 @@ type PrometheusCheck struct {
 	SuccessCondition string `json:"successCondition"`
 
 	// BearerTokenSecretRef is a key of a Secret in the rollout's namespace
-	// labelled sroll.dev/notification-secret: "true", sent as a bearer token.
+	// labelled sroll.dev/notification-secret: "true" (the notification
+	// targets' opt-in), sent as a bearer token.
 	// +optional
-	BearerTokenSecretRef *corev1.SecretKeySelector `json:"bearerTokenSecretRef,omitempty"`
+	BearerTokenSecretRef *SecretKeyRef `json:"bearerTokenSecretRef,omitempty"`
 }
 
 // WebhookCheck is an HTTP endpoint that answers pass or fail.
 type WebhookCheck struct {
-	// URL receives a signed POST describing the rollout.
+	// URL receives a POST describing the rollout (measure.WebhookRequest),
+	// signed as notification webhooks are.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:Pattern=`^https?://`
 	URL string `json:"url"`
@@ -100,7 +101,7 @@ type WebhookCheck struct {
 	// labelled sroll.dev/notification-secret: "true"; the body's HMAC-SHA256
 	// is sent in a header.
 	// +optional
-	SigningKeySecretRef *corev1.SecretKeySelector `json:"signingKeySecretRef,omitempty"`
+	SigningKeySecretRef *SecretKeyRef `json:"signingKeySecretRef,omitempty"`
 }
 
 // MeasurementPhase is what one measurement said.

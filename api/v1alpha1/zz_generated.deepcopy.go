@@ -5,9 +5,8 @@
 package v1alpha1
 
 import (
-	"k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -206,7 +205,7 @@ func (in *PauseStep) DeepCopyInto(out *PauseStep) {
 	*out = *in
 	if in.Duration != nil {
 		in, out := &in.Duration, &out.Duration
-		*out = new(metav1.Duration)
+		*out = new(v1.Duration)
 		**out = **in
 	}
 }
@@ -226,8 +225,8 @@ func (in *PrometheusCheck) DeepCopyInto(out *PrometheusCheck) {
 	*out = *in
 	if in.BearerTokenSecretRef != nil {
 		in, out := &in.BearerTokenSecretRef, &out.BearerTokenSecretRef
-		*out = new(v1.SecretKeySelector)
-		(*in).DeepCopyInto(*out)
+		*out = new(SecretKeyRef)
+		**out = **in
 	}
 }
 
@@ -608,7 +607,7 @@ func (in *StatefulSetRolloutStatus) DeepCopyInto(out *StatefulSetRolloutStatus) 
 	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
-		*out = make([]metav1.Condition, len(*in))
+		*out = make([]v1.Condition, len(*in))
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
@@ -651,8 +650,8 @@ func (in *WebhookCheck) DeepCopyInto(out *WebhookCheck) {
 	*out = *in
 	if in.SigningKeySecretRef != nil {
 		in, out := &in.SigningKeySecretRef, &out.SigningKeySecretRef
-		*out = new(v1.SecretKeySelector)
-		(*in).DeepCopyInto(*out)
+		*out = new(SecretKeyRef)
+		**out = **in
 	}
 }
 

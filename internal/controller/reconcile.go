@@ -24,6 +24,7 @@ import (
 	"github.com/sroll-dev/sroll/internal/claims"
 	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/hookrun"
+	"github.com/sroll-dev/sroll/internal/measure"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
 	"github.com/sroll-dev/sroll/internal/replication"
@@ -56,6 +57,10 @@ type Reconciler struct {
 	// Hooks runs the replication hooks; nil runs none (spec.replication is
 	// then ignored). SetupWithManager runs it with the manager.
 	Hooks *hookrun.Runner
+	// Measures takes the analyses' measurements; nil takes none (an
+	// analysis then waits for a promote). SetupWithManager runs it with
+	// the manager.
+	Measures *measure.Scheduler
 
 	deletions    deletions
 	ownWrites    ownWrites
@@ -115,8 +120,9 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		r.refuseAdoption(ctx, &rollout, obs.sts)
 		return ctrl.Result{}, nil
 	}
+	measured, results := r.recordMeasurements(&rollout)
 	p := plan.Decide(plan.Input{
-		Rollout:     &rollout,
+		Rollout:     measured,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
 		History:     obs.revisions,
@@ -126,6 +132,10 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	})
 	rep := r.decideReplication(&rollout, obs, p)
 	deferred, err := r.apply(ctx, &rollout, obs, p, rep)
+	if err != nil || p.Undo != nil {
+		// The status that records these measurements was not written.
+		r.Measures.Return(key, results)
+	}
 	if err != nil {
 		if rep != nil && !equality.Semantic.DeepEqual(rollout.Status.Replication, &rep.decision.Status) {
 			// The status that records these results was not written.
@@ -133,6 +143,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		}
 		return ctrl.Result{}, err
 	}
+	r.scheduleMeasurements(&rollout, p)
 	requeue := sooner(p.RequeueAfter, deferred)
 	if rep != nil {
 		requeue = sooner(requeue, rep.decision.RequeueAfter)
@@ -274,6 +285,9 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	}
 	if r.Notifier != nil {
 		r.Notifier.Forget(key)
+	}
+	if r.Measures != nil {
+		r.Measures.Forget(key)
 	}
 }
 

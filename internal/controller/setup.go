@@ -79,7 +79,9 @@ const concurrentReconciles = 10
 // a Notifier it also runs the notifier (on the leader, like the controller)
 // and reconciles a rollout whenever its targets acknowledged something, so
 // that status.notifications records it; with Hooks, the hook runner, and a
-// rollout is reconciled whenever one of its hooks finished.
+// rollout is reconciled whenever one of its hooks finished; with Measures,
+// the measurement scheduler, and a rollout is reconciled whenever a
+// measurement of its analyses was taken.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("statefulsetrollout").
@@ -98,6 +100,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("add the hook runner: %w", err)
 		}
 		b = b.WatchesRawSource(source.Channel(r.Hooks.Finished(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+	}
+	if r.Measures != nil {
+		if err := mgr.Add(r.Measures); err != nil {
+			return fmt.Errorf("add the measurement scheduler: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(r.Measures.Measured(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
 	}
 	return b.Complete(r)
 }

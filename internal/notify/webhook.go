@@ -134,8 +134,9 @@ func idempotencyKey(s Report, e Event) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// sign is the HeaderSignature value for a body.
-func sign(key, body []byte) string {
+// Sign is the HeaderSignature value for a body under a signing key: the
+// notification webhooks' and the webhook checks'.
+func Sign(key, body []byte) string {
 	mac := hmac.New(sha256.New, key)
 	mac.Write(body)
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
@@ -158,7 +159,7 @@ func (d *Dispatcher) sendWebhook(ctx context.Context, j job) outcome {
 		if err != nil {
 			return outcome{err: fmt.Errorf("reading webhook signing key: %w", err)}
 		}
-		req.Header.Set(HeaderSignature, sign([]byte(key), j.item.body))
+		req.Header.Set(HeaderSignature, Sign([]byte(key), j.item.body))
 	}
 	if ref := target.BearerTokenSecretRef; ref != nil {
 		token, err := d.secrets(ctx, j.key.Rollout.Namespace, *ref)
