@@ -76,8 +76,22 @@ chart-crds:
 build:
 	go build -o bin/ ./cmd/...
 
+# Debian packages the end-to-end tests run for real: prometheus (the
+# analysis gates' measurements). Installed when missing; sudo when not root.
+DEBIAN_PACKAGES := prometheus
+
+.PHONY: debian-packages
+## debian-packages: apt-get install what the end-to-end tests run, when missing.
+debian-packages:
+	@missing=; for pkg in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing Debian packages:$$missing"; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
 ## test: everything, including end-to-end tests on the local cluster.
-test: k8s-bin verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
+test: k8s-bin verify-generated verify-tidy $(HELM) $(KUSTOMIZE) debian-packages
 	go vet ./...
 	go test -p 1 -timeout 60m ./...
 

@@ -55,6 +55,7 @@ func (d *decider) forward(w world) {
 		partition := d.pin(w, b.lowest)
 		if b.done && (w.current == w.target || partition <= goal) {
 			if int(index) >= len(d.steps) {
+				d.endAnalyses()
 				d.complete(w.target)
 				return
 			}
