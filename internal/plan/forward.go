@@ -141,7 +141,7 @@ func (d *decider) complete(target string) {
 func (d *decider) deleteBatch(pods []Pod) {
 	deleted := make([]string, 0, len(pods))
 	for _, p := range pods {
-		if gate := d.in.Replication; gate != nil && !gate.Stopped(p.Ref.Name) {
+		if !d.handedOver(p) {
 			d.plan.Handover = append(d.plan.Handover, p.Ref.Name)
 			continue
 		}
@@ -155,6 +155,21 @@ func (d *decider) deleteBatch(pods []Pod) {
 	now := metav1.NewTime(d.now)
 	d.status.ProgressedAt = &now
 	d.event(corev1.EventTypeNormal, ReasonBatchDeleted, "Deleted %d pods: %s", len(deleted), names.Summary(deleted))
+}
+
+// handedOver says whether what must happen before a pod of a batch goes
+// is done: its replication member is stopped, and its Consul instance was
+// drained for drainSeconds. A drain under way looks again when it ends.
+func (d *decider) handedOver(p Pod) bool {
+	done := true
+	if gate := d.in.Replication; gate != nil && !gate.Stopped(p.Ref.Name) {
+		done = false
+	}
+	if drained, left := d.in.Consul.Drained(p.Ref.Name, p.Ref.UID); !drained {
+		done = false
+		d.timer(left)
+	}
+	return done
 }
 
 func (d *decider) deadline() time.Duration {
