@@ -55,7 +55,7 @@ type Sim struct {
 	lastInput plan.Input
 	// consul is the simulated Consul; nil without spec.rollout.consul.
 	consul *simConsul
-	uid     int
+	uid    int
 	// refusal is what the API server answers a StatefulSet write while it
 	// refuses one ("" accepts); refused is the controller's memory of the
 	// last refused write: its message, for the rollout generation it was
