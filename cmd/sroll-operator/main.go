@@ -26,6 +26,7 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/admission"
+	"github.com/sroll-dev/sroll/internal/consul/watch"
 	"github.com/sroll-dev/sroll/internal/controller"
 	"github.com/sroll-dev/sroll/internal/egress"
 	"github.com/sroll-dev/sroll/internal/hookrun"
@@ -55,6 +56,7 @@ func run() error {
 		webhookConfiguration    string
 		concurrentHooks         int
 		concurrentMeasurements  int
+		consulInterval          time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
@@ -63,7 +65,7 @@ func run() error {
 	flag.StringVar(&namespaces, "namespace", "", "Comma-separated namespaces to watch; empty watches all.")
 	flag.StringVar(&clusterName, "cluster-name", "", "Name of this cluster, shown in notifications.")
 	flag.StringVar(&allowedHosts, "allowed-hosts", egress.DefaultAllowedHosts,
-		"Comma-separated hosts that notification targets and analysis checks (Prometheus, webhooks) may connect to: names, IP addresses, *.domain for the names below it, or * for any. Targets elsewhere are refused.")
+		"Comma-separated hosts that notification targets, analysis checks (Prometheus, webhooks) and Consul may connect to: names, IP addresses, *.domain for the names below it, or * for any. Targets elsewhere are refused.")
 	flag.IntVar(&webhookPort, "webhook-port", 0, "Port of the validating admission webhook (HTTPS); 0 serves none.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs"),
 		"Directory of the webhook's tls.crt and tls.key: mounted from cert-manager's Secret, or written by the operator with --webhook-cert-secret.")
@@ -73,6 +75,7 @@ func run() error {
 	flag.StringVar(&webhookConfiguration, "webhook-configuration", "", "Name of the ValidatingWebhookConfiguration whose caBundle the operator sets.")
 	flag.IntVar(&concurrentHooks, "concurrent-hooks", 8, "How many replication hooks run at once, across every rollout.")
 	flag.IntVar(&concurrentMeasurements, "concurrent-measurements", 8, "How many analysis measurements (Prometheus queries, webhook checks) are taken at once, across every rollout.")
+	flag.DurationVar(&consulInterval, "consul-interval", 2*time.Second, "How often each rollout's Consul service (spec.rollout.consul) is read.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -124,6 +127,7 @@ func run() error {
 	reconciler.Measures = measure.NewScheduler(measure.Options{
 		Workers: concurrentMeasurements, AllowedHosts: hosts, Secrets: secrets, Registerer: metrics.Registry,
 	})
+	reconciler.Consul = watch.New(watch.Options{AllowedHosts: hosts, Secrets: secrets, Interval: consulInterval})
 	exec, err := hookrun.PodExec(mgr.GetConfig())
 	if err != nil {
 		return fmt.Errorf("set up the hook runner: %w", err)

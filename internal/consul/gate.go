@@ -42,15 +42,19 @@ type Drain struct {
 // Observation is what the watcher last read of the service.
 type Observation struct {
 	Instances []Instance
-	// Err is why the last read failed; the instances are then those of
-	// the read before, if any.
+	// Err is why the last read failed: then nothing is known (no pod is
+	// taken for healthy or drained).
 	Err string
 	At  time.Time
 }
 
 // MaintenanceReason is the reason sroll sets when it drains a pod's
-// instance; ParseReason reads it back.
+// instance; ParseReason reads it back. since is rounded up to the second
+// the reason keeps: a drain is never taken for older than it is.
 func MaintenanceReason(pod string, uid types.UID, since time.Time) string {
+	if rounded := since.Truncate(time.Second); rounded.Before(since) {
+		since = rounded.Add(time.Second)
+	}
 	return fmt.Sprintf("sroll: draining pod %s (uid %s) before its deletion, since %s", pod, uid, since.UTC().Format(time.RFC3339))
 }
 
@@ -89,7 +93,7 @@ func NewGate(rollout *v1alpha1.StatefulSetRollout, obs *Observation, pods []core
 		return nil
 	}
 	g := &Gate{spec: *spec, byPod: map[string]Instance{}, now: now}
-	if obs == nil || (obs.Err != "" && obs.Instances == nil) {
+	if obs == nil || obs.Err != "" {
 		return g
 	}
 	g.observed = true
@@ -144,7 +148,7 @@ func (g *Gate) Drained(pod string, uid types.UID) (bool, time.Duration) {
 
 // Undrained are the pods' instances in sroll's maintenance for an earlier
 // pod of the same name: the handover is over once that pod is gone, so the
-// watcher takes them out of maintenance. Instance IDs, in pod order.
+// watcher takes them out of maintenance. Instance IDs, in the pods' order.
 func (g *Gate) Undrained(pods []corev1.Pod) []string {
 	if g == nil {
 		return nil
@@ -166,4 +170,34 @@ func (g *Gate) InstanceOf(pod string) (string, bool) {
 	}
 	in, ok := g.byPod[pod]
 	return in.ID, ok
+}
+
+// DrainRequest is an instance to put in maintenance for a pod.
+type DrainRequest struct {
+	Instance string
+	Pod      string
+	UID      types.UID
+}
+
+// ToDrain are the instances of the pods handed over (Plan.Handover) that
+// are not in sroll's maintenance for the pod yet, in the handover's order.
+// A pod without an instance has nothing to drain.
+func (g *Gate) ToDrain(handover []string, pods []corev1.Pod) []DrainRequest {
+	if g == nil || !g.observed {
+		return nil
+	}
+	uids := map[string]types.UID{}
+	for i := range pods {
+		uids[pods[i].Name] = pods[i].UID
+	}
+	var out []DrainRequest
+	for _, name := range handover {
+		in, ok := g.byPod[name]
+		uid, exists := uids[name]
+		if !ok || !exists || (in.Drain != nil && in.Drain.UID == uid) {
+			continue
+		}
+		out = append(out, DrainRequest{Instance: in.ID, Pod: name, UID: uid})
+	}
+	return out
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/claims"
+	"github.com/sroll-dev/sroll/internal/consul/watch"
 	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/hookrun"
 	"github.com/sroll-dev/sroll/internal/measure"
@@ -61,6 +62,9 @@ type Reconciler struct {
 	// analysis then waits for a promote). SetupWithManager runs it with
 	// the manager.
 	Measures *measure.Scheduler
+	// Consul watches the rollouts' Consul services; nil ignores
+	// spec.rollout.consul. SetupWithManager runs it with the manager.
+	Consul *watch.Watcher
 
 	deletions    deletions
 	ownWrites    ownWrites
@@ -121,12 +125,14 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		return ctrl.Result{}, nil
 	}
 	measured, results := r.recordMeasurements(&rollout)
+	gate := r.consulGate(&rollout, obs)
 	p := plan.Decide(plan.Input{
 		Rollout:     measured,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
 		History:     obs.revisions,
 		Replication: replication.NewGate(&rollout, obs.pods),
+		Consul:      gate,
 		Now:         r.Clock.Now(),
 		Refused:     r.refusals.of(key, rollout.Generation),
 	})
@@ -144,6 +150,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		return ctrl.Result{}, err
 	}
 	r.scheduleMeasurements(&rollout, p)
+	r.watchConsul(&rollout, gate, obs, p)
 	requeue := sooner(p.RequeueAfter, deferred)
 	if rep != nil {
 		requeue = sooner(requeue, rep.decision.RequeueAfter)
@@ -288,6 +295,9 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	}
 	if r.Measures != nil {
 		r.Measures.Forget(key)
+	}
+	if r.Consul != nil {
+		r.Consul.Forget(key)
 	}
 }
 

@@ -81,7 +81,8 @@ const concurrentReconciles = 10
 // that status.notifications records it; with Hooks, the hook runner, and a
 // rollout is reconciled whenever one of its hooks finished; with Measures,
 // the measurement scheduler, and a rollout is reconciled whenever a
-// measurement of its analyses was taken.
+// measurement of its analyses was taken; with Consul, the Consul watcher,
+// and a rollout is reconciled whenever its Consul service changed.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("statefulsetrollout").
@@ -106,6 +107,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("add the measurement scheduler: %w", err)
 		}
 		b = b.WatchesRawSource(source.Channel(r.Measures.Measured(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+	}
+	if r.Consul != nil {
+		if err := mgr.Add(r.Consul); err != nil {
+			return fmt.Errorf("add the Consul watcher: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(r.Consul.Changed(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
 	}
 	return b.Complete(r)
 }

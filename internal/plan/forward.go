@@ -137,12 +137,23 @@ func (d *decider) complete(target string) {
 // deadline restarts with each batch. It is where handover plugs in: work
 // that must be done before a pod goes (the stop hook; a switchover, a
 // Consul drain) is asked of its decider through Plan.Handover, and only
-// pods whose handover is complete are deleted here.
+// pods whose handover is complete are deleted here. The partition stays
+// above a pod whose handover is not done, or the StatefulSet controller
+// would replace it itself; the pods below it then wait with it (deleted
+// below the pin, they would come back on the old revision). pods are
+// highest ordinal first.
 func (d *decider) deleteBatch(pods []Pod) {
 	deleted := make([]string, 0, len(pods))
+	pinned := false
 	for _, p := range pods {
 		if !d.handedOver(p) {
+			if !pinned && p.Ordinal >= d.plan.Partition {
+				d.plan.Partition, pinned = p.Ordinal+1, true
+			}
 			d.plan.Handover = append(d.plan.Handover, p.Ref.Name)
+			continue
+		}
+		if pinned {
 			continue
 		}
 		d.plan.Delete = append(d.plan.Delete, p.Ref)
