@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/analysis"
 	"github.com/sroll-dev/sroll/internal/egress"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
@@ -208,7 +209,7 @@ func (s *Scheduler) take(key types.NamespacedName, rec Record, n *next) {
 	<-s.slots
 	s.measured.WithLabelValues(rec.Check, string(m.Phase)).Inc()
 	log.FromContext(ctx).WithValues("StatefulSetRollout", key).Info("Measured a check",
-		"check", rec.Check, "background", rec.Background, "step", rec.Step,
+		"check", rec.String(),
 		"phase", m.Phase, "value", m.Value, "message", m.Message)
 
 	s.mu.Lock()
@@ -308,9 +309,4 @@ func checkNamed(checks []v1alpha1.Check, name string) (v1alpha1.Check, bool) {
 }
 
 // String is a record as logs show it: "error-rate (step 3)".
-func (r Record) String() string {
-	if r.Background {
-		return r.Check + " (background)"
-	}
-	return fmt.Sprintf("%s (step %d)", r.Check, r.Step+1)
-}
+func (r Record) String() string { return analysis.Name(r.Check, r.Background, r.Step) }

@@ -38,6 +38,9 @@ type Model struct {
 	Pods []Pod
 	// Events are the rollout's events, in any order; the newest few are shown.
 	Events []Event
+	// Checks are the checks of the analyses running (status.analysis), in
+	// status order.
+	Checks []Check
 
 	// Now is when the model was read; ages are counted from it.
 	Now time.Time
@@ -87,4 +90,25 @@ type Event struct {
 	Count   int32
 	// Last is when the event was last seen.
 	Last time.Time
+}
+
+// Check is one check of a running analysis and what it measured.
+type Check struct {
+	// Name names the check and its analysis: "error-rate (step 2)".
+	Name string
+	// Measured counts the measurements that gave an answer; Failed and
+	// Undecided (inconclusive or in error) are counted since the analysis
+	// started.
+	Measured, Failed, Undecided int32
+	// Measurements are the last few, oldest first.
+	Measurements []Measurement
+}
+
+// Measurement is one measurement of a check.
+type Measurement struct {
+	// Phase is Successful, Failed, Inconclusive or Error.
+	Phase   string
+	Value   string
+	Message string
+	At      time.Time
 }
