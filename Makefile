@@ -76,9 +76,11 @@ chart-crds:
 build:
 	go build -o bin/ ./cmd/...
 
-# Debian packages the end-to-end tests run for real: prometheus (the
-# analysis gates' measurements). Installed when missing; sudo when not root.
-DEBIAN_PACKAGES := prometheus
+# Debian packages the end-to-end tests run for real: postgresql (the
+# PostgreSQL example's end-to-end test runs it in the local cluster's pods)
+# and prometheus (the analysis gates' measurements). Installed when
+# missing; sudo when not root.
+DEBIAN_PACKAGES := postgresql prometheus
 
 .PHONY: debian-packages
 ## debian-packages: apt-get install what the end-to-end tests run, when missing.
@@ -91,7 +93,7 @@ debian-packages:
 	fi
 
 ## test: everything, including end-to-end tests on the local cluster.
-test: k8s-bin verify-generated verify-tidy $(HELM) $(KUSTOMIZE) debian-packages
+test: k8s-bin debian-packages verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
 	go vet ./...
 	go test -p 1 -timeout 60m ./...
 
