@@ -175,7 +175,11 @@ func (s *Scheduler) Schedule(rollout *v1alpha1.StatefulSetRollout, vars Vars, du
 		}
 		n := &next{at: m.At}
 		rm.next[rec] = n
-		n.timer = s.clock.AfterFunc(max(0, m.At.Sub(s.clock.Now())), func() { s.take(key, rec, n) })
+		if wait := m.At.Sub(s.clock.Now()); wait > 0 {
+			n.timer = s.clock.AfterFunc(wait, func() { s.take(key, rec, n) })
+		} else {
+			go s.take(key, rec, n)
+		}
 	}
 	for rec, n := range rm.next {
 		if !wanted[rec] {
