@@ -77,10 +77,11 @@ build:
 	go build -o bin/ ./cmd/...
 
 # Debian packages the end-to-end tests run for real: postgresql (the
-# PostgreSQL example's end-to-end test runs it in the local cluster's pods)
-# and prometheus (the analysis gates' measurements). Installed when
-# missing; sudo when not root.
-DEBIAN_PACKAGES := postgresql prometheus
+# PostgreSQL example's end-to-end test runs it in the local cluster's pods),
+# prometheus (the analysis gates' measurements) and chromium (the headless
+# browser the dashboard's end-to-end test drives). Installed when missing;
+# sudo when not root.
+DEBIAN_PACKAGES := postgresql prometheus chromium
 
 .PHONY: debian-packages
 ## debian-packages: apt-get install what the end-to-end tests run, when missing.

@@ -24,6 +24,8 @@ func TestArgumentErrors(t *testing.T) {
 		{[]string{"promote", "kv", "--fully"}, "unknown flag: --fully"},
 		{[]string{"abort", "a", "b"}, "expected one StatefulSetRollout name, got 2 arguments"},
 		{[]string{"list", "kv"}, `list takes no arguments, got ["kv"]`},
+		{[]string{"dashboard", "kv"}, `dashboard takes no arguments, got ["kv"]`},
+		{[]string{"dashboard", "--port", "70000"}, "--port must be a port number (0 picks a free one), got 70000"},
 		{[]string{"undo", "kv", "--to-revision", "-2"}, "--to-revision must be a revision number (1 or more), got -2"},
 		{[]string{"undo", "kv", "--to-revision", "previous"}, `invalid argument "previous" for "--to-revision" flag: strconv.ParseInt: parsing "previous": invalid syntax`},
 		{[]string{"set"}, "set needs a subcommand: kubectl sroll set image NAME CONTAINER=IMAGE"},

@@ -95,6 +95,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newUndoCommand(e),
 		newHistoryCommand(e),
 		newSetCommand(e),
+		newDashboardCommand(e),
 	)
 	return root
 }

@@ -112,3 +112,18 @@ type Measurement struct {
 	Message string
 	At      time.Time
 }
+
+// Row is one rollout in a list: a row of `kubectl sroll list` and of the
+// dashboard's list.
+type Row struct {
+	Namespace string
+	Name      string
+	// Phase is status.phase, "Unknown" before the operator wrote one.
+	Phase string
+	// Step is the step being worked on out of all of them ("2/5"), n/n
+	// once the steps are done.
+	Step                    string
+	Updated, Ready, Desired int32
+	Images                  []string
+	Created                 time.Time
+}
