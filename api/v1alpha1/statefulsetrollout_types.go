@@ -92,6 +92,11 @@ type RolloutStrategy struct {
 	// +optional
 	Analysis *Analysis `json:"analysis,omitempty"`
 
+	// Consul, when set, drains each pod's Consul instance before the pod
+	// is deleted and can require updated pods to be healthy in Consul.
+	// +optional
+	Consul *Consul `json:"consul,omitempty"`
+
 	// Checks are the measurements analyses name.
 	// +optional
 	// +kubebuilder:validation:MaxItems=16

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/analysis"
 	"github.com/sroll-dev/sroll/internal/cli/render"
 	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/plan"
@@ -76,6 +77,7 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 	for i := range pods {
 		m.Pods = append(m.Pods, modelPod(r, &pods[i], inFlight[pods[i].Name]))
 	}
+	m.Checks = modelChecks(r.Status.Analysis)
 	if m.Events, err = s.events(ctx, r); err != nil {
 		return nil, render.Model{}, err
 	}
@@ -221,4 +223,20 @@ func lastSeen(e *corev1.Event) time.Time {
 		return e.EventTime.Time
 	}
 	return e.CreationTimestamp.Time
+}
+
+// modelChecks are the running analyses' checks as the screen shows them.
+func modelChecks(records []v1alpha1.CheckRecord) []render.Check {
+	var checks []render.Check
+	for _, rec := range records {
+		c := render.Check{
+			Name:     analysis.Name(rec.Check, rec.Background, rec.Step),
+			Measured: rec.Count, Failed: rec.Failed, Undecided: rec.Inconclusive + rec.Error,
+		}
+		for _, m := range rec.Measurements {
+			c.Measurements = append(c.Measurements, render.Measurement{Phase: string(m.Phase), Value: m.Value, Message: m.Message, At: m.At.Time})
+		}
+		checks = append(checks, c)
+	}
+	return checks
 }

@@ -22,8 +22,10 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/claims"
+	"github.com/sroll-dev/sroll/internal/consul/watch"
 	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/hookrun"
+	"github.com/sroll-dev/sroll/internal/measure"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
 	"github.com/sroll-dev/sroll/internal/replication"
@@ -59,6 +61,13 @@ type Reconciler struct {
 	// WatchNodes reads the members' nodes, for fencing; it needs the
 	// cluster-scoped permission on nodes (see nodes.go).
 	WatchNodes bool
+	// Measures takes the analyses' measurements; nil takes none (an
+	// analysis then waits for a promote). SetupWithManager runs it with
+	// the manager.
+	Measures *measure.Scheduler
+	// Consul watches the rollouts' Consul services; nil ignores
+	// spec.rollout.consul. SetupWithManager runs it with the manager.
+	Consul *watch.Watcher
 
 	deletions    deletions
 	ownWrites    ownWrites
@@ -122,12 +131,15 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	measured, results := r.recordMeasurements(&rollout)
+	gate := r.consulGate(&rollout, obs)
 	in := plan.Input{
-		Rollout:     &rollout,
+		Rollout:     measured,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
 		History:     obs.revisions,
 		Replication: replication.NewGate(&rollout, obs.pods),
+		Consul:      gate,
 		Now:         r.Clock.Now(),
 		Refused:     r.refusals.of(key, rollout.Generation),
 	}
@@ -135,9 +147,14 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	p := plan.Decide(in)
 	rep, err := r.decideReplication(ctx, &rollout, obs, p)
 	if err != nil {
+		r.Measures.Return(key, results)
 		return ctrl.Result{}, err
 	}
 	deferred, err := r.apply(ctx, &rollout, obs, p, rep, snap)
+	if err != nil || p.Undo != nil {
+		// The status that records these measurements was not written.
+		r.Measures.Return(key, results)
+	}
 	if err != nil {
 		if rep != nil && !equality.Semantic.DeepEqual(rollout.Status.Replication, &rep.decision.Status) {
 			// The status that records these results was not written.
@@ -145,6 +162,8 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		}
 		return ctrl.Result{}, err
 	}
+	r.scheduleMeasurements(&rollout, p)
+	r.watchConsul(&rollout, gate, obs, p)
 	requeue := sooner(sooner(p.RequeueAfter, deferred), snap.requeueAfter())
 	if rep != nil {
 		requeue = sooner(requeue, rep.decision.RequeueAfter)
@@ -295,6 +314,12 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	}
 	if r.Notifier != nil {
 		r.Notifier.Forget(key)
+	}
+	if r.Measures != nil {
+		r.Measures.Forget(key)
+	}
+	if r.Consul != nil {
+		r.Consul.Forget(key)
 	}
 }
 

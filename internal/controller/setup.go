@@ -89,7 +89,10 @@ const concurrentReconciles = 10
 // that status.notifications records it; with Hooks, the hook runner, and a
 // rollout is reconciled whenever one of its hooks finished; with
 // WatchNodes, whenever a node holding one of its pods changes readiness or
-// its out-of-service taint.
+// its out-of-service taint; with Measures,
+// the measurement scheduler, and a rollout is reconciled whenever a
+// measurement of its analyses was taken; with Consul, the Consul watcher,
+// and a rollout is reconciled whenever its Consul service changed.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("statefulsetrollout").
@@ -116,6 +119,18 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("index pods by node: %w", err)
 		}
 		b = b.Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(rolloutsOnNode(mgr.GetClient())), builder.WithPredicates(nodeChanged))
+	}
+	if r.Measures != nil {
+		if err := mgr.Add(r.Measures); err != nil {
+			return fmt.Errorf("add the measurement scheduler: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(r.Measures.Measured(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+	}
+	if r.Consul != nil {
+		if err := mgr.Add(r.Consul); err != nil {
+			return fmt.Errorf("add the Consul watcher: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(r.Consul.Changed(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
 	}
 	return b.Complete(r)
 }

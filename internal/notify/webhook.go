@@ -136,7 +136,7 @@ func idempotencyKey(s Report, e Event) string {
 }
 
 // Sign is the HeaderSignature value for a body under key: every signed
-// webhook sroll calls (notifications, fencing) is signed by it.
+// webhook sroll calls (notifications, fencing, webhook checks) is signed by it.
 func Sign(key, body []byte) string {
 	mac := hmac.New(sha256.New, key)
 	mac.Write(body)

@@ -54,7 +54,7 @@ func Decide(in Input) Plan {
 	d.plan.Status = *in.Rollout.Status.DeepCopy()
 	d.status = &d.plan.Status
 	d.previous = d.status.Phase
-	d.pods = observePods(in.StatefulSet, in.Pods, d.replicas, d.now, d.minReady, in.Replication)
+	d.pods = observePods(in.StatefulSet, in.Pods, d.replicas, d.now, d.minReady, in.Replication, in.Consul)
 	if d.undo() {
 		d.plan.View = d.view()
 		return d.plan

@@ -55,6 +55,7 @@ func (d *decider) forward(w world) {
 		partition := d.pin(w, b.lowest)
 		if b.done && (w.current == w.target || partition <= goal) {
 			if int(index) >= len(d.steps) {
+				d.endAnalyses()
 				d.complete(w.target)
 				return
 			}
@@ -145,7 +146,7 @@ func (d *decider) deleteBatch(pods []Pod) int32 {
 	deleted := make([]string, 0, len(pods))
 	authorised := int32(-1)
 	for _, p := range pods {
-		if gate := d.in.Replication; gate != nil && (authorised >= 0 || !gate.Stopped(p.Ref.Name)) {
+		if authorised >= 0 || !d.handedOver(p) {
 			d.plan.Handover = append(d.plan.Handover, p.Ref.Name)
 			authorised = max(authorised, p.Ordinal+1)
 			continue
@@ -161,6 +162,21 @@ func (d *decider) deleteBatch(pods []Pod) int32 {
 	d.status.ProgressedAt = &now
 	d.event(corev1.EventTypeNormal, ReasonBatchDeleted, "Deleted %d pods: %s", len(deleted), names.Summary(deleted))
 	return authorised
+}
+
+// handedOver says whether what must happen before a pod of a batch goes
+// is done: its replication member is stopped, and its Consul instance was
+// drained for drainSeconds. A drain under way looks again when it ends.
+func (d *decider) handedOver(p Pod) bool {
+	done := true
+	if gate := d.in.Replication; gate != nil && !gate.Stopped(p.Ref.Name) {
+		done = false
+	}
+	if drained, left := d.in.Consul.Drained(p.Ref.Name, p.Ref.UID); !drained {
+		done = false
+		d.timer(left)
+	}
+	return done
 }
 
 func (d *decider) deadline() time.Duration {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/consul"
 	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/replication"
 	"github.com/sroll-dev/sroll/internal/snapshot"
@@ -40,7 +41,12 @@ type Input struct {
 	// rollout where it is, and scales the StatefulSet to zero (after each
 	// member's handover) while its claims are replaced.
 	Restore *snapshot.RestoreGate
-	Now     time.Time
+	// Consul, set for a rollout with spec.rollout.consul, adds Consul's
+	// word: a pod is deleted only once its instance was drained, and with
+	// requireHealthy an updated pod is available only while its instance
+	// is healthy.
+	Consul *consul.Gate
+	Now    time.Time
 	// Refused is the API server's message when it refused, for its content
 	// (invalid, forbidden by an admission plugin or a quota), the last
 	// StatefulSet write this generation of the rollout asked for; empty
@@ -78,8 +84,10 @@ type Plan struct {
 	// that changed since it was observed is never deleted.
 	Delete []PodRef
 	// Handover names the pods of the batch that are not deleted yet because
-	// their application still runs: the replication decider stops them, and
-	// a later plan deletes them.
+	// their handover is not done: their application still runs (the
+	// replication decider stops it) or their Consul instance is not drained
+	// yet (the Consul watcher puts it in maintenance). A later plan deletes
+	// them.
 	Handover []string
 
 	// 4. Action annotations that were carried out and may be removed.

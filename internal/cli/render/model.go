@@ -42,6 +42,9 @@ type Model struct {
 	Snapshot *Snapshot
 	// Replication is status.replication; nil without spec.replication.
 	Replication *Replication
+	// Checks are the checks of the analyses running (status.analysis), in
+	// status order.
+	Checks []Check
 
 	// Now is when the model was read; ages are counted from it.
 	Now time.Time
@@ -91,6 +94,27 @@ type Event struct {
 	Count   int32
 	// Last is when the event was last seen.
 	Last time.Time
+}
+
+// Check is one check of a running analysis and what it measured.
+type Check struct {
+	// Name names the check and its analysis: "error-rate (step 2)".
+	Name string
+	// Measured counts the measurements that gave an answer; Failed and
+	// Undecided (inconclusive or in error) are counted since the analysis
+	// started.
+	Measured, Failed, Undecided int32
+	// Measurements are the last few, oldest first.
+	Measurements []Measurement
+}
+
+// Measurement is one measurement of a check.
+type Measurement struct {
+	// Phase is Successful, Failed, Inconclusive or Error.
+	Phase   string
+	Value   string
+	Message string
+	At      time.Time
 }
 
 // Row is one rollout in a list: a row of `kubectl sroll list` and of the

@@ -20,6 +20,7 @@ func Status(m Model, o Options) string {
 	o.progress(&b, m)
 	o.podGroups(&b, m)
 	o.replication(&b, m)
+	o.checks(&b, m)
 	o.events(&b, m)
 	return b.String()
 }
@@ -178,6 +179,54 @@ func (o Options) replication(b *strings.Builder, m Model) {
 	for _, line := range r.Fencing {
 		fmt.Fprintf(b, "  %s %s\n", o.paint(yellow, "fencing"), line)
 	}
+}
+
+// checks shows each running check's counts and its last measurements,
+// newest last, each marked with its phase and, for the newest, its age.
+func (o Options) checks(b *strings.Builder, m Model) {
+	if len(m.Checks) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s\n", o.paint(bold, "Analysis:"))
+	for _, c := range m.Checks {
+		fmt.Fprintf(b, "  %s  %d measured, %d failed, %d inconclusive\n", c.Name, c.Measured, c.Failed, c.Undecided)
+		if len(c.Measurements) == 0 {
+			continue
+		}
+		var last []string
+		for _, ms := range c.Measurements {
+			value := ms.Value
+			if value == "" {
+				value = strings.ToLower(ms.Phase)
+			}
+			last = append(last, o.paint(measurementColour(ms.Phase), measurementMark(ms.Phase)+" "+value))
+		}
+		newest := c.Measurements[len(c.Measurements)-1]
+		fmt.Fprintf(b, "    last: %s  (%s ago)\n", strings.Join(last, "  "), duration.HumanDuration(m.Now.Sub(newest.At)))
+		if newest.Message != "" {
+			fmt.Fprintf(b, "    %s\n", o.paint(faint, newest.Message))
+		}
+	}
+}
+
+func measurementMark(phase string) string {
+	switch phase {
+	case "Successful":
+		return "✔"
+	case "Failed":
+		return "✘"
+	}
+	return "?"
+}
+
+func measurementColour(phase string) colour {
+	switch phase {
+	case "Successful":
+		return green
+	case "Failed":
+		return red
+	}
+	return yellow
 }
 
 func (o Options) events(b *strings.Builder, m Model) {

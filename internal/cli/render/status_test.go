@@ -138,8 +138,29 @@ func replicated() Model {
 	return m
 }
 
+// analysing is tenPods in an analysis step, its background analysis
+// running too.
+func analysing() Model {
+	m := tenPods()
+	m.Message = "step 3/4 (analysis error-rate): measuring error-rate 3/6 measured, last 0.31 (Successful)"
+	m.Steps = []string{"20%", "pause", "analysis error-rate", "100%"}
+	m.Checks = []Check{
+		{Name: "error-rate (step 3)", Measured: 3, Measurements: []Measurement{
+			{Phase: "Successful", Value: "0.12", At: now.Add(-30 * time.Second)},
+			{Phase: "Successful", Value: "0.2", At: now.Add(-20 * time.Second)},
+			{Phase: "Successful", Value: "0.31", At: now.Add(-10 * time.Second)},
+		}},
+		{Name: "latency (background)", Measured: 1, Failed: 1, Undecided: 1, Measurements: []Measurement{
+			{Phase: "Failed", Value: "812", At: now.Add(-60 * time.Second)},
+			{Phase: "Error", At: now.Add(-5 * time.Second), Message: `query histogram_quantile(0.99, ...): Post "http://prometheus:9090/api/v1/query": connection refused`},
+		}},
+	}
+	return m
+}
+
 func TestStatusGolden(t *testing.T) {
 	for name, m := range map[string]Model{
+		"analysis":   withFullSteps(analysing()),
 		"replicated": withFullSteps(replicated()),
 		"pods10":     withFullSteps(tenPods()),
 		"pods1000":   thousandPods(),

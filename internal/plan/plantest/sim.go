@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/consul"
 	"github.com/sroll-dev/sroll/internal/plan"
 	"github.com/sroll-dev/sroll/internal/replication"
 	"github.com/sroll-dev/sroll/internal/snapshot"
@@ -51,7 +52,11 @@ type Sim struct {
 	history []appsv1.ControllerRevision
 	Now     time.Time
 	last    plan.Plan
-	uid     int
+	// lastInput is what the last plan was decided from.
+	lastInput plan.Input
+	// consul is the simulated Consul; nil without spec.rollout.consul.
+	consul *simConsul
+	uid    int
 	// refusal is what the API server answers a StatefulSet write while it
 	// refuses one ("" accepts); refused is the controller's memory of the
 	// last refused write: its message, for the rollout generation it was
@@ -112,6 +117,9 @@ func (s *Sim) Input() plan.Input {
 	}
 	in.Replication = replication.NewGate(in.Rollout, in.Pods)
 	in.Snapshot = s.decideSnapshots(in)
+	if s.consul != nil {
+		in.Consul = consul.NewGate(in.Rollout, s.consul.observation(s), in.Pods, s.Now)
+	}
 	return in
 }
 
@@ -126,7 +134,8 @@ func (s *Sim) ordinals() []int32 {
 
 // Plan asks the planner what to do in the world as it is.
 func (s *Sim) Plan() plan.Plan {
-	s.last = plan.Decide(s.Input())
+	s.lastInput = s.Input()
+	s.last = plan.Decide(s.lastInput)
 	return s.last
 }
 
@@ -194,6 +203,9 @@ func (s *Sim) Apply() {
 		}
 		now := metav1.NewTime(s.Now)
 		pod.DeletionTimestamp = &now
+	}
+	if s.consul != nil {
+		s.consul.watch(s, s.lastInput, p)
 	}
 }
 
