@@ -9,19 +9,23 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/localcluster/clustertest"
+	"github.com/sroll-dev/sroll/internal/replication"
 	"github.com/sroll-dev/sroll/test/e2eutil"
 	"github.com/sroll-dev/sroll/test/pgtest"
 )
 
-// The PostgreSQL example (examples/postgres) through a lights-out with
-// pod 0 behind, then a rollout, while a writer inserts rows: sroll seeds
-// the copy with the newest data, every acknowledged row survives, and the
-// other members come back as standbys of the new primary.
-func TestPostgresLightsOutKeepsAcknowledgedRows(t *testing.T) {
+// The PostgreSQL example (examples/postgres) through a rollout, then a
+// lights-out with the primary behind, while a writer inserts rows. The
+// rollout hands the primary role over once (its switchover hook), with a
+// few seconds of failed writes; the lights-out seeds the copy with the
+// newest data. Every acknowledged row survives both, and the other
+// members come back as standbys of the new primary.
+func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	c := e2eutil.Setup(t)
 	ns := clustertest.Namespace(t)
 	e2eutil.StartOperator(t, ns)
@@ -35,51 +39,116 @@ func TestPostgresLightsOutKeepsAcknowledgedRows(t *testing.T) {
 		t.Fatalf("day 1 seeded %s; every copy was empty, so the tie goes to pg-0", booted.Seed)
 	}
 
-	// pg-0, the primary, crashes and loses its data (a disk replaced), and
-	// its pod goes. No primary runs: the set recovers from the newest copy,
-	// a standby.
-	pg.Kill(t, "pg-0")
-	podShell(t, ns, "pg-0", "rm -rf pg")
-	kubectl(t, ns, "delete", "pod", "pg-0", "--wait=false")
-	moved := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after pg-0 lost its data", func(st *v1alpha1.ReplicationStatus) bool {
-		return healthy(st) && st.Members[0].Incarnation != booted.Members[0].Incarnation
-	})
-	if moved.Seed == "pg-0" {
-		t.Fatalf("seeded pg-0, whose data is gone: %s", describeMembers(moved))
-	}
-
-	// pg-0, a standby now, stops; the primary keeps taking writes.
+	// A rollout of every pod, the primary's too, with the writer on: the
+	// primary's pod goes last (pg-0), after its role was switched over to
+	// an updated standby, once.
 	w := pg.StartWriter(t)
 	w.WaitAcked(t, 20, time.Minute)
-	pg.Hook(t, "pg-0", "stop")
+	primary := primaryOf(booted)
+	rollout := time.Now()
+	e2eutil.Patch(t, c, r, `{"spec":{"template":{"spec":{"containers":[{"name":"db","image":"postgres:15.18-bookworm"}]}}}}`)
+	rolled := e2eutil.WaitRollout(t, c, r, 3*time.Minute, "rollout completed, replication Healthy", func(got *v1alpha1.StatefulSetRollout) bool {
+		return e2eutil.Completed(got) && got.Status.Replication != nil && healthy(got.Status.Replication) &&
+			got.Status.Replication.Promotion == nil && e2eutil.NewPods(got.Status.Replication, booted)
+	}).Status.Replication
+	w.WaitAcked(t, 50, time.Minute)
+	w.Stop()
+	t.Logf("rollout of 3 pods, the primary's too: %s; writes failed for %v", time.Since(rollout).Round(100*time.Millisecond), w.FailedWindows())
+	if n := eventsSince(t, c, r, replication.ReasonSwitchoverStart, rollout); n != 1 {
+		t.Errorf("%d switchovers during the rollout, want 1", n)
+	}
+	if n := eventsSince(t, c, r, replication.ReasonRecoveryStarted, rollout); n != 0 {
+		t.Errorf("%d recoveries during the rollout, want none", n)
+	}
+	moved := primaryOf(rolled)
+	if moved == primary || moved == "" {
+		t.Fatalf("primary %q after the rollout, %s before it: %s", moved, primary, describeMembers(rolled))
+	}
+	checkStandbysOf(t, pg, moved)
+	checkAcknowledgedPresent(t, pg, w, moved, "after the rollout")
+
+	// The primary crashes and loses its data (a disk replaced), and its pod
+	// goes. No primary runs: the set recovers from the newest copy, a
+	// standby. The writer starts afresh after it: a crash loses the writes
+	// a standby had not received yet (replication is asynchronous).
+	pg.Query(t, moved, "TRUNCATE "+pgtest.Table)
+	lost := moved
+	pg.Kill(t, lost)
+	podShell(t, ns, lost, "rm -rf pg")
+	kubectl(t, ns, "delete", "pod", lost, "--wait=false")
+	recreated := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after "+lost+" lost its data", func(st *v1alpha1.ReplicationStatus) bool {
+		return healthy(st) && member(st, lost).Incarnation != member(rolled, lost).Incarnation
+	})
+	if recreated.Seed == lost {
+		t.Fatalf("seeded %s, whose data is gone: %s", lost, describeMembers(recreated))
+	}
+
+	// lost, a standby now, stops; the primary keeps taking writes.
+	w = pg.StartWriter(t)
+	w.WaitAcked(t, 20, time.Minute)
+	pg.Hook(t, lost, "stop")
 	w.WaitAcked(t, 200, time.Minute)
 
 	// Lights-out: every server killed, every pod deleted.
 	pg.Kill(t, pg.Members()...)
 	deletePods(t, ns, r.Name)
-	running := waitPodsRunning(t, c, r, moved)
+	running := waitPodsRunning(t, c, r, recreated)
 	recovered := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after the lights-out", func(st *v1alpha1.ReplicationStatus) bool {
-		return healthy(st) && e2eutil.NewPods(st, moved)
+		return healthy(st) && e2eutil.NewPods(st, recreated)
 	})
 	t.Logf("recovery: %s from the last pod Running to replication Healthy; sequences %s, seeded %s",
 		time.Since(running).Round(100*time.Millisecond), sequences(recovered), recovered.Seed)
-	checkSeededTheNewest(t, recovered)
+	checkSeededTheNewest(t, recovered, lost)
 	checkStandbysOf(t, pg, recovered.Seed)
 	w.WaitAcked(t, 50, time.Minute)
-	checkAcknowledgedPresent(t, pg, w, recovered.Seed, "after the lights-out")
-
-	// A rollout of every pod, the primary's too, with the writer on.
-	rollout := time.Now()
-	e2eutil.Patch(t, c, r, `{"spec":{"template":{"spec":{"containers":[{"name":"db","image":"postgres:15.18-bookworm"}]}}}}`)
-	rolled := e2eutil.WaitRollout(t, c, r, 3*time.Minute, "rollout completed, replication Healthy", func(got *v1alpha1.StatefulSetRollout) bool {
-		return e2eutil.Completed(got) && got.Status.Replication != nil && healthy(got.Status.Replication) &&
-			e2eutil.NewPods(got.Status.Replication, recovered)
-	}).Status.Replication
-	t.Logf("rollout of 3 pods, the primary's too: %s; seeded %s", time.Since(rollout).Round(100*time.Millisecond), rolled.Seed)
-	checkStandbysOf(t, pg, rolled.Seed)
-	w.WaitAcked(t, 50, time.Minute)
 	w.Stop()
-	checkAcknowledgedPresent(t, pg, w, rolled.Seed, "after the rollout")
+	checkAcknowledgedPresent(t, pg, w, recovered.Seed, "after the lights-out")
+}
+
+// primaryOf is the one member status says is primary; "" when not one.
+func primaryOf(st *v1alpha1.ReplicationStatus) string {
+	var primaries []string
+	for _, m := range st.Members {
+		if m.Role == v1alpha1.RolePrimary {
+			primaries = append(primaries, m.Name)
+		}
+	}
+	if len(primaries) != 1 {
+		return ""
+	}
+	return primaries[0]
+}
+
+func member(st *v1alpha1.ReplicationStatus, name string) v1alpha1.ReplicationMember {
+	for _, m := range st.Members {
+		if m.Name == name {
+			return m
+		}
+	}
+	return v1alpha1.ReplicationMember{}
+}
+
+// eventsSince counts the Events with reason about r since a time, each
+// repetition of a series too.
+func eventsSince(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollout, reason string, since time.Time) int {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := c.List(context.Background(), &list, client.InNamespace(r.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range list.Items {
+		if e.Regarding.UID != r.UID || e.Reason != reason {
+			continue
+		}
+		switch {
+		case e.Series != nil && e.Series.LastObservedTime.After(since):
+			n += int(e.Series.Count)
+		case e.EventTime.After(since):
+			n++
+		}
+	}
+	return n
 }
 
 func healthy(st *v1alpha1.ReplicationStatus) bool { return st.Phase == v1alpha1.ReplicationHealthy }
@@ -110,9 +179,9 @@ func waitPodsRunning(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollo
 }
 
 // checkSeededTheNewest: every copy is still there (a sequence above 0), the
-// seed reported the highest, and pg-0, which was stopped while the primary
-// took writes, a lower one.
-func checkSeededTheNewest(t *testing.T, st *v1alpha1.ReplicationStatus) {
+// seed reported the highest, and behind, which was stopped while the
+// primary took writes, a lower one.
+func checkSeededTheNewest(t *testing.T, st *v1alpha1.ReplicationStatus, behind string) {
 	t.Helper()
 	seq := map[string]int64{}
 	for _, m := range st.Members {
@@ -129,8 +198,8 @@ func checkSeededTheNewest(t *testing.T, st *v1alpha1.ReplicationStatus) {
 			t.Errorf("seeded %s (sequence %d), but %s reported %d", st.Seed, seq[st.Seed], name, n)
 		}
 	}
-	if st.Seed == "pg-0" || seq["pg-0"] >= seq[st.Seed] {
-		t.Errorf("pg-0 fell behind, yet: seeded %s, sequences %s", st.Seed, sequences(st))
+	if st.Seed == behind || seq[behind] >= seq[st.Seed] {
+		t.Errorf("%s fell behind, yet: seeded %s, sequences %s", behind, st.Seed, sequences(st))
 	}
 }
 

@@ -26,6 +26,11 @@ type Writer struct {
 	mu     sync.Mutex
 	acked  []int64
 	failed int
+	// failing is when the first of the inserts failing since the last
+	// acknowledgement was tried; windows, each such run's time until the
+	// next acknowledgement.
+	failing time.Time
+	windows []time.Duration
 	// changed is closed, and replaced, at each acknowledgement.
 	changed chan struct{}
 }
@@ -94,7 +99,14 @@ func (w *Writer) record(n int64, acked bool) {
 	defer w.mu.Unlock()
 	if !acked {
 		w.failed++
+		if w.failing.IsZero() {
+			w.failing = time.Now()
+		}
 		return
+	}
+	if !w.failing.IsZero() {
+		w.windows = append(w.windows, time.Since(w.failing))
+		w.failing = time.Time{}
 	}
 	w.acked = append(w.acked, n)
 	close(w.changed)
@@ -113,6 +125,14 @@ func (w *Writer) Failed() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.failed
+}
+
+// FailedWindows are the times writes failed: for each run of failed
+// inserts, from the first to the next acknowledged one.
+func (w *Writer) FailedWindows() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.windows)
 }
 
 // WaitAcked waits until n more rows than now are acknowledged, or fails
