@@ -19,11 +19,12 @@ import (
 	"github.com/sroll-dev/sroll/test/pgtest"
 )
 
-// The PostgreSQL example (examples/postgres) through a rollout, then a
-// lights-out with the primary behind, while a writer inserts rows. The
-// rollout hands the primary role over once (its switchover hook), with a
-// few seconds of failed writes; the lights-out seeds the copy with the
-// newest data. Every acknowledged row survives both, and the other
+// The PostgreSQL example (examples/postgres) through a rollout, a
+// lights-out with the primary behind, and a failover, while a writer
+// inserts rows. The rollout hands the primary role over once (its
+// switchover hook), with a moment of failed writes; the lights-out seeds
+// the copy with the newest data; the failover promotes the standby with
+// the most WAL. Every acknowledged row survives each, and the other
 // members come back as standbys of the new primary.
 func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	c := e2eutil.Setup(t)
@@ -101,8 +102,61 @@ func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	checkSeededTheNewest(t, recovered, lost)
 	checkStandbysOf(t, pg, recovered.Seed)
 	w.WaitAcked(t, 50, time.Minute)
-	w.Stop()
 	checkAcknowledgedPresent(t, pg, w, recovered.Seed, "after the lights-out")
+
+	// Failover: the primary's processes are killed, its pod stays. With
+	// synchronous replication to any one standby (set on this primary
+	// only), an acknowledged commit is on a standby: the one with the
+	// most WAL, which sroll promotes, has them all.
+	const after = 3
+	e2eutil.Patch(t, c, r, fmt.Sprintf(`{"spec":{"replication":{"failover":{"enabled":true,"afterSeconds":%d}}}}`, after))
+	primary = primaryOf(recovered)
+	pg.Query(t, primary, "ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (*)'")
+	pg.Query(t, primary, "SELECT pg_reload_conf()")
+	w.WaitAcked(t, 50, time.Minute)
+	killed := time.Now()
+	pg.Kill(t, primary)
+	failedOver := e2eutil.WaitReplication(t, c, r, 2*time.Minute, "Healthy after a failover", func(st *v1alpha1.ReplicationStatus) bool {
+		return healthy(st) && st.Promotion == nil && primaryOf(st) != primary && primaryOf(st) != ""
+	})
+	w.WaitAcked(t, 50, time.Minute)
+	w.Stop()
+	promoted := primaryOf(failedOver)
+	started := lastEvent(t, c, r, replication.ReasonFailoverStart)
+	chosen := lastEvent(t, c, r, replication.ReasonFailoverChosen)
+	windows := w.FailedWindows()
+	t.Logf("failover: %s from the kill to replication Healthy; %s; writes failed for %v",
+		time.Since(killed).Round(100*time.Millisecond), chosen.Note, windows[len(windows)-1])
+	if started.EventTime.Time.Before(killed.Add(after * time.Second)) {
+		t.Errorf("failover started %s after the kill, before failover.afterSeconds (%ds)", started.EventTime.Sub(killed), after)
+	}
+	if !strings.HasPrefix(chosen.Note, "promoting "+promoted+",") {
+		t.Errorf("status says %s is primary, the event: %s", promoted, chosen.Note)
+	}
+	top := member(failedOver, promoted).Sequence
+	for _, m := range failedOver.Members {
+		if m.Name != primary && m.Sequence != nil && (top == nil || *m.Sequence > *top) {
+			t.Errorf("promoted %s, but %s had more WAL: %s", promoted, m.Name, sequences(failedOver))
+		}
+	}
+	checkStandbysOf(t, pg, promoted)
+	checkAcknowledgedPresent(t, pg, w, promoted, "after the failover")
+}
+
+// lastEvent is the newest Event with reason about r.
+func lastEvent(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollout, reason string) eventsv1.Event {
+	t.Helper()
+	e := e2eutil.WaitEvent(t, c, r, reason, time.Second)
+	var list eventsv1.EventList
+	if err := c.List(context.Background(), &list, client.InNamespace(r.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range list.Items {
+		if got.Regarding.UID == r.UID && got.Reason == reason && got.EventTime.After(e.EventTime.Time) {
+			e = got
+		}
+	}
+	return e
 }
 
 // primaryOf is the one member status says is primary; "" when not one.
