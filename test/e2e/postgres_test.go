@@ -55,7 +55,7 @@ func TestPostgresLightsOutKeepsAcknowledgedRows(t *testing.T) {
 	w.WaitAcked(t, 200, time.Minute)
 	// The premise of what follows: pg-0's copy stayed behind, its server
 	// down all along, not started again by anyone (its log says by whom).
-	if out := podShell(t, ns, "pg-0", serverRuns); out != "stopped" {
+	if out := strings.TrimSpace(podShell(t, ns, "pg-0", serverRuns)); out != "stopped" {
 		t.Fatalf("pg-0 %s after its stop hook; pg/log: %s", out, podShell(t, ns, "pg-0", "tail -n 20 pg/log"))
 	}
 
