@@ -76,22 +76,25 @@ chart-crds:
 build:
 	go build -o bin/ ./cmd/...
 
-.PHONY: postgres
-## postgres: PostgreSQL from Debian, which the PostgreSQL example's end-to-end
-## test runs in the local cluster's pods (apt-get, when initdb is missing).
-postgres:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; }
+# Debian packages the end-to-end tests run for real: postgresql (the
+# PostgreSQL example's end-to-end test runs it in the local cluster's pods),
+# prometheus (the analysis gates' measurements) and chromium (the headless
+# browser the dashboard's end-to-end test drives). Installed when missing;
+# sudo when not root.
+DEBIAN_PACKAGES := postgresql prometheus chromium
 
-.PHONY: chromium
-## chromium: Chromium from Debian, the headless browser the dashboard's
-## end-to-end test drives (apt-get, when it is missing).
-chromium:
-	@command -v chromium >/dev/null || \
-		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+.PHONY: debian-packages
+## debian-packages: apt-get install what the end-to-end tests run, when missing.
+debian-packages:
+	@missing=; for pkg in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing Debian packages:$$missing"; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
 
 ## test: everything, including end-to-end tests on the local cluster.
-test: k8s-bin postgres chromium verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
+test: k8s-bin debian-packages verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
 	go vet ./...
 	go test -p 1 -timeout 60m ./...
 

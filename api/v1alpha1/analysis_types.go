@@ -1,7 +1,6 @@
 package v1alpha1
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -84,14 +83,16 @@ type PrometheusCheck struct {
 	SuccessCondition string `json:"successCondition"`
 
 	// BearerTokenSecretRef is a key of a Secret in the rollout's namespace
-	// labelled sroll.dev/notification-secret: "true", sent as a bearer token.
+	// labelled sroll.dev/notification-secret: "true" (the notification
+	// targets' opt-in), sent as a bearer token.
 	// +optional
-	BearerTokenSecretRef *corev1.SecretKeySelector `json:"bearerTokenSecretRef,omitempty"`
+	BearerTokenSecretRef *SecretKeyRef `json:"bearerTokenSecretRef,omitempty"`
 }
 
 // WebhookCheck is an HTTP endpoint that answers pass or fail.
 type WebhookCheck struct {
-	// URL receives a signed POST describing the rollout.
+	// URL receives a POST describing the rollout (measure.WebhookRequest),
+	// signed as notification webhooks are.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:Pattern=`^https?://`
 	URL string `json:"url"`
@@ -100,7 +101,7 @@ type WebhookCheck struct {
 	// labelled sroll.dev/notification-secret: "true"; the body's HMAC-SHA256
 	// is sent in a header.
 	// +optional
-	SigningKeySecretRef *corev1.SecretKeySelector `json:"signingKeySecretRef,omitempty"`
+	SigningKeySecretRef *SecretKeyRef `json:"signingKeySecretRef,omitempty"`
 }
 
 // MeasurementPhase is what one measurement said.
@@ -166,4 +167,37 @@ type CheckRecord struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=10
 	Measurements []Measurement `json:"measurements,omitempty"`
+}
+
+// Consul ties a rollout's pods to their instances of a Consul service, as
+// Slack's operator does: a pod leaves Consul (maintenance mode) before it
+// is deleted, and with requireHealthy an updated pod serves only once its
+// Consul checks pass.
+type Consul struct {
+	// Address is the HTTP API of the Consul agent the instances are
+	// registered with (maintenance mode is an agent call), e.g.
+	// http://consul.service:8500.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://`
+	Address string `json:"address"`
+	// Service is the service the pods are instances of: an instance is a
+	// pod's when its service ID or its address is the pod's name or IP.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Service string `json:"service"`
+	// TokenSecretRef is an ACL token, a key of a Secret in the rollout's
+	// namespace labelled sroll.dev/notification-secret: "true".
+	// +optional
+	TokenSecretRef *SecretKeyRef `json:"tokenSecretRef,omitempty"`
+	// DrainSeconds is how long a pod's instance is in maintenance mode
+	// before the pod is deleted; 0 deletes it once Consul took it out.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	DrainSeconds int32 `json:"drainSeconds,omitempty"`
+	// RequireHealthy counts a pod on the update revision as available (for
+	// the step and the disruption budget) only while its instance's Consul
+	// checks pass.
+	// +optional
+	RequireHealthy bool `json:"requireHealthy,omitempty"`
 }

@@ -68,6 +68,8 @@ const (
 	DefaultHookTimeoutSeconds     = 30
 	DefaultStatusPeriodSeconds    = 10
 	DefaultRecoveryTimeoutSeconds = 300
+	DefaultFailoverAfterSeconds   = 30
+	DefaultFencingAfterSeconds    = 60
 )
 
 // PrimariesOrDefault is how many members act as primaries, 1 when unset.
@@ -99,6 +101,16 @@ func (r RecoverySpec) QuorumOrDefault() Quorum {
 // TimeoutOrDefault is how long a recovery waits for quorum before it is Degraded.
 func (r RecoverySpec) TimeoutOrDefault() time.Duration {
 	return seconds(r.TimeoutSeconds, DefaultRecoveryTimeoutSeconds)
+}
+
+// AfterOrDefault is how long the primary may be unhealthy before failover.
+func (f FailoverSpec) AfterOrDefault() time.Duration {
+	return seconds(f.AfterSeconds, DefaultFailoverAfterSeconds)
+}
+
+// AfterOrDefault is how long a node may be NotReady before its fencing is asked for.
+func (f FencingSpec) AfterOrDefault() time.Duration {
+	return seconds(f.AfterSeconds, DefaultFencingAfterSeconds)
 }
 
 func seconds(value *int32, def int32) time.Duration {

@@ -51,6 +51,8 @@ func TestDefaultsMatchTheCRD(t *testing.T) {
 		{"replication.recovery.timeoutSeconds", replication.Properties["recovery"].Properties["timeoutSeconds"].Default, int(unsetReplication.Recovery.TimeoutOrDefault().Seconds())},
 		{"replication.hooks.seed.timeoutSeconds", hooks["seed"].Properties["timeoutSeconds"].Default, int(unsetReplication.Hooks.Seed.TimeoutOrDefault().Seconds())},
 		{"replication.hooks.status.periodSeconds", hooks["status"].Properties["periodSeconds"].Default, int(unsetReplication.Hooks.Status.PeriodOrDefault().Seconds())},
+		{"replication.failover.afterSeconds", replication.Properties["failover"].Properties["afterSeconds"].Default, int(v1alpha1.FailoverSpec{}.AfterOrDefault().Seconds())},
+		{"replication.fencing.afterSeconds", replication.Properties["fencing"].Properties["afterSeconds"].Default, int(v1alpha1.FencingSpec{}.AfterOrDefault().Seconds())},
 	} {
 		if tc.crdDefault == nil {
 			t.Errorf("spec.%s has no default in the CRD", tc.field)

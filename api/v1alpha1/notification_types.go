@@ -32,6 +32,16 @@ type SlackTarget struct {
 
 // WebhookTarget receives a signed JSON event for each notable rollout change.
 type WebhookTarget struct {
+	WebhookEndpoint `json:",inline"`
+	// Events to send; empty sends all of them.
+	// +optional
+	Events []NotificationEvent `json:"events,omitempty"`
+}
+
+// WebhookEndpoint is a URL sroll POSTs a JSON body to, signed and
+// authenticated with the referenced Secrets: a notification target's and
+// the fencing webhook's. Its host must be in the operator's --allowed-hosts.
+type WebhookEndpoint struct {
 	// +kubebuilder:validation:Pattern=`^https?://`
 	URL string `json:"url"`
 	// SigningKeySecretRef names the HMAC-SHA256 key for the X-Sroll-Signature header.
@@ -40,9 +50,6 @@ type WebhookTarget struct {
 	// BearerTokenSecretRef names a token sent as Authorization: Bearer.
 	// +optional
 	BearerTokenSecretRef *SecretKeyRef `json:"bearerTokenSecretRef,omitempty"`
-	// Events to send; empty sends all of them.
-	// +optional
-	Events []NotificationEvent `json:"events,omitempty"`
 }
 
 // SecretKeyRef points at one key of a Secret in the rollout's namespace.

@@ -26,9 +26,12 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/admission"
+	"github.com/sroll-dev/sroll/internal/consul/watch"
 	"github.com/sroll-dev/sroll/internal/controller"
 	"github.com/sroll-dev/sroll/internal/egress"
+	"github.com/sroll-dev/sroll/internal/fencing"
 	"github.com/sroll-dev/sroll/internal/hookrun"
+	"github.com/sroll-dev/sroll/internal/measure"
 	"github.com/sroll-dev/sroll/internal/notify"
 )
 
@@ -53,6 +56,9 @@ func run() error {
 		webhookCertHosts        string
 		webhookConfiguration    string
 		concurrentHooks         int
+		watchNodes              bool
+		concurrentMeasurements  int
+		consulInterval          time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
@@ -61,7 +67,7 @@ func run() error {
 	flag.StringVar(&namespaces, "namespace", "", "Comma-separated namespaces to watch; empty watches all.")
 	flag.StringVar(&clusterName, "cluster-name", "", "Name of this cluster, shown in notifications.")
 	flag.StringVar(&allowedHosts, "allowed-hosts", egress.DefaultAllowedHosts,
-		"Comma-separated hosts that notification targets may connect to: names, IP addresses, *.domain for the names below it, or * for any. Targets elsewhere are refused.")
+		"Comma-separated hosts that notification targets, analysis checks (Prometheus, webhooks) and Consul may connect to: names, IP addresses, *.domain for the names below it, or * for any. Targets elsewhere are refused.")
 	flag.IntVar(&webhookPort, "webhook-port", 0, "Port of the validating admission webhook (HTTPS); 0 serves none.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs"),
 		"Directory of the webhook's tls.crt and tls.key: mounted from cert-manager's Secret, or written by the operator with --webhook-cert-secret.")
@@ -70,6 +76,10 @@ func run() error {
 	flag.StringVar(&webhookCertHosts, "webhook-cert-hosts", "", "Comma-separated DNS names and IP addresses of the certificate the operator keeps: the webhook Service's names.")
 	flag.StringVar(&webhookConfiguration, "webhook-configuration", "", "Name of the ValidatingWebhookConfiguration whose caBundle the operator sets.")
 	flag.IntVar(&concurrentHooks, "concurrent-hooks", 8, "How many replication hooks run at once, across every rollout.")
+	flag.BoolVar(&watchNodes, "watch-nodes", false,
+		"Read the nodes the members run on, for fencing (spec.replication.fencing); needs get, list, watch and patch on nodes, cluster-wide. Default: true when --namespace is empty.")
+	flag.IntVar(&concurrentMeasurements, "concurrent-measurements", 8, "How many analysis measurements (Prometheus queries, webhook checks) are taken at once, across every rollout.")
+	flag.DurationVar(&consulInterval, "consul-interval", 2*time.Second, "How often each rollout's Consul service (spec.rollout.consul) is read.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -114,16 +124,31 @@ func run() error {
 	reconciler := controller.New(mgr, controller.NewMetrics(metrics.Registry))
 	// Target secrets are read with the API reader: a few reads a second
 	// need no cluster-wide Secret cache (nor list and watch on secrets).
-	reconciler.Notifier = notify.NewDispatcher(notify.ClientSecretReader(mgr.GetAPIReader()), notify.Options{
+	secrets := notify.ClientSecretReader(mgr.GetAPIReader())
+	reconciler.Notifier = notify.NewDispatcher(secrets, notify.Options{
 		Cluster: clusterName, AllowedHosts: hosts, Registerer: metrics.Registry,
 	})
+	reconciler.Measures = measure.NewScheduler(measure.Options{
+		Workers: concurrentMeasurements, AllowedHosts: hosts, Secrets: secrets, Registerer: metrics.Registry,
+	})
+	reconciler.Consul = watch.New(watch.Options{AllowedHosts: hosts, Secrets: secrets, Interval: consulInterval})
 	exec, err := hookrun.PodExec(mgr.GetConfig())
 	if err != nil {
 		return fmt.Errorf("set up the hook runner: %w", err)
 	}
 	reconciler.Hooks = hookrun.New(exec, clock.RealClock{}, concurrentHooks)
+	reconciler.Hooks.SetFence(fencing.NewWebhook(notify.ClientSecretReader(mgr.GetAPIReader()), hosts, clusterName).Fence)
+	reconciler.WatchNodes = len(watched) == 0
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "watch-nodes" {
+			reconciler.WatchNodes = watchNodes
+		}
+	})
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up controller: %w", err)
+	}
+	if err := controller.SetupSnapshots(mgr, reconciler.Metrics); err != nil {
+		return fmt.Errorf("set up the snapshot set controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

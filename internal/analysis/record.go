@@ -1,6 +1,10 @@
 package analysis
 
-import "github.com/sroll-dev/sroll/api/v1alpha1"
+import (
+	"fmt"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+)
 
 // KeptMeasurements is how many measurements a record keeps per check (the
 // status' MaxItems); its counts keep counting the older ones.
@@ -28,4 +32,13 @@ func Record(rec *v1alpha1.CheckRecord, m v1alpha1.Measurement) {
 	if over := len(rec.Measurements) - KeptMeasurements; over > 0 {
 		rec.Measurements = append([]v1alpha1.Measurement(nil), rec.Measurements[over:]...)
 	}
+}
+
+// Name is how logs, scenarios and the plugin name a check of an analysis:
+// "error-rate (step 3)", "error-rate (background)". step is 0-based.
+func Name(check string, background bool, step int32) string {
+	if background {
+		return check + " (background)"
+	}
+	return fmt.Sprintf("%s (step %d)", check, step+1)
 }

@@ -10,12 +10,15 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/analysis"
 	"github.com/sroll-dev/sroll/internal/cli/render"
 	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/plan"
+	"github.com/sroll-dev/sroll/internal/replication"
 )
 
 // readModel reads one rollout's world into the status screen's model: the
@@ -62,7 +65,7 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 	m.Update = modelRevision(r.Status.UpdateRevision, revisions, pods)
 	// The batch in flight and the counts are the planner's answer for the
 	// world just read, as the operator and the notifier have it.
-	p := plan.Decide(plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, Now: now})
+	p := plan.Decide(plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, Replication: replication.NewGate(r, pods), Now: now})
 	m.Counts = render.Counts{
 		Live: p.Status.Replicas, Updated: p.Status.UpdatedReplicas,
 		UpdatedAvailable: p.Status.UpdatedReadyReplicas, Ready: p.Status.ReadyReplicas,
@@ -74,10 +77,63 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 	for i := range pods {
 		m.Pods = append(m.Pods, modelPod(r, &pods[i], inFlight[pods[i].Name]))
 	}
+	m.Checks = modelChecks(r.Status.Analysis)
 	if m.Events, err = s.events(ctx, r); err != nil {
 		return nil, render.Model{}, err
 	}
+	m.Replication = modelReplication(r, now)
+	if len(r.Spec.VolumeClaimTemplates) > 0 {
+		sets, err := s.sets(ctx, r.Name)
+		if err != nil {
+			return nil, render.Model{}, err
+		}
+		if len(sets) > 0 {
+			newest := sets[0]
+			phase := string(newest.Status.Phase)
+			if phase == "" {
+				phase = "Unknown"
+			}
+			m.Snapshot = &render.Snapshot{Name: newest.Name, Reason: string(newest.Spec.Reason), Phase: phase,
+				ReadyVolumes: int(newest.Status.ReadyVolumes), Volumes: len(newest.Status.Volumes), Created: newest.CreationTimestamp.Time}
+		}
+	}
 	return r, m, nil
+}
+
+// modelReplication is status.replication as the screen shows it.
+func modelReplication(r *v1alpha1.StatefulSetRollout, now time.Time) *render.Replication {
+	st := r.Status.Replication
+	if r.Spec.Replication == nil || st == nil {
+		return nil
+	}
+	out := &render.Replication{Phase: string(st.Phase), Message: st.Message}
+	if p := st.Promotion; p != nil {
+		out.Promotion = fmt.Sprintf("%s from %s to %s", strings.ToLower(string(p.Reason)), p.From, p.To)
+		switch {
+		case p.To == "":
+			out.Promotion = fmt.Sprintf("%s from %s, asking the secondaries for their sequence", strings.ToLower(string(p.Reason)), p.From)
+		case p.ConfirmedAt != nil:
+			out.Promotion += ", confirmed " + duration.HumanDuration(now.Sub(p.ConfirmedAt.Time)) + " ago"
+		case p.PromotedAt != nil:
+			out.Promotion += ", promoted " + duration.HumanDuration(now.Sub(p.PromotedAt.Time)) + " ago, waiting for its status hook as primary"
+		default:
+			out.Promotion += ", running the promoting hook"
+		}
+	}
+	for _, m := range st.Members {
+		out.Members = append(out.Members, render.Member{Name: m.Name, Role: string(m.Role), State: string(m.State), Error: m.LastError})
+	}
+	for _, f := range st.Fencing {
+		line := fmt.Sprintf("%s %s (%s)", f.Node, f.State, strings.Join(f.Members, ", "))
+		if f.Tainted {
+			line += ", tainted out of service"
+		}
+		if f.Message != "" {
+			line += ": " + f.Message
+		}
+		out.Fencing = append(out.Fencing, line)
+	}
+	return out
 }
 
 func (s *session) pods(ctx context.Context, r *v1alpha1.StatefulSetRollout) ([]corev1.Pod, error) {
@@ -167,4 +223,20 @@ func lastSeen(e *corev1.Event) time.Time {
 		return e.EventTime.Time
 	}
 	return e.CreationTimestamp.Time
+}
+
+// modelChecks are the running analyses' checks as the screen shows them.
+func modelChecks(records []v1alpha1.CheckRecord) []render.Check {
+	var checks []render.Check
+	for _, rec := range records {
+		c := render.Check{
+			Name:     analysis.Name(rec.Check, rec.Background, rec.Step),
+			Measured: rec.Count, Failed: rec.Failed, Undecided: rec.Inconclusive + rec.Error,
+		}
+		for _, m := range rec.Measurements {
+			c.Measurements = append(c.Measurements, render.Measurement{Phase: string(m.Phase), Value: m.Value, Message: m.Message, At: m.At.Time})
+		}
+		checks = append(checks, c)
+	}
+	return checks
 }

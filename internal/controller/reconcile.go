@@ -22,8 +22,10 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/claims"
+	"github.com/sroll-dev/sroll/internal/consul/watch"
 	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/hookrun"
+	"github.com/sroll-dev/sroll/internal/measure"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
 	"github.com/sroll-dev/sroll/internal/replication"
@@ -56,6 +58,16 @@ type Reconciler struct {
 	// Hooks runs the replication hooks; nil runs none (spec.replication is
 	// then ignored). SetupWithManager runs it with the manager.
 	Hooks *hookrun.Runner
+	// WatchNodes reads the members' nodes, for fencing; it needs the
+	// cluster-scoped permission on nodes (see nodes.go).
+	WatchNodes bool
+	// Measures takes the analyses' measurements; nil takes none (an
+	// analysis then waits for a promote). SetupWithManager runs it with
+	// the manager.
+	Measures *measure.Scheduler
+	// Consul watches the rollouts' Consul services; nil ignores
+	// spec.rollout.consul. SetupWithManager runs it with the manager.
+	Consul *watch.Watcher
 
 	deletions    deletions
 	ownWrites    ownWrites
@@ -115,17 +127,34 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		r.refuseAdoption(ctx, &rollout, obs.sts)
 		return ctrl.Result{}, nil
 	}
-	p := plan.Decide(plan.Input{
-		Rollout:     &rollout,
+	snap, err := r.decideSnapshots(ctx, &rollout, obs)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	measured, results := r.recordMeasurements(&rollout)
+	gate := r.consulGate(&rollout, obs)
+	in := plan.Input{
+		Rollout:     measured,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
 		History:     obs.revisions,
 		Replication: replication.NewGate(&rollout, obs.pods),
+		Consul:      gate,
 		Now:         r.Clock.Now(),
 		Refused:     r.refusals.of(key, rollout.Generation),
-	})
-	rep := r.decideReplication(&rollout, obs, p)
-	deferred, err := r.apply(ctx, &rollout, obs, p, rep)
+	}
+	snap.input(&in)
+	p := plan.Decide(in)
+	rep, err := r.decideReplication(ctx, &rollout, obs, p)
+	if err != nil {
+		r.Measures.Return(key, results)
+		return ctrl.Result{}, err
+	}
+	deferred, err := r.apply(ctx, &rollout, obs, p, rep, snap)
+	if err != nil || p.Undo != nil {
+		// The status that records these measurements was not written.
+		r.Measures.Return(key, results)
+	}
 	if err != nil {
 		if rep != nil && !equality.Semantic.DeepEqual(rollout.Status.Replication, &rep.decision.Status) {
 			// The status that records these results was not written.
@@ -133,7 +162,9 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		}
 		return ctrl.Result{}, err
 	}
-	requeue := sooner(p.RequeueAfter, deferred)
+	r.scheduleMeasurements(&rollout, p)
+	r.watchConsul(&rollout, gate, obs, p)
+	requeue := sooner(sooner(p.RequeueAfter, deferred), snap.requeueAfter())
 	if rep != nil {
 		requeue = sooner(requeue, rep.decision.RequeueAfter)
 	}
@@ -172,9 +203,11 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //
 //  0. an undo is the rollout's own update, alone;
 //  1. the status, one write merged from each concern's part (statusToWrite),
-//     so a restarted operator resumes from what was decided (a seed is on
-//     record before its hook runs), then the replication hooks and their
-//     events, which only that write allows;
+//     so a restarted operator resumes from what was decided (a seed, a
+//     promotion, a fencing confirmation is on record before its hook runs
+//     or its taint is put), then the replication hooks, fencing calls,
+//     taints and events, which only that write allows, and the snapshot
+//     sets it names (internal/snapshot);
 //  2. what describes the status just committed: events, metrics and
 //     notifications, now, so that a later step failing does not lose them;
 //  3. a storage increase's claims (internal/claims), and when it replaces
@@ -195,7 +228,7 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // once per statusInterval, since a rollout's pods change every few
 // milliseconds and each change would be a write; apply then returns when the
 // deferred status is due.
-func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep) (time.Duration, error) {
+func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep) (time.Duration, error) {
 	if p.Undo != nil {
 		return 0, r.undo(ctx, rollout, p)
 	}
@@ -204,9 +237,9 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if err != nil {
 		return 0, err
 	}
-	want := r.statusToWrite(rollout, p, resize, rep)
+	want := r.statusToWrite(rollout, p, resize, rep, snap)
 	if !observedOnly(rollout.Status, want) {
-		if err := r.commit(ctx, rollout, obs, p, rep, previous, want); err != nil {
+		if err := r.commit(ctx, rollout, obs, p, rep, snap, previous, want); err != nil {
 			return 0, err
 		}
 		return 0, r.act(ctx, rollout, obs, p, previous, resize)
@@ -217,13 +250,13 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
 		return wait, nil
 	}
-	return 0, r.commit(ctx, rollout, obs, p, rep, previous, want)
+	return 0, r.commit(ctx, rollout, obs, p, rep, snap, previous, want)
 }
 
 // commit is steps 1 and 2 of apply: it writes the status want over previous,
 // then starts the replication hooks that write allows and records what
 // describes it.
-func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep,
+func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep,
 	previous *v1alpha1.StatefulSetRolloutStatus, want v1alpha1.StatefulSetRolloutStatus) error {
 	written, err := r.writeStatus(ctx, rollout, want)
 	if err != nil {
@@ -232,14 +265,16 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 	if written {
 		r.statusWrites.wrote(client.ObjectKeyFromObject(rollout), r.Clock.Now())
 	}
+	var replicated error
 	if rep != nil {
-		r.runHooks(ctx, rollout, rep)
+		replicated = r.replicate(ctx, rollout, rep)
 	}
+	snapped := r.takeSnapshots(ctx, rollout, snap)
 	r.recordEvents(rollout, actionRollout, p.Events)
 	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.View)
-	return nil
+	return errors.Join(replicated, snapped)
 }
 
 // act is steps 3 to 6 of apply.
@@ -279,6 +314,12 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	}
 	if r.Notifier != nil {
 		r.Notifier.Forget(key)
+	}
+	if r.Measures != nil {
+		r.Measures.Forget(key)
+	}
+	if r.Consul != nil {
+		r.Consul.Forget(key)
 	}
 }
 

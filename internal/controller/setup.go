@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +17,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -34,19 +36,24 @@ func NewScheme() *runtime.Scheme {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	utilruntime.Must(snapshotv1.AddToScheme(scheme))
 	return scheme
 }
 
 // CacheOptions are the manager's cache options: the given namespaces (all
 // when empty), managed fields stripped, and only the pods sroll manages,
-// which its StatefulSets label sroll.dev/rollout.
+// which its StatefulSets label sroll.dev/rollout, and the VolumeSnapshots
+// of its snapshot sets, labelled sroll.dev/snapshot-set.
 func CacheOptions(namespaces []string) cache.Options {
 	managed, err := labels.NewRequirement(v1alpha1.LabelRollout, selection.Exists, nil)
+	utilruntime.Must(err)
+	ofSet, err := labels.NewRequirement(v1alpha1.LabelSnapshotSet, selection.Exists, nil)
 	utilruntime.Must(err)
 	opts := cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: {Label: labels.NewSelector().Add(*managed)},
+			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*managed)},
+			&snapshotv1.VolumeSnapshot{}: {Label: labels.NewSelector().Add(*ofSet)},
 		},
 	}
 	if len(namespaces) > 0 {
@@ -80,7 +87,12 @@ const concurrentReconciles = 10
 // a Notifier it also runs the notifier (on the leader, like the controller)
 // and reconciles a rollout whenever its targets acknowledged something, so
 // that status.notifications records it; with Hooks, the hook runner, and a
-// rollout is reconciled whenever one of its hooks finished.
+// rollout is reconciled whenever one of its hooks finished; with
+// WatchNodes, whenever a node holding one of its pods changes readiness or
+// its out-of-service taint; with Measures,
+// the measurement scheduler, and a rollout is reconciled whenever a
+// measurement of its analyses was taken; with Consul, the Consul watcher,
+// and a rollout is reconciled whenever its Consul service changed.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("statefulsetrollout").
@@ -88,7 +100,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.StatefulSetRollout{}).
 		Owns(&corev1.Service{}).
 		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(rolloutOfStatefulSet)).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod))
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod)).
+		Watches(&v1alpha1.RolloutSnapshot{}, handler.EnqueueRequestsFromMapFunc(rolloutOfSet))
 	if r.Notifier != nil {
 		if err := mgr.Add(r.Notifier); err != nil {
 			return fmt.Errorf("add the notifier: %w", err)
@@ -100,6 +113,24 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("add the hook runner: %w", err)
 		}
 		b = b.WatchesRawSource(source.Channel(r.Hooks.Finished(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+	}
+	if r.WatchNodes {
+		if err := indexPodNodes(context.Background(), mgr); err != nil {
+			return fmt.Errorf("index pods by node: %w", err)
+		}
+		b = b.Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(rolloutsOnNode(mgr.GetClient())), builder.WithPredicates(nodeChanged))
+	}
+	if r.Measures != nil {
+		if err := mgr.Add(r.Measures); err != nil {
+			return fmt.Errorf("add the measurement scheduler: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(r.Measures.Measured(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+	}
+	if r.Consul != nil {
+		if err := mgr.Add(r.Consul); err != nil {
+			return fmt.Errorf("add the Consul watcher: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(r.Consul.Changed(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
 	}
 	return b.Complete(r)
 }

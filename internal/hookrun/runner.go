@@ -21,6 +21,8 @@ import (
 // decider, which recorded the hook's intent in status first, asks again.
 type Runner struct {
 	exec Exec
+	// fence calls a rollout's fencing webhook; nil refuses such calls.
+	fence Fence
 	// base is the manager's context (see Start): hooks outlive the
 	// reconcile that asked for them.
 	base    context.Context
@@ -37,6 +39,15 @@ type rolloutHooks struct {
 	lastRun map[string]time.Time
 	results []replication.Result
 }
+
+// Fence asks a rollout's fencing webhook to fence a node: fenced is true
+// on a confirmation, message is what the webhook said.
+type Fence func(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, node string, members []string) (fenced bool, message string, err error)
+
+// SetFence makes the runner call fencing webhooks with fence, on the same
+// workers as the hooks: a webhook call is one more effect whose answer the
+// decider reads like a fence hook's.
+func (r *Runner) SetFence(fence Fence) { r.fence = fence }
 
 // New is a runner of at most workers hooks at once.
 func New(exec Exec, clock clock.PassiveClock, workers int) *Runner {
@@ -98,26 +109,28 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// Go runs the hook in the member's container; a member with a hook running
-// is refused (the decider never asks for one).
+// Go runs the hook in the member's container, or calls the fencing
+// webhook; a slot (member or node fencing) with one running is refused
+// (the decider never asks for one).
 func (r *Runner) Go(rollout *v1alpha1.StatefulSetRollout, container string, run replication.Run) error {
 	key := types.NamespacedName{Namespace: rollout.Namespace, Name: rollout.Name}
+	slot := run.Slot()
 	r.mu.Lock()
 	ctx := r.base
 	h := r.hooks(key)
-	if h.busy[run.Member] {
+	if h.busy[slot] {
 		r.mu.Unlock()
-		return fmt.Errorf("a hook already runs on %s", run.Member)
+		return fmt.Errorf("a hook already runs on %s", slot)
 	}
-	h.busy[run.Member] = true
+	h.busy[slot] = true
 	r.mu.Unlock()
 	wake := rollout.DeepCopy()
 	go func() {
-		result := r.run(ctx, rollout.Namespace, container, run)
+		result := r.run(ctx, wake, container, run)
 		r.mu.Lock()
 		h := r.hooks(key)
-		delete(h.busy, run.Member)
-		h.lastRun[run.Member] = result.Finished
+		delete(h.busy, slot)
+		h.lastRun[slot] = result.Finished
 		h.results = append(h.results, result)
 		r.mu.Unlock()
 		select {
@@ -128,9 +141,9 @@ func (r *Runner) Go(rollout *v1alpha1.StatefulSetRollout, container string, run 
 	return nil
 }
 
-// run waits for a worker, then runs the hook within its timeout.
-func (r *Runner) run(ctx context.Context, namespace, container string, run replication.Run) replication.Result {
-	result := replication.Result{Member: run.Member, Incarnation: run.Incarnation, Hook: run.Hook}
+// run waits for a worker, then runs the hook or webhook call within its timeout.
+func (r *Runner) run(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, container string, run replication.Run) replication.Result {
+	result := replication.Result{Member: run.Member, Incarnation: run.Incarnation, Hook: run.Hook, Node: run.Node}
 	select {
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
@@ -140,7 +153,13 @@ func (r *Runner) run(ctx context.Context, namespace, container string, run repli
 	}
 	hookCtx, cancel := context.WithTimeout(ctx, run.Timeout)
 	defer cancel()
-	out, err := r.exec(hookCtx, namespace, run.Member, container, run.Command)
+	var out Output
+	var err error
+	if run.Member == "" {
+		out, err = r.callFence(hookCtx, rollout, run)
+	} else {
+		out, err = r.exec(hookCtx, rollout.Namespace, run.Member, container, run.Command)
+	}
 	result.Finished = r.clock.Now()
 	result.Stdout, result.Stderr, result.ExitCode = out.Stdout, out.Stderr, out.ExitCode
 	switch {
@@ -150,6 +169,19 @@ func (r *Runner) run(ctx context.Context, namespace, container string, run repli
 		result.Err = err.Error()
 	}
 	return result
+}
+
+// callFence is a fencing webhook call as a hook's output: exit code 0 on a
+// confirmation, 1 with the answer on stderr otherwise.
+func (r *Runner) callFence(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, run replication.Run) (Output, error) {
+	if r.fence == nil {
+		return Output{}, errors.New("this operator calls no fencing webhook")
+	}
+	fenced, message, err := r.fence(ctx, rollout, run.Node, run.Members)
+	if err != nil || !fenced {
+		return Output{ExitCode: 1, Stderr: message}, err
+	}
+	return Output{Stdout: message}, nil
 }
 
 // Forget drops what is kept of a deleted rollout.

@@ -106,7 +106,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := writeKubeconfig(l, fmt.Sprintf("https://127.0.0.1:%d", p.apiServer)); err != nil {
 		return err
 	}
-	if err := writeKwokConfig(l.kwokConfig(), c.opts.PodReadyDelay); err != nil {
+	if err := writeKwokConfig(l.kwokConfig(), c.opts.PodReadyDelay, c.opts.NodeMonitorGracePeriod); err != nil {
 		return err
 	}
 	if c.restConfig, err = RestConfigFromKubeconfig(l.kubeconfig()); err != nil {
@@ -145,7 +145,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.run("kube-controller-manager", controllerManagerArgs(l, c.opts.FeatureGates), nil); err != nil {
+	if err := c.run("kube-controller-manager", controllerManagerArgs(l, c.opts.FeatureGates, c.opts.NodeMonitorGracePeriod), nil); err != nil {
 		return err
 	}
 	if err := c.run("kube-scheduler", schedArgs, nil); err != nil {

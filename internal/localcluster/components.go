@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Rate limits. The components get far more than their defaults (20-100
@@ -31,6 +32,10 @@ var controllers = []string{
 	"serviceaccount-controller",
 	"serviceaccount-token-controller",
 	"node-lifecycle-controller",
+	// Evicts pods from a node tainted NoExecute, which the out-of-service
+	// taint of a non-graceful node shutdown is; the pod garbage collector
+	// then force-deletes them there.
+	"taint-eviction-controller",
 	"pod-garbage-collector-controller",
 	// Storage: PVC-PV binding, and the finalizers that keep a PVC or PV in
 	// use from going. Idle without PVCs.
@@ -89,8 +94,12 @@ func apiServerArgs(l layout, p ports, gates map[string]bool) []string {
 	}, featureGatesArgs(gates)...)
 }
 
-func controllerManagerArgs(l layout, gates map[string]bool) []string {
-	return append([]string{
+func controllerManagerArgs(l layout, gates map[string]bool, nodeGrace time.Duration) []string {
+	var nodeMonitor []string
+	if nodeGrace > 0 {
+		nodeMonitor = []string{"--node-monitor-grace-period=" + nodeGrace.String(), "--node-monitor-period=1s"}
+	}
+	return append(append([]string{
 		"--kubeconfig=" + l.kubeconfig(),
 		"--leader-elect=false",
 		"--secure-port=0",
@@ -101,7 +110,7 @@ func controllerManagerArgs(l layout, gates map[string]bool) []string {
 		"--service-account-private-key-file=" + l.key(keyServiceAccount),
 		"--root-ca-file=" + l.cert(certCA),
 		"--profiling=false",
-	}, featureGatesArgs(gates)...)
+	}, nodeMonitor...), featureGatesArgs(gates)...)
 }
 
 // featureGatesArgs is the --feature-gates flag for gates, sorted by name;

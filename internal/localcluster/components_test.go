@@ -12,7 +12,7 @@ func TestFeatureGatesReachAPIServerAndControllerManager(t *testing.T) {
 	want := "--feature-gates=AnotherGate=false,MaxUnavailableStatefulSet=true"
 	for name, args := range map[string][]string{
 		"kube-apiserver":          apiServerArgs(l, ports{}, gates),
-		"kube-controller-manager": controllerManagerArgs(l, gates),
+		"kube-controller-manager": controllerManagerArgs(l, gates, 0),
 	} {
 		if !slices.Contains(args, want) {
 			t.Errorf("%s args lack %s: %v", name, want, args)

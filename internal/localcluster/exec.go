@@ -115,6 +115,9 @@ func (e podExecutor) ExecInContainer(ctx context.Context, _, _, container string
 	if err != nil {
 		return err
 	}
+	if !e.kubelet.reachable(pod.Spec.NodeName) {
+		return fmt.Errorf("node %s is unreachable: its heartbeat is stopped", pod.Spec.NodeName)
+	}
 	dir, err := e.kubelet.target(ctx, pod, container)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -48,6 +49,8 @@ type kubelet struct {
 	mu      sync.Mutex
 	running map[types.UID]*podProcesses
 	gone    map[types.UID]time.Time
+	// unreachable are the nodes whose heartbeat is stopped (heartbeat.go).
+	unreachable map[string]bool
 
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -56,6 +59,7 @@ type kubelet struct {
 // podProcesses is what the kubelet knows of a pod that has processes.
 type podProcesses struct {
 	key         string // namespace/name
+	node        string
 	dir         string
 	terminating bool
 }
@@ -67,11 +71,12 @@ const goneMemory = 5 * time.Minute
 // newKubelet prepares the kubelet; start starts it once the API answers.
 func newKubelet(podsDir string, logOut io.Writer) *kubelet {
 	k := &kubelet{
-		podsDir: podsDir,
-		logs:    log.New(logOut, "kubelet: ", log.LstdFlags|log.Lmicroseconds),
-		running: map[types.UID]*podProcesses{},
-		gone:    map[types.UID]time.Time{},
-		cancel:  func() {},
+		podsDir:     podsDir,
+		logs:        log.New(logOut, "kubelet: ", log.LstdFlags|log.Lmicroseconds),
+		running:     map[types.UID]*podProcesses{},
+		gone:        map[types.UID]time.Time{},
+		unreachable: map[string]bool{},
+		cancel:      func() {},
 	}
 	k.cgroups, k.cgroupErr = newCgroupTree()
 	if k.cgroupErr != nil {
@@ -97,6 +102,10 @@ func (k *kubelet) stop() {
 // container, SIGTERM reaches them all once the pod is deleted (the
 // simulated grace period runs until kwok removes it), and probes follow.
 func (k *kubelet) podChanged(old, pod *corev1.Pod) {
+	if !k.reachable(pod.Spec.NodeName) {
+		// A cut-off kubelet hears of nothing; it catches up on resync.
+		return
+	}
 	if old != nil && old.UID != pod.UID {
 		k.podGone(old.UID) // a delete the watch did not deliver
 	}
@@ -115,8 +124,10 @@ func (k *kubelet) podDeleted(obj any) {
 		obj = tombstone.Obj
 	}
 	if pod, ok := obj.(*corev1.Pod); ok {
-		k.podGone(pod.UID)
 		k.probes.podGone(pod)
+		if k.reachable(pod.Spec.NodeName) {
+			k.podGone(pod.UID)
+		}
 	}
 }
 
@@ -268,7 +279,7 @@ func (k *kubelet) spawn(pod *corev1.Pod, container, dir string, cmd *exec.Cmd) e
 		return err
 	}
 	if k.running[pod.UID] == nil {
-		k.running[pod.UID] = &podProcesses{key: pod.Namespace + "/" + pod.Name, dir: dir}
+		k.running[pod.UID] = &podProcesses{key: pod.Namespace + "/" + pod.Name, node: pod.Spec.NodeName, dir: dir}
 	}
 	return nil
 }
@@ -315,6 +326,12 @@ func containsPath(dirs []string, dir string) bool {
 
 // getPod reads a pod from the API, not the cache: an exec may follow the
 // pod's creation by less than the watch's delay.
+// getPodByKey is getPod of a namespace/name key; its error is the API's.
+func (k *kubelet) getPodByKey(ctx context.Context, key string) (*corev1.Pod, error) {
+	namespace, name, _ := strings.Cut(key, "/")
+	return k.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+}
+
 func (k *kubelet) getPod(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
 	pod, err := k.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {

@@ -40,6 +40,11 @@ type Options struct {
 	// {"MaxUnavailableStatefulSet": true}, without which the API server
 	// drops a StatefulSet's rollingUpdate.maxUnavailable.
 	FeatureGates map[string]bool
+	// NodeMonitorGracePeriod is how long a node may miss its heartbeat
+	// before the node-lifecycle controller makes it NotReady (see
+	// StopHeartbeat); kwok then renews each lease four times within it.
+	// Default: kube-controller-manager's own (50s), with 40s leases.
+	NodeMonitorGracePeriod time.Duration
 }
 
 // withDefaults returns a copy of o with every zero field filled in.

@@ -267,6 +267,9 @@ func (k *kubelet) probe(ctx context.Context, pod *corev1.Pod, container, dir str
 // writeReadiness sets each container's ready flag and the pod's
 // ContainersReady and Ready conditions from ready, when they differ.
 func (p *probes) writeReadiness(ctx context.Context, pod *corev1.Pod, ready map[string]bool) error {
+	if !p.k.reachable(pod.Spec.NodeName) {
+		return nil // a cut-off kubelet reports nothing
+	}
 	updated := pod.DeepCopy()
 	changed := false
 	var unready []string

@@ -41,12 +41,23 @@ type stageParams struct {
 	ReadyDelayMinMs  int64
 	ReadyDelayMaxMs  int64
 	ProbeEventReason string
+	// NodeLeaseSeconds is each node lease's duration; kwok renews it every quarter.
+	NodeLeaseSeconds int
 }
+
+// defaultNodeLeaseSeconds is the lease of a node whose grace period is
+// kube-controller-manager's default.
+const defaultNodeLeaseSeconds = 40
 
 // writeKwokConfig renders every embedded file into one multi-document kwok
 // configuration; the ready delay is drawn per pod from [0.8, 1.2] × delay.
-func writeKwokConfig(path string, readyDelay time.Duration) error {
+func writeKwokConfig(path string, readyDelay, nodeGrace time.Duration) error {
+	lease := defaultNodeLeaseSeconds
+	if nodeGrace > 0 {
+		lease = max(1, int(nodeGrace.Seconds()))
+	}
 	params := stageParams{
+		NodeLeaseSeconds: lease,
 		NodeSelector:     kwokNodeAnnotation + "=" + kwokNodeValue,
 		NeverReadyImage:  neverReadyImage,
 		CrashImage:       crashImage,

@@ -36,7 +36,7 @@ func TestImageTagRules(t *testing.T) {
 
 func TestKwokConfigCarriesReadyDelay(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kwok.yaml")
-	if err := writeKwokConfig(path, 2*time.Second); err != nil {
+	if err := writeKwokConfig(path, 2*time.Second, 0); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(path)

@@ -23,14 +23,15 @@ import (
 	"github.com/sroll-dev/sroll/internal/egress"
 )
 
-// Vars are what a query template may name: {{.UpdateRevision}}.
+// Vars are what a query template may name ({{.UpdateRevision}}), and
+// what a webhook check is told of the rollout.
 type Vars struct {
-	Rollout        string
-	Namespace      string
-	StableRevision string
-	UpdateRevision string
+	Rollout        string `json:"rollout"`
+	Namespace      string `json:"namespace"`
+	StableRevision string `json:"stableRevision"`
+	UpdateRevision string `json:"updateRevision"`
 	// Pods are the rollout's pod names, lowest ordinal first.
-	Pods []string
+	Pods []string `json:"pods"`
 }
 
 // Prometheus measures Prometheus checks through Prometheus' HTTP API.
@@ -95,11 +96,7 @@ func (p Prometheus) Measure(ctx context.Context, check v1alpha1.PrometheusCheck,
 // client is the HTTP client of one measurement, held to the host list and
 // sending the token.
 func (p Prometheus) client(token string) *http.Client {
-	c := p.Client
-	if c == nil {
-		c = &http.Client{Timeout: 30 * time.Second}
-	}
-	c = p.Hosts.Client(c)
+	c := p.Hosts.Client(clientOr(p.Client))
 	if token != "" {
 		next := c.Transport
 		if next == nil {

@@ -59,10 +59,11 @@ func (e *env) targets() []v1alpha1.NotificationTarget {
 			Channel: "#releases", APIURL: e.slack.URL(),
 			TokenSecretRef: v1alpha1.SecretKeyRef{Name: "slack", Key: "token"},
 		}},
-		{Name: "release-system", Webhook: &v1alpha1.WebhookTarget{
+		{Name: "release-system", Webhook: &v1alpha1.WebhookTarget{WebhookEndpoint: v1alpha1.WebhookEndpoint{
 			URL:                  e.hook.URL(),
 			SigningKeySecretRef:  &v1alpha1.SecretKeyRef{Name: "hooks", Key: "signing-key"},
 			BearerTokenSecretRef: &v1alpha1.SecretKeyRef{Name: "hooks", Key: "token"},
+		},
 		}},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -134,39 +135,65 @@ func idempotencyKey(s Report, e Event) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// sign is the HeaderSignature value for a body.
-func sign(key, body []byte) string {
+// Sign is the HeaderSignature value for a body under key: every signed
+// webhook sroll calls (notifications, fencing, webhook checks) is signed by it.
+func Sign(key, body []byte) string {
 	mac := hmac.New(sha256.New, key)
 	mac.Write(body)
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// sendWebhook delivers the head event. The body and therefore the signature
-// and idempotency key are the same on every attempt.
-func (d *Dispatcher) sendWebhook(ctx context.Context, j job) outcome {
-	target := j.target.Webhook
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.URL, bytes.NewReader(j.item.body))
+// NewSignedRequest is a JSON POST of body to endpoint, signed with its
+// signing key and carrying its bearer token, both read from the namespace's
+// opted-in Secrets: the one way sroll calls a webhook. A Secret that cannot
+// be read is a *SecretError.
+func NewSignedRequest(ctx context.Context, secrets SecretReader, namespace string, endpoint v1alpha1.WebhookEndpoint, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint.URL, bytes.NewReader(body))
 	if err != nil {
-		return outcome{err: err, permanent: true}
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "sroll")
-	req.Header.Set(HeaderEvent, string(j.item.event.Type))
-	req.Header.Set(HeaderIdempotencyKey, idempotencyKey(j.item.report, j.item.event))
-	if ref := target.SigningKeySecretRef; ref != nil {
-		key, err := d.secrets(ctx, j.key.Rollout.Namespace, *ref)
+	if ref := endpoint.SigningKeySecretRef; ref != nil {
+		key, err := secrets(ctx, namespace, *ref)
 		if err != nil {
-			return outcome{err: fmt.Errorf("reading webhook signing key: %w", err)}
+			return nil, &SecretError{What: "webhook signing key", Err: err}
 		}
-		req.Header.Set(HeaderSignature, sign([]byte(key), j.item.body))
+		req.Header.Set(HeaderSignature, Sign([]byte(key), body))
 	}
-	if ref := target.BearerTokenSecretRef; ref != nil {
-		token, err := d.secrets(ctx, j.key.Rollout.Namespace, *ref)
+	if ref := endpoint.BearerTokenSecretRef; ref != nil {
+		token, err := secrets(ctx, namespace, *ref)
 		if err != nil {
-			return outcome{err: fmt.Errorf("reading webhook bearer token: %w", err)}
+			return nil, &SecretError{What: "webhook bearer token", Err: err}
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return req, nil
+}
+
+// SecretError is a webhook Secret that could not be read.
+type SecretError struct {
+	What string
+	Err  error
+}
+
+func (e *SecretError) Error() string { return fmt.Sprintf("reading %s: %v", e.What, e.Err) }
+func (e *SecretError) Unwrap() error { return e.Err }
+
+func isSecretError(err error) bool {
+	var secretErr *SecretError
+	return errors.As(err, &secretErr)
+}
+
+// sendWebhook delivers the head event. The body and therefore the signature
+// and idempotency key are the same on every attempt.
+func (d *Dispatcher) sendWebhook(ctx context.Context, j job) outcome {
+	req, err := NewSignedRequest(ctx, d.secrets, j.key.Rollout.Namespace, j.target.Webhook.WebhookEndpoint, j.item.body)
+	if err != nil {
+		return outcome{err: err, permanent: !isSecretError(err)}
+	}
+	req.Header.Set(HeaderEvent, string(j.item.event.Type))
+	req.Header.Set(HeaderIdempotencyKey, idempotencyKey(j.item.report, j.item.event))
 	resp, err := d.opts.HTTPClient.Do(req)
 	if err != nil {
 		return outcome{err: err}

@@ -48,7 +48,7 @@ func TestIdempotencyKey(t *testing.T) {
 func TestSign(t *testing.T) {
 	// echo -n '{"a":1}' | openssl dgst -sha256 -hmac secret
 	want := "sha256=aa9e2e3575f5d7098b6caccd790888c36d5fdb63342a73bada2d6a51747a8494"
-	if got := sign([]byte("secret"), []byte(`{"a":1}`)); got != want {
+	if got := Sign([]byte("secret"), []byte(`{"a":1}`)); got != want {
 		t.Errorf("sign = %q, want %q", got, want)
 	}
 }

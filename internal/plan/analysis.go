@@ -36,7 +36,7 @@ func (d *decider) analyse(w world, a *v1alpha1.Analysis) bool {
 // new revision), and fails the rollout when it failed.
 func (d *decider) backgroundFailed(w world) bool {
 	a := d.rollout.Spec.Rollout.Analysis
-	if a == nil || d.status.CurrentStepIndex < 1 {
+	if a == nil || d.status.CurrentStepIndex < 1 || d.status.Phase == v1alpha1.PhaseCompleted {
 		return false
 	}
 	r := d.judge(*a, true, 0, nil)
@@ -45,6 +45,13 @@ func (d *decider) backgroundFailed(w world) bool {
 	}
 	d.failAnalysis(w, "background analysis: "+r.Message)
 	return true
+}
+
+// endAnalyses ends the background analysis with the rollout it watched:
+// its records leave status, and nothing more is measured.
+func (d *decider) endAnalyses() {
+	d.records = nil
+	d.plan.Measure = nil
 }
 
 // failAnalysis fails the rollout on a failed analysis.

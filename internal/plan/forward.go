@@ -55,6 +55,7 @@ func (d *decider) forward(w world) {
 		partition := d.pin(w, b.lowest)
 		if b.done && (w.current == w.target || partition <= goal) {
 			if int(index) >= len(d.steps) {
+				d.endAnalyses()
 				d.complete(w.target)
 				return
 			}
@@ -65,8 +66,7 @@ func (d *decider) forward(w world) {
 			d.degrade(w)
 			return
 		}
-		d.plan.Partition = partition
-		d.deleteBatch(b.delete)
+		d.plan.Partition = d.pin(w, max(b.lowest, d.deleteBatch(b.delete)))
 		d.progress(goal, w.target)
 		d.timer(d.status.ProgressedAt.Add(d.deadline()).Sub(d.now))
 		return
@@ -136,24 +136,47 @@ func (d *decider) complete(target string) {
 // deadline restarts with each batch. It is where handover plugs in: work
 // that must be done before a pod goes (the stop hook; a switchover, a
 // Consul drain) is asked of its decider through Plan.Handover, and only
-// pods whose handover is complete are deleted here.
-func (d *decider) deleteBatch(pods []Pod) {
+// pods whose handover is complete are deleted here. The partition must
+// not authorise a pod still handing over either, or the StatefulSet
+// controller would replace it itself: deleteBatch returns the lowest
+// ordinal the partition may come down to (the first pod handing over, from
+// the top, plus one; -1 when none is), and the pods below that pod wait
+// with it, since deleted below the partition they would come back stable.
+func (d *decider) deleteBatch(pods []Pod) int32 {
 	deleted := make([]string, 0, len(pods))
+	authorised := int32(-1)
 	for _, p := range pods {
-		if gate := d.in.Replication; gate != nil && !gate.Stopped(p.Ref.Name) {
+		if authorised >= 0 || !d.handedOver(p) {
 			d.plan.Handover = append(d.plan.Handover, p.Ref.Name)
+			authorised = max(authorised, p.Ordinal+1)
 			continue
 		}
 		d.plan.Delete = append(d.plan.Delete, p.Ref)
 		deleted = append(deleted, p.Ref.Name)
 	}
 	if len(deleted) == 0 {
-		return
+		return authorised
 	}
 	slices.Sort(deleted)
 	now := metav1.NewTime(d.now)
 	d.status.ProgressedAt = &now
 	d.event(corev1.EventTypeNormal, ReasonBatchDeleted, "Deleted %d pods: %s", len(deleted), names.Summary(deleted))
+	return authorised
+}
+
+// handedOver says whether what must happen before a pod of a batch goes
+// is done: its replication member is stopped, and its Consul instance was
+// drained for drainSeconds. A drain under way looks again when it ends.
+func (d *decider) handedOver(p Pod) bool {
+	done := true
+	if gate := d.in.Replication; gate != nil && !gate.Stopped(p.Ref.Name) {
+		done = false
+	}
+	if drained, left := d.in.Consul.Drained(p.Ref.Name, p.Ref.UID); !drained {
+		done = false
+		d.timer(left)
+	}
+	return done
 }
 
 func (d *decider) deadline() time.Duration {

@@ -12,8 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/consul"
 	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/replication"
+	"github.com/sroll-dev/sroll/internal/snapshot"
 )
 
 // Input is everything the planner looks at.
@@ -31,7 +33,20 @@ type Input struct {
 	// while its member runs in its role, and is deleted only once its
 	// member is stopped.
 	Replication *replication.Gate
-	Now         time.Time
+	// Snapshot, set while spec.snapshots.beforeRollout has a set taken
+	// for a new template, is that set as the snapshot decider sees it: the
+	// new template reaches the StatefulSet only once it is Ready.
+	Snapshot *snapshot.Gate
+	// Restore, set while a restore from a snapshot set runs, holds the
+	// rollout where it is, and scales the StatefulSet to zero (after each
+	// member's handover) while its claims are replaced.
+	Restore *snapshot.RestoreGate
+	// Consul, set for a rollout with spec.rollout.consul, adds Consul's
+	// word: a pod is deleted only once its instance was drained, and with
+	// requireHealthy an updated pod is available only while its instance
+	// is healthy.
+	Consul *consul.Gate
+	Now    time.Time
 	// Refused is the API server's message when it refused, for its content
 	// (invalid, forbidden by an admission plugin or a quota), the last
 	// StatefulSet write this generation of the rollout asked for; empty
@@ -69,8 +84,10 @@ type Plan struct {
 	// that changed since it was observed is never deleted.
 	Delete []PodRef
 	// Handover names the pods of the batch that are not deleted yet because
-	// their application still runs: the replication decider stops them, and
-	// a later plan deletes them.
+	// their handover is not done: their application still runs (the
+	// replication decider stops it) or their Consul instance is not drained
+	// yet (the Consul watcher puts it in maintenance). A later plan deletes
+	// them.
 	Handover []string
 
 	// 4. Action annotations that were carried out and may be removed.

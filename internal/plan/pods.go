@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/sroll-dev/sroll/internal/consul"
 	"github.com/sroll-dev/sroll/internal/replication"
 )
 
@@ -54,7 +55,7 @@ type pods struct {
 // controller owns, or whose ordinal can't be read, are left out: the planner
 // never acts on a pod it is not sure about. Before the StatefulSet exists
 // (sts nil) every ordinal is missing.
-func observePods(sts *appsv1.StatefulSet, observed []corev1.Pod, replicas int32, now time.Time, minReady time.Duration, gate *replication.Gate) pods {
+func observePods(sts *appsv1.StatefulSet, observed []corev1.Pod, replicas int32, now time.Time, minReady time.Duration, gate *replication.Gate, consul *consul.Gate) pods {
 	ps := pods{replicas: replicas, byOrdinal: map[int32]Pod{}}
 	if sts == nil {
 		return ps
@@ -78,7 +79,8 @@ func observePods(sts *appsv1.StatefulSet, observed []corev1.Pod, replicas int32,
 		}
 		p.Ready = !p.Terminating && !p.ReadySince.IsZero()
 		p.NotReady = WhyNotReady(pod)
-		p.Available = available(p, now, minReady) && (gate == nil || gate.Available(p.Ref.Name))
+		p.Available = available(p, now, minReady) && (gate == nil || gate.Available(p.Ref.Name)) &&
+			(p.Revision != sts.Status.UpdateRevision || consul.Healthy(p.Ref.Name))
 		ps.byOrdinal[ordinal] = p
 	}
 	return ps
@@ -87,7 +89,9 @@ func observePods(sts *appsv1.StatefulSet, observed []corev1.Pod, replicas int32,
 // available is the one rule for whether a pod serves, in the StatefulSet's
 // meaning: Ready for at least minReadySeconds, and not on its way out. With
 // spec.replication, observePods adds the replication term: the member is
-// joined and its status hook passes (replication.Gate).
+// joined and its status hook passes (replication.Gate); with Consul's
+// requireHealthy, a pod on the update revision must be healthy in Consul
+// (consul.Gate).
 func available(p Pod, now time.Time, minReady time.Duration) bool {
 	return p.Ready && !now.Before(p.ReadySince.Add(minReady))
 }

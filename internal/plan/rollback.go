@@ -27,7 +27,7 @@ func (d *decider) rollBack(w world) {
 	d.plan.Partition = d.pin(w, b.lowest)
 	if !b.done {
 		d.moving(v1alpha1.PhaseRollingBack, d.status.Message)
-		d.deleteBatch(b.delete)
+		d.plan.Partition = d.pin(w, max(b.lowest, d.deleteBatch(b.delete)))
 		return
 	}
 	d.plan.Partition = 0

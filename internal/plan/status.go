@@ -105,10 +105,23 @@ func (d *decider) progress(goal int32, target string) {
 		if why := d.pods.whyNotReady(d.pods.ordinalsOf(flying)); why != "" {
 			msg += "; " + why
 		}
+	}
+	if len(d.plan.Handover) > 0 {
+		// Chosen for the batch, not deleted yet: not a wait for the budget.
+		msg += "; " + handingOver(d.plan.Handover) + " before deletion"
+	}
+	if inFlight > 0 || len(d.plan.Handover) > 0 {
 		d.moving(v1alpha1.PhaseProgressing, msg)
 		return
 	}
 	d.holdOn(HoldBudget, msg+"; waiting for the disruption budget, "+d.stuckPods(target))
+}
+
+// handingOver is the batch handed over: "handing over kv-3, kv-4".
+func handingOver(pods []string) string {
+	sorted := slices.Clone(pods)
+	slices.Sort(sorted)
+	return "handing over " + names.Summary(sorted)
 }
 
 // stuckPods names the pods that keep a step from completing.

@@ -1,13 +1,15 @@
 // Package replication decides the lifecycle of a replicated application
 // through its hooks: which copy is seeded on day 1 and after a lights-out,
 // how the other members join, which member is stopped before its pod goes,
-// and which members count as available. It is a pure function of observed
+// which members count as available, when the primary role is handed over
+// (switchover) or taken over (failover), and when a NotReady node is fenced. It is a pure function of observed
 // state, like internal/plan: the controller feeds it the pods, its last
 // status and the hook results since, writes the status it returns and only
 // then starts the hooks it asks for.
 package replication
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -38,7 +40,20 @@ type Input struct {
 	// Leaving names the members whose pod is to go: the rollout's batch and
 	// the ordinals a scale-down removes. They are stopped, never joined.
 	Leaving map[string]bool
-	Now     time.Time
+	// Nodes are the nodes the members' pods are on and those
+	// status.fencing names, by name. A member on a node missing here
+	// counts as on a Ready node; a fencing record of one is dropped.
+	Nodes map[string]Node
+	Now   time.Time
+}
+
+// Node is what the decider reads of a node.
+type Node struct {
+	Ready bool
+	// NotReadySince is when its Ready condition last stopped being True.
+	NotReadySince time.Time
+	// OutOfService is true while it carries the out-of-service taint.
+	OutOfService bool
 }
 
 // Member is one pod of the StatefulSet as observed.
@@ -51,6 +66,11 @@ type Member struct {
 	// Running is true when hooks can run: the pod is not terminating and its
 	// hook container runs.
 	Running bool
+	// Updated is true when the pod runs the rollout's update revision: a
+	// switchover prefers such a member, which the rollout will not replace.
+	Updated bool
+	// Node is the node the pod is bound to; empty before it is scheduled.
+	Node string
 }
 
 // Result is a hook that finished.
@@ -58,8 +78,10 @@ type Result struct {
 	Member      string
 	Incarnation string
 	Hook        HookKind
-	ExitCode    int
-	Stdout      string
+	// Node is the node a fence hook or webhook was asked to fence.
+	Node     string
+	ExitCode int
+	Stdout   string
 	// Stderr is the end of the hook's stderr.
 	Stderr string
 	// Err is why the hook could not run or finish (exec refused, timed out).
@@ -76,6 +98,11 @@ type Decision struct {
 	// 2. Hooks to start, only after Status was written: a seed is on record
 	// before its hook runs, so a restarted operator never seeds another member.
 	Run []Run
+	// 3. Nodes to taint out of service, after Status was written: each
+	// one's fencing is Confirmed in it. Kubernetes then force-deletes the
+	// pods there. Untaint are nodes Ready again with none of the members'
+	// pods left on them, whose taint sroll put.
+	Taint, Untaint []string
 	// Events to record after the status write.
 	Events []event.Event
 	// Stopped names the leaving members whose application is stopped: their
@@ -88,7 +115,8 @@ type Decision struct {
 	RequeueAfter time.Duration
 }
 
-// Run is a hook to start on one member.
+// Run is a hook to start on one member, or a call of the fencing webhook
+// (Hook is HookFence and Member is empty).
 type Run struct {
 	Member      string
 	Incarnation string
@@ -96,7 +124,22 @@ type Run struct {
 	// Command is the hook's command with its arguments appended.
 	Command []string
 	Timeout time.Duration
+	// Node and Members are, for HookFence, the node to fence and the
+	// members on it.
+	Node    string
+	Members []string
 }
+
+// Slot is where the run takes its turn, one at a time: its member, or for
+// a fencing webhook call the node's fencing.
+func (r Run) Slot() string {
+	if r.Member == "" {
+		return fenceSlot(r.Node)
+	}
+	return r.Member
+}
+
+func fenceSlot(node string) string { return "fence/" + node }
 
 // Event reasons are stable: alerts and tests match on them.
 const (
@@ -106,6 +149,14 @@ const (
 	ReasonQuorumTimedOut   = "QuorumTimedOut"
 	ReasonLateSequence     = "LateSequence"
 	ReasonReplicationReady = "ReplicationHealthy"
+	ReasonSwitchoverStart  = "SwitchoverStarted"
+	ReasonFailoverStart    = "FailoverStarted"
+	ReasonFailoverChosen   = "FailoverTargetChosen"
+	ReasonPromoted         = "PrimaryPromoted"
+	ReasonFencingRequested = "FencingRequested"
+	ReasonFencingRefused   = "FencingRefused"
+	ReasonNodeFenced       = "NodeFenced"
+	ReasonNodeReturned     = "NodeReturned"
 )
 
 // Decide is the replication decision for one observed state.
@@ -116,12 +167,24 @@ func Decide(in Input) Decision {
 	}
 	d.observe()
 	d.fold()
-	if d.st.RecoveryStartedAt == nil && !d.primaryActive() {
+	d.fence()
+	if d.st.RecoveryStartedAt == nil && !d.primaryActive() && !d.secondariesCarryOn() {
 		d.startRecovery()
 	}
 	if d.st.RecoveryStartedAt != nil {
+		d.st.Promotion, d.st.PrimaryLostAt = nil, nil
+		// A member leaving during a recovery (a restore scales every
+		// member down, the primary first gone) is still stopped before
+		// its pod goes.
+		for i := range d.st.Members {
+			if m := &d.st.Members[i]; d.leaving(m) {
+				d.leave(m)
+			}
+		}
 		d.recover()
 	} else {
+		d.promote()
+		d.failover()
 		d.steady()
 	}
 	for _, m := range d.st.Members {
@@ -137,6 +200,10 @@ type decider struct {
 	in  Input
 	st  v1alpha1.ReplicationStatus
 	dec Decision
+	// blocked says what the set waits for beyond members not running (a
+	// handover without a target, a primary held for the majority, a
+	// failover that may not happen yet), for the status message.
+	blocked []string
 }
 
 // observe lines status.members up with the pods: one entry per ordinal
@@ -174,6 +241,11 @@ func (d *decider) observe() {
 			m.Incarnation, m.Joined, m.Failures = pod.Incarnation, false, 0
 			d.setState(&m, v1alpha1.MemberStopped)
 		}
+		if node, known := d.in.Nodes[pod.Node]; known && !node.Ready && m.State == v1alpha1.MemberRunning {
+			// No status hook can reach it: whether it still serves is unknown.
+			m.LastError = fmt.Sprintf("its node %s is NotReady", pod.Node)
+			d.setState(&m, v1alpha1.MemberFailed)
+		}
 		members = append(members, m)
 	}
 	d.st.Members = members
@@ -206,6 +278,18 @@ func (d *decider) pod(name string) (Member, bool) {
 	return Member{}, false
 }
 
+// runnable reports whether hooks can run in member's pod: it runs, and its
+// node is Ready (a NotReady node's kubelet is not reachable, and what runs
+// there is unknown).
+func (d *decider) runnable(member string) bool {
+	pod, ok := d.pod(member)
+	if !ok || !pod.Running {
+		return false
+	}
+	node, known := d.in.Nodes[pod.Node]
+	return !known || node.Ready
+}
+
 // primaryActive reports whether a primary may run the application:
 // started, joined, or failing its status hook (a failing primary may still
 // serve writes, so it counts like a healthy one). Without one the set
@@ -215,6 +299,29 @@ func (d *decider) pod(name string) (Member, bool) {
 func (d *decider) primaryActive() bool {
 	for _, m := range d.st.Members {
 		if m.Role == v1alpha1.RolePrimary && (m.Joined || m.State != v1alpha1.MemberStopped) {
+			return true
+		}
+	}
+	return false
+}
+
+// secondariesCarryOn reports whether a set without an active primary is
+// not in a lights-out: a promotion is under way, or failover is enabled
+// and a secondary still runs, which failover promotes (a lights-out is
+// seen pod by pod within seconds, well within failover.afterSeconds, and
+// then no secondary runs).
+func (d *decider) secondariesCarryOn() bool {
+	if !d.bootstrapped() {
+		return false
+	}
+	if d.st.Promotion != nil {
+		return true
+	}
+	if f := d.in.Spec.Failover; f == nil || !f.Enabled {
+		return false
+	}
+	for _, m := range d.members() {
+		if m.Role == v1alpha1.RoleSecondary && m.Joined && m.State == v1alpha1.MemberRunning {
 			return true
 		}
 	}

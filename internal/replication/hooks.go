@@ -16,6 +16,8 @@ const (
 	HookSecondary
 	HookStop
 	HookStatus
+	HookSwitchover
+	HookFence
 )
 
 func (k HookKind) String() string {
@@ -32,6 +34,10 @@ func (k HookKind) String() string {
 		return "stop"
 	case HookStatus:
 		return "status"
+	case HookSwitchover:
+		return "switchover"
+	case HookFence:
+		return "fence"
 	}
 	return "unknown"
 }
@@ -67,6 +73,10 @@ func (d *decider) hook(kind HookKind) *v1alpha1.Hook {
 		return &hooks.Stop
 	case HookStatus:
 		return &hooks.Status.Hook
+	case HookSwitchover:
+		return hooks.Switchover
+	case HookFence:
+		return hooks.Fence
 	}
 	return nil
 }
@@ -75,21 +85,31 @@ func (d *decider) hook(kind HookKind) *v1alpha1.Hook {
 // there (one at a time per member), and the backoff of its failures, or the
 // status hook's period, has passed. A hook not due yet sets the requeue.
 func (d *decider) due(m *v1alpha1.ReplicationMember, kind HookKind) bool {
-	pod, ok := d.pod(m.Name)
-	if !ok || !pod.Running || d.in.Busy[m.Name] || d.starting(m.Name) {
+	if !d.runnable(m.Name) {
 		return false
-	}
-	last, ran := d.in.LastRun[m.Name]
-	if !ran {
-		return true
 	}
 	wait := time.Duration(0)
 	if m.Failures > 0 {
 		wait = backoff(m.Failures)
 	}
-	if kind == HookStatus && m.State != v1alpha1.MemberStarting {
-		// A member that just joined is checked at once; then every period.
+	if kind == HookStatus && m.State != v1alpha1.MemberStarting && !d.unconfirmed(m.Name) {
+		// A member that just joined, or was just promoted, is checked at
+		// once; then every period.
 		wait = max(wait, d.in.Spec.Hooks.Status.PeriodOrDefault())
+	}
+	return d.slotFree(m.Name, wait)
+}
+
+// slotFree reports whether a hook or fencing call may start in slot (a
+// member, or a node's fencing webhook): none runs there, none is started
+// by this decision, and wait has passed since the last one finished.
+func (d *decider) slotFree(slot string, wait time.Duration) bool {
+	if d.in.Busy[slot] || d.starting(slot) {
+		return false
+	}
+	last, ran := d.in.LastRun[slot]
+	if !ran {
+		return true
 	}
 	at := last.Add(wait)
 	if d.in.Now.Before(at) {
@@ -103,7 +123,8 @@ func (d *decider) due(m *v1alpha1.ReplicationMember, kind HookKind) bool {
 // A join hook marks the member Starting in the status written before it runs.
 func (d *decider) start(m *v1alpha1.ReplicationMember, kind HookKind, args ...string) bool {
 	hook := d.hook(kind)
-	if hook == nil || !d.due(m, kind) {
+	if hook == nil || d.starting(m.Name) || !d.due(m, kind) {
+		// One hook per member at a time: the runner refuses a second.
 		return false
 	}
 	switch kind {
@@ -118,10 +139,10 @@ func (d *decider) start(m *v1alpha1.ReplicationMember, kind HookKind, args ...st
 	return true
 }
 
-// starting reports whether this decision already starts a hook on member.
-func (d *decider) starting(member string) bool {
+// starting reports whether this decision already starts a hook in slot.
+func (d *decider) starting(slot string) bool {
 	for _, run := range d.dec.Run {
-		if run.Member == member {
+		if run.Slot() == slot {
 			return true
 		}
 	}
@@ -143,9 +164,19 @@ func (d *decider) join(m *v1alpha1.ReplicationMember) {
 	d.start(m, kind, d.activePrimaries()...)
 }
 
-// checkStatus runs the status hook on a joined member every period.
+// checkStatus runs the status hook on a joined member every period, with
+// the role it should have: after a switchover or failover, the new roles
+// are confirmed by these hooks passing.
 func (d *decider) checkStatus(m *v1alpha1.ReplicationMember) {
 	if m.Joined {
-		d.start(m, HookStatus)
+		d.start(m, HookStatus, roleArgument(m.Role))
 	}
+}
+
+// roleArgument is a role as hooks are given it: "primary" or "secondary".
+func roleArgument(role v1alpha1.MemberRole) string {
+	if role == v1alpha1.RolePrimary {
+		return "primary"
+	}
+	return "secondary"
 }

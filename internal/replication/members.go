@@ -44,6 +44,10 @@ func (d *decider) event(kind, reason, format string, args ...any) {
 // an earlier incarnation says nothing about the pod that runs now.
 func (d *decider) fold() {
 	for _, r := range d.in.Results {
+		if r.Hook == HookFence {
+			d.fenceAnswered(r)
+			continue
+		}
 		m := d.member(r.Member)
 		if m == nil || m.Incarnation != r.Incarnation {
 			continue
@@ -61,7 +65,7 @@ func (d *decider) fold() {
 				d.failed(m, r)
 				continue
 			}
-			if d.st.Seed != "" {
+			if d.st.Seed != "" && d.st.RecoveryStartedAt != nil {
 				// Under quorum Majority a member may answer after the seed
 				// was chosen: the seed stays (one per recovery), and the
 				// late answer is told, not recorded as one the seed beat.
@@ -71,10 +75,20 @@ func (d *decider) fold() {
 			m.Sequence = &n
 		case HookSeed, HookPrimary, HookSecondary:
 			m.Joined = true
+			if d.promoting(m.Name) && r.Hook == HookSeed {
+				d.promoted(m, metavOf(r.Finished))
+			}
+		case HookSwitchover:
+			if d.promoting(m.Name) {
+				d.promoted(m, metavOf(r.Finished))
+			}
 		case HookStatus:
 			if m.Joined {
 				d.setState(m, v1alpha1.MemberRunning)
 				m.LastError = ""
+				if d.unconfirmed(m.Name) {
+					d.confirmed(m, metavOf(r.Finished))
+				}
 			}
 		case HookStop:
 			m.Joined = false
@@ -98,8 +112,10 @@ func (d *decider) failed(m *v1alpha1.ReplicationMember, r Result) {
 	m.Failures++
 	d.event(eventWarning, ReasonHookFailed, "%s on %s", m.LastError, m.Name)
 	switch r.Hook {
-	case HookSeed, HookPrimary, HookSecondary:
-		d.setState(m, v1alpha1.MemberStopped)
+	case HookSeed, HookPrimary, HookSecondary, HookSwitchover:
+		if !m.Joined {
+			d.setState(m, v1alpha1.MemberStopped)
+		}
 	case HookStatus:
 		if m.Joined {
 			d.setState(m, v1alpha1.MemberFailed)

@@ -27,7 +27,7 @@ func MemberOf(set string, pod *corev1.Pod, container string) (Member, bool) {
 	if err != nil || !strings.HasPrefix(pod.Name, set+"-") {
 		return Member{}, false
 	}
-	m := Member{Name: pod.Name, Ordinal: int32(ordinal), Incarnation: string(pod.UID)}
+	m := Member{Name: pod.Name, Ordinal: int32(ordinal), Incarnation: string(pod.UID), Node: pod.Spec.NodeName}
 	for _, cs := range pod.Status.ContainerStatuses {
 		if cs.Name == container {
 			m.Incarnation = fmt.Sprintf("%s/%d", pod.UID, cs.RestartCount)

@@ -9,22 +9,41 @@ import (
 
 // steady keeps a running set running: the status hook on every joined
 // member, a recreated member rejoined in its role, a new one (scale-up)
-// given a role and joined, a leaving one stopped before its pod goes.
+// given a role and joined, a leaving one stopped before its pod goes (a
+// leaving primary hands its role over first, or waits while stopping it
+// would leave too few primaries).
 func (d *decider) steady() {
 	var notRunning []string
+	mayStop := d.mayStopPrimaries()
 	for i := range d.st.Members {
 		m := &d.st.Members[i]
-		if d.in.Leaving[m.Name] || d.ordinal(m.Name) >= d.in.Replicas {
-			if d.stopped(m) {
-				d.dec.Stopped[m.Name] = true
+		if d.leaving(m) {
+			p := d.st.Promotion
+			handingOver := d.held(m) && p.ConfirmedAt == nil
+			if p == nil && m.Role == v1alpha1.RolePrimary {
+				handingOver = d.switchover(m)
+			}
+			switch {
+			case handingOver:
+				// Its status hook would fail as soon as the switchover
+				// demotes it, and it is stopped next: it is not checked.
+				notRunning = append(notRunning, m.Name+" handing the primary role to "+d.promotionTarget())
+				continue
+			case mayStop != nil && m.Role == v1alpha1.RolePrimary && !mayStop[m.Name] && !d.stopped(m):
+				d.checkStatus(m)
+				continue
+			}
+			if d.leave(m) {
 				notRunning = append(notRunning, m.Name+" stopped to leave")
 			} else {
-				d.start(m, HookStop)
 				notRunning = append(notRunning, m.Name+" stopping to leave")
 			}
 			continue
 		}
 		switch {
+		case d.held(m):
+			// Its role is being taken over: it is demoted or down, and
+			// must not come back as primary; a rollout replaces it.
 		case m.Joined:
 			d.checkStatus(m)
 		case m.Role != v1alpha1.RolePrimary && len(d.activePrimaries()) == 0:
@@ -43,12 +62,41 @@ func (d *decider) steady() {
 			notRunning = append(notRunning, why)
 		}
 	}
-	if len(notRunning) == 0 {
+	if len(notRunning) == 0 && len(d.blocked) == 0 && d.st.Promotion == nil {
 		d.healthy("")
 		return
 	}
 	d.st.Phase = v1alpha1.ReplicationDegraded
-	d.st.Message = "not every member runs: " + strings.Join(notRunning, ", ")
+	var parts []string
+	if len(notRunning) > 0 {
+		parts = append(parts, "not every member runs: "+strings.Join(notRunning, ", "))
+	}
+	d.st.Message = strings.Join(append(parts, d.blocked...), "; ")
+}
+
+// promotionTarget names the member a promotion in progress promotes.
+func (d *decider) promotionTarget() string {
+	if p := d.st.Promotion; p != nil && p.To != "" {
+		return p.To
+	}
+	return "a secondary"
+}
+
+// leaving reports whether a member's pod is to be deleted, or a scale-down
+// or a restore removes it.
+func (d *decider) leaving(m *v1alpha1.ReplicationMember) bool {
+	return d.in.Leaving[m.Name] || d.ordinal(m.Name) >= d.in.Replicas
+}
+
+// leave stops a leaving member before its pod goes; it reports whether the
+// member is stopped already.
+func (d *decider) leave(m *v1alpha1.ReplicationMember) (stopped bool) {
+	if d.stopped(m) {
+		d.dec.Stopped[m.Name] = true
+		return true
+	}
+	d.start(m, HookStop)
+	return false
 }
 
 // stopped reports whether a leaving member's application is down: its stop

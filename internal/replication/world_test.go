@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -16,6 +17,12 @@ import (
 // application that runs only in the incarnation that started it. Hooks run
 // at once when the decider asks, as a runner would after the status write;
 // their results are fed to the next decision.
+//
+// It also plays the nodes: member kv-N starts on node-N; a NotReady node
+// keeps its applications running (it is cut off, not off) and runs no
+// hooks; the fencer (webhook or fence hook) confirms by powering the node
+// off, which stops what ran there, or refuses. A tainted NotReady node's
+// pods are force-deleted, as Kubernetes does, and come back on "spare".
 type world struct {
 	status   *v1alpha1.ReplicationStatus
 	data     map[string]int64
@@ -26,6 +33,22 @@ type world struct {
 	busy     map[string]bool
 	lastRun  map[string]time.Time
 	seedRuns []string
+	// nodeOf is each member's node when it is not node-N.
+	nodeOf map[string]string
+	nodes  map[string]*node
+	// refuseFencing makes the fencer refuse; fenced are the nodes it
+	// confirmed (powered off).
+	refuseFencing bool
+	fenced        map[string]bool
+	switchovers   []string
+	lastDecision  replication.Decision
+	t             testing.TB
+}
+
+type node struct {
+	notReadySince time.Time
+	ready         bool
+	tainted       bool
 }
 
 // app is the application as one incarnation of a pod runs it.
@@ -39,7 +62,83 @@ func newWorld() *world {
 	return &world{
 		data: map[string]int64{}, failing: map[string]map[replication.HookKind]bool{},
 		hanging: map[string]bool{}, app: map[string]app{}, busy: map[string]bool{}, lastRun: map[string]time.Time{},
+		nodeOf: map[string]string{}, nodes: map[string]*node{}, fenced: map[string]bool{},
 	}
+}
+
+// node of a member: node-N for kv-N until its pod was moved.
+func (w *world) node(member string) string {
+	if n, ok := w.nodeOf[member]; ok {
+		return n
+	}
+	return "node-" + strings.TrimPrefix(member, "kv-")
+}
+
+func (w *world) nodeReady(name string) bool {
+	n, ok := w.nodes[name]
+	return !ok || n.ready
+}
+
+// setNode makes a node NotReady (cut off) or Ready again.
+func (w *world) setNode(name string, ready bool, now time.Time) {
+	n, ok := w.nodes[name]
+	if !ok {
+		n = &node{ready: true}
+		w.nodes[name] = n
+	}
+	if n.ready && !ready {
+		n.notReadySince = now
+	}
+	n.ready = ready
+	if ready {
+		delete(w.fenced, name)
+	}
+}
+
+// observedNodes are the nodes as the decider reads them.
+func (w *world) observedNodes() map[string]replication.Node {
+	out := map[string]replication.Node{}
+	for name, n := range w.nodes {
+		out[name] = replication.Node{Ready: n.ready, NotReadySince: n.notReadySince, OutOfService: n.tainted}
+	}
+	return out
+}
+
+// taint carries out a decision's taints (checking the fencer confirmed
+// each first) and untaints, and reports the members whose pods Kubernetes
+// force-deletes: those on tainted NotReady nodes. Their pods come back on
+// the spare node.
+func (w *world) taint(d replication.Decision) ([]string, error) {
+	for _, name := range d.Taint {
+		if !w.fenced[name] {
+			return nil, fmt.Errorf("tainted %s out of service, which no fencer confirmed", name)
+		}
+		w.nodes[name].tainted = true
+	}
+	for _, name := range d.Untaint {
+		w.nodes[name].tainted = false
+	}
+	var forced []string
+	for _, m := range d.Status.Members {
+		if n := w.nodes[w.node(m.Name)]; n != nil && n.tainted && !n.ready {
+			forced = append(forced, m.Name)
+			w.nodeOf[m.Name] = "spare"
+		}
+	}
+	return forced, nil
+}
+
+// primaries are the members whose application acknowledges writes as a
+// primary now: running in the pod's current incarnation, cut off or not.
+func (w *world) primaries(incarnation map[string]string) []string {
+	var out []string
+	for name, inc := range incarnation {
+		if a, ok := w.running(name, inc); ok && a.role == "primary" {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // running reports whether member's application runs in its current incarnation.
@@ -67,6 +166,7 @@ func (w *world) decide(in replication.Input, crash bool) replication.Decision {
 	in.LastRun = w.lastRun
 	w.results = nil
 	d := replication.Decide(in)
+	w.lastDecision = d
 	status := d.Status
 	w.status = &status
 	if crash {
@@ -79,21 +179,28 @@ func (w *world) decide(in replication.Input, crash bool) replication.Decision {
 }
 
 func (w *world) run(run replication.Run, now time.Time) {
-	if w.busy[run.Member] {
-		panic("hook started on a busy member " + run.Member)
+	slot := run.Slot()
+	if w.busy[slot] {
+		panic("hook started on a busy member " + slot)
 	}
-	if w.hanging[run.Member] {
-		w.busy[run.Member] = true
+	if run.Member != "" && !w.nodeReady(w.node(run.Member)) {
+		panic("hook started on " + run.Member + ", whose node is NotReady")
+	}
+	if w.hanging[slot] {
+		w.busy[slot] = true
 		return
 	}
-	w.lastRun[run.Member] = now
-	r := replication.Result{Member: run.Member, Incarnation: run.Incarnation, Hook: run.Hook, Finished: now}
+	w.lastRun[slot] = now
+	r := replication.Result{Member: run.Member, Incarnation: run.Incarnation, Hook: run.Hook, Node: run.Node, Finished: now}
 	if w.failing[run.Member][run.Hook] {
 		r.ExitCode, r.Stderr = 3, run.Hook.String()+": connection refused"
 		w.results = append(w.results, r)
 		return
 	}
-	args := run.Command[1:]
+	args := []string{}
+	if len(run.Command) > 0 {
+		args = run.Command[1:]
+	}
 	switch run.Hook {
 	case replication.HookSequence:
 		r.Stdout = strconv.FormatInt(w.data[run.Member], 10) + "\n"
@@ -105,8 +212,33 @@ func (w *world) run(run replication.Run, now time.Time) {
 	case replication.HookStop:
 		delete(w.app, run.Member)
 	case replication.HookStatus:
-		if _, ok := w.running(run.Member, run.Incarnation); !ok {
+		if a, ok := w.running(run.Member, run.Incarnation); !ok || a.role != args[0] {
 			r.ExitCode = 1
+		}
+	case replication.HookSwitchover:
+		// Stop the old primary taking writes, then promote this member;
+		// an old primary that cannot be reached is not known to be stopped.
+		old, _, _ := strings.Cut(args[0], ".")
+		if a, ok := w.app[old]; ok && a.role == "primary" {
+			if !w.nodeReady(w.node(old)) {
+				r.ExitCode, r.Stderr = 1, "cannot reach "+args[0]+" to stop its writes"
+				break
+			}
+			a.role = "demoted"
+			w.app[old] = a
+		}
+		w.switchovers = append(w.switchovers, run.Member)
+		w.app[run.Member] = app{incarnation: run.Incarnation, role: "primary"}
+	case replication.HookFence:
+		if w.refuseFencing {
+			r.ExitCode, r.Stderr = 1, "power controller: "+run.Node+" still has power"
+			break
+		}
+		w.fenced[run.Node] = true
+		for member := range w.app {
+			if w.node(member) == run.Node {
+				delete(w.app, member)
+			}
 		}
 	}
 	w.results = append(w.results, r)
@@ -115,13 +247,14 @@ func (w *world) run(run replication.Run, now time.Time) {
 // hookSpec is the spec the scenarios run with: each hook's command is its
 // name, so the runs print as "kv-0 secondary kv-1.kv.ns.svc".
 func hookSpec() v1alpha1.ReplicationSpec {
-	hook := func(name string) v1alpha1.Hook { return v1alpha1.Hook{Command: []string{name}} }
 	primary, secondary := hook("primary"), hook("secondary")
 	return v1alpha1.ReplicationSpec{Hooks: v1alpha1.ReplicationHooks{
 		Sequence: hook("sequence"), Seed: hook("seed"), Primary: &primary, Secondary: &secondary,
 		Stop: hook("stop"), Status: v1alpha1.StatusHook{Hook: hook("status")},
 	}}
 }
+
+func hook(name string) v1alpha1.Hook { return v1alpha1.Hook{Command: []string{name}} }
 
 // describe is a decision as scenario output shows it.
 func describe(d replication.Decision) string {
@@ -139,7 +272,20 @@ func describe(d replication.Decision) string {
 		fmt.Fprintln(&b, line)
 	}
 	for _, r := range d.Run {
+		if r.Member == "" {
+			fmt.Fprintf(&b, "run: fencing webhook %s %s\n", r.Node, strings.Join(r.Members, " "))
+			continue
+		}
 		fmt.Fprintf(&b, "run: %s %s\n", r.Member, strings.Join(r.Command, " "))
+	}
+	if p := st.Promotion; p != nil {
+		fmt.Fprintf(&b, "promotion: %s from %s to %s\n", p.Reason, p.From, orNone(p.To))
+	}
+	for _, f := range st.Fencing {
+		fmt.Fprintf(&b, "fencing: %s %s tainted=%t members=%s: %s\n", f.Node, f.State, f.Tainted, strings.Join(f.Members, ","), f.Message)
+	}
+	if len(d.Taint) > 0 || len(d.Untaint) > 0 {
+		fmt.Fprintf(&b, "taint: %s untaint: %s\n", orNone(strings.Join(d.Taint, " ")), orNone(strings.Join(d.Untaint, " ")))
 	}
 	for _, e := range d.Events {
 		fmt.Fprintf(&b, "event: %s %s: %s\n", e.Type, e.Reason, e.Message)
@@ -160,9 +306,19 @@ func brief(d replication.Decision) string {
 		line += " seed=" + d.Status.Seed
 	}
 	for _, r := range d.Run {
-		if r.Hook != replication.HookStatus {
+		switch {
+		case r.Hook == replication.HookStatus:
+		case r.Member == "":
+			line += " webhook:fence " + r.Node
+		default:
 			line += " " + r.Member + ":" + r.Hook.String()
 		}
+	}
+	for _, n := range d.Taint {
+		line += " taint " + n
+	}
+	for _, n := range d.Untaint {
+		line += " untaint " + n
 	}
 	for _, e := range d.Events {
 		line += " " + e.Reason

@@ -101,6 +101,25 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 			two := int32(2)
 			r.Spec.Replication.Primaries = &two
 		}, "spec.replication.hooks.primary is required when primaries is more than 1"},
+		{"fencing without a webhook or fence hook", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Fencing = &v1alpha1.FencingSpec{}
+		}, "spec.replication.fencing needs exactly one of fencing.webhook and hooks.fence"},
+		{"fencing with both a webhook and a fence hook", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Fencing = &v1alpha1.FencingSpec{Webhook: &v1alpha1.WebhookEndpoint{URL: "https://fencer.example"}}
+			r.Spec.Replication.Hooks.Fence = &v1alpha1.Hook{Command: []string{"true"}}
+		}, "spec.replication.fencing needs exactly one of fencing.webhook and hooks.fence"},
+		{"fence hook without fencing", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Hooks.Fence = &v1alpha1.Hook{Command: []string{"true"}}
+		}, "hooks.fence is used only with spec.replication.fencing"},
+		{"failover with several primaries", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			two := int32(2)
+			r.Spec.Replication.Primaries = &two
+			r.Spec.Replication.Failover = &v1alpha1.FailoverSpec{Enabled: true}
+		}, "spec.replication.failover is for a single primary"},
 		{"replication without serviceName", func(r *v1alpha1.StatefulSetRollout) {
 			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
 			r.Spec.ServiceName = ""

@@ -89,10 +89,11 @@ func (e *env) rollout(name string, replicas int32, maxUnavailable intstr.IntOrSt
 			Channel: "#releases", APIURL: e.slack.URL(),
 			TokenSecretRef: v1alpha1.SecretKeyRef{Name: "slack", Key: "token"},
 		}},
-		{Name: hookTargetName, Webhook: &v1alpha1.WebhookTarget{
+		{Name: hookTargetName, Webhook: &v1alpha1.WebhookTarget{WebhookEndpoint: v1alpha1.WebhookEndpoint{
 			URL:                  e.hook.URL(),
 			SigningKeySecretRef:  &v1alpha1.SecretKeyRef{Name: "hooks", Key: "signing-key"},
 			BearerTokenSecretRef: &v1alpha1.SecretKeyRef{Name: "hooks", Key: "token"},
+		},
 		}},
 	}
 	return r
@@ -107,9 +108,8 @@ func (e *env) addGate(r *v1alpha1.StatefulSetRollout) *webhooktest.Receiver {
 	gate := webhooktest.NewReceiver(signingKey, "")
 	e.t.Cleanup(gate.Close)
 	r.Spec.Notifications = append(r.Spec.Notifications, v1alpha1.NotificationTarget{Name: gateTargetName, Webhook: &v1alpha1.WebhookTarget{
-		URL:                 gate.URL(),
-		SigningKeySecretRef: &v1alpha1.SecretKeyRef{Name: "hooks", Key: "signing-key"},
-		Events:              []v1alpha1.NotificationEvent{v1alpha1.EventCompleted, v1alpha1.EventFailed, v1alpha1.EventRolledBack},
+		WebhookEndpoint: v1alpha1.WebhookEndpoint{URL: gate.URL(), SigningKeySecretRef: &v1alpha1.SecretKeyRef{Name: "hooks", Key: "signing-key"}},
+		Events:          []v1alpha1.NotificationEvent{v1alpha1.EventCompleted, v1alpha1.EventFailed, v1alpha1.EventRolledBack},
 	}})
 	return gate
 }

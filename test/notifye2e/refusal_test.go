@@ -34,7 +34,7 @@ func TestSecretNotOptedInIsRefused(t *testing.T) {
 	r := e2eutil.NewRollout(e.ns, "kv", 3, intstr.FromInt32(1))
 	r.Spec.Notifications = []v1alpha1.NotificationTarget{
 		{Name: slackTargetName, Slack: &v1alpha1.SlackTarget{Channel: "#loot", APIURL: slack.URL(), TokenSecretRef: ref}},
-		{Name: hookTargetName, Webhook: &v1alpha1.WebhookTarget{URL: hook.URL(), BearerTokenSecretRef: &ref}},
+		{Name: hookTargetName, Webhook: &v1alpha1.WebhookTarget{WebhookEndpoint: v1alpha1.WebhookEndpoint{URL: hook.URL(), BearerTokenSecretRef: &ref}}},
 	}
 	if err := e.c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)

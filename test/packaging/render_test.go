@@ -125,6 +125,42 @@ func TestChartRulesMatchGeneratedRole(t *testing.T) {
 	sameFile(t, generatedRole, chartRoleCopy)
 }
 
+// TestNodeGrantOnlyClusterWide: the permission on nodes (fencing) is a
+// ClusterRole of its own with get, list, watch and patch, bound cluster-wide
+// when the operator watches every namespace, and absent when it watches
+// some: a namespaced install never holds a cluster-scoped grant.
+func TestNodeGrantOnlyClusterWide(t *testing.T) {
+	for render, objs := range renders(t) {
+		nodes := nodeObjects(objs)
+		if render == "helm watchNamespaces" {
+			if len(nodes) != 0 {
+				t.Errorf("%s: renders %v, want no grant on nodes", render, names(nodes))
+			}
+			for _, o := range append(ofKind(objs, "ClusterRole"), ofKind(objs, "Role")...) {
+				for g := range expand(rulesOf(t, o)) {
+					if strings.Contains(g, " nodes ") {
+						t.Errorf("%s: %s %s grants %q", render, o.GetKind(), o.GetName(), g)
+					}
+				}
+			}
+			continue
+		}
+		role, binding := one(t, nodes, "ClusterRole"), one(t, nodes, "ClusterRoleBinding")
+		grants := expand(rulesOf(t, role))
+		for _, verb := range []string{"get", "list", "watch", "patch"} {
+			if !grants[verb+" nodes (any)"] {
+				t.Errorf("%s: %s cannot %s nodes: %v", render, role.GetName(), verb, grants)
+			}
+		}
+		if len(grants) != 4 {
+			t.Errorf("%s: %s grants more than nodes: %v", render, role.GetName(), grants)
+		}
+		if ref := binding.Object["roleRef"].(map[string]any); ref["name"] != role.GetName() {
+			t.Errorf("%s: %s refers to %v", render, binding.GetName(), ref)
+		}
+	}
+}
+
 // TestChartCRDsMatchGenerated: charts/sroll/crds is a copy of config/crd/bases.
 func TestChartCRDsMatchGenerated(t *testing.T) {
 	root := e2eutil.RepoRoot()
@@ -226,7 +262,9 @@ func TestKustomizeDefault(t *testing.T) {
 		}
 	}
 	one(t, objs, "Namespace")
-	one(t, objs, "CustomResourceDefinition")
+	if crds := ofKind(objs, "CustomResourceDefinition"); len(crds) != 2 {
+		t.Errorf("want the two CRDs (statefulsetrollouts, rolloutsnapshots), rendered %d", len(crds))
+	}
 	if role := one(t, objs, "ClusterRole"); role.GetName() != kustomizeRole {
 		t.Errorf("ClusterRole is named %q, want %q", role.GetName(), kustomizeRole)
 	}
@@ -313,7 +351,7 @@ func TestChartValues(t *testing.T) {
 	})
 	t.Run("noWebhook", func(t *testing.T) {
 		objs := helmTemplate(t, testRelease, testReleaseNS, chartVariants["noWebhook"])
-		if hooks := ofKind(objs, "ValidatingWebhookConfiguration"); len(hooks) != 0 || len(objs) != len(operatorObjects(objs)) {
+		if hooks := ofKind(objs, "ValidatingWebhookConfiguration"); len(hooks) != 0 || len(webhookObjects(objs)) != 0 {
 			t.Errorf("webhook.enabled=false, yet rendered %v", names(webhookObjects(objs)))
 		}
 		if c := deploymentOf(t, objs).Spec.Template.Spec.Containers[0]; arg(c.Args, "--webhook-port") != "" {
@@ -629,12 +667,23 @@ func webhookObjects(objs []*unstructured.Unstructured) []*unstructured.Unstructu
 	return out
 }
 
-// operatorObjects are a render's objects but the webhook's.
-func operatorObjects(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
-	webhook := webhookObjects(objs)
+// nodeObjects are a render's cluster-scoped grant on nodes, for fencing.
+func nodeObjects(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
 	for _, o := range objs {
-		if !slices.Contains(webhook, o) {
+		if (o.GetKind() == "ClusterRole" || o.GetKind() == "ClusterRoleBinding") && strings.HasSuffix(o.GetName(), "-nodes") {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// operatorObjects are a render's objects but the webhook's and the node grant.
+func operatorObjects(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	others := append(webhookObjects(objs), nodeObjects(objs)...)
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if !slices.Contains(others, o) {
 			out = append(out, o)
 		}
 	}

@@ -38,6 +38,13 @@ type Model struct {
 	Pods []Pod
 	// Events are the rollout's events, in any order; the newest few are shown.
 	Events []Event
+	// Snapshot is the rollout's newest snapshot set; nil when it has none.
+	Snapshot *Snapshot
+	// Replication is status.replication; nil without spec.replication.
+	Replication *Replication
+	// Checks are the checks of the analyses running (status.analysis), in
+	// status order.
+	Checks []Check
 
 	// Now is when the model was read; ages are counted from it.
 	Now time.Time
@@ -89,6 +96,27 @@ type Event struct {
 	Last time.Time
 }
 
+// Check is one check of a running analysis and what it measured.
+type Check struct {
+	// Name names the check and its analysis: "error-rate (step 2)".
+	Name string
+	// Measured counts the measurements that gave an answer; Failed and
+	// Undecided (inconclusive or in error) are counted since the analysis
+	// started.
+	Measured, Failed, Undecided int32
+	// Measurements are the last few, oldest first.
+	Measurements []Measurement
+}
+
+// Measurement is one measurement of a check.
+type Measurement struct {
+	// Phase is Successful, Failed, Inconclusive or Error.
+	Phase   string
+	Value   string
+	Message string
+	At      time.Time
+}
+
 // Row is one rollout in a list: a row of `kubectl sroll list` and of the
 // dashboard's list.
 type Row struct {
@@ -102,4 +130,30 @@ type Row struct {
 	Updated, Ready, Desired int32
 	Images                  []string
 	Created                 time.Time
+}
+
+// Snapshot is what the screen shows of a snapshot set (a RolloutSnapshot).
+type Snapshot struct {
+	Name, Reason, Phase   string
+	ReadyVolumes, Volumes int
+	Created               time.Time
+}
+
+// Replication is where the replicated application stands: each member's
+// role, a switchover or failover under way, the nodes being fenced.
+type Replication struct {
+	Phase, Message string
+	// Promotion is a switchover or failover in progress, as one phrase
+	// ("switchover from kv-0 to kv-1, promoted"); empty when none.
+	Promotion string
+	Members   []Member
+	// Fencing is one line per node being fenced.
+	Fencing []string
+}
+
+// Member is one replication member.
+type Member struct {
+	Name, Role, State string
+	// Error is its last hook failure; empty when none.
+	Error string
 }

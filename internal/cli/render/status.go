@@ -19,6 +19,8 @@ func Status(m Model, o Options) string {
 	o.revisions(&b, m)
 	o.progress(&b, m)
 	o.podGroups(&b, m)
+	o.replication(&b, m)
+	o.checks(&b, m)
 	o.events(&b, m)
 	return b.String()
 }
@@ -46,6 +48,10 @@ func (o Options) header(b *strings.Builder, m Model) {
 	}
 	if m.Message != "" {
 		rows = append(rows, []cell{{"Message:", bold}, {m.Message, plain}})
+	}
+	if s := m.Snapshot; s != nil {
+		rows = append(rows, []cell{{"Snapshot:", bold}, {fmt.Sprintf("%s %s (%s, %d/%d volumes, %s ago)", s.Name, s.Phase, s.Reason,
+			s.ReadyVolumes, s.Volumes, duration.HumanDuration(m.Now.Sub(s.Created))), plain}})
 	}
 	o.table(b, "", rows)
 }
@@ -130,6 +136,97 @@ func cells(n, total, width int) int {
 		return 0
 	}
 	return min(n, total) * width / total
+}
+
+// replication shows each member's role and state, and a promotion or
+// fencing under way.
+func (o Options) replication(b *strings.Builder, m Model) {
+	r := m.Replication
+	if r == nil {
+		return
+	}
+	phase := cell{r.Phase, plain}
+	switch r.Phase {
+	case "Healthy":
+		phase.colour = green
+	case "Degraded":
+		phase.colour = red
+	case "":
+		phase = cell{"Unknown", plain}
+	default:
+		phase.colour = yellow
+	}
+	fmt.Fprintf(b, "\n%s  %s  %s\n", o.paint(bold, "Replication:"), o.paint(phase.colour, phase.text), r.Message)
+	if r.Promotion != "" {
+		fmt.Fprintf(b, "  %s\n", r.Promotion)
+	}
+	rows := [][]cell{{{"MEMBER", faint}, {"ROLE", faint}, {"STATE", faint}, {"LAST ERROR", faint}}}
+	for _, member := range r.Members {
+		role := cell{member.Role, plain}
+		if member.Role == "Primary" {
+			role.colour = bold
+		}
+		state := cell{member.State, plain}
+		switch member.State {
+		case "Running":
+			state.colour = green
+		case "Failed":
+			state.colour = red
+		}
+		rows = append(rows, []cell{{member.Name, plain}, role, state, {member.Error, plain}})
+	}
+	o.table(b, "  ", rows)
+	for _, line := range r.Fencing {
+		fmt.Fprintf(b, "  %s %s\n", o.paint(yellow, "fencing"), line)
+	}
+}
+
+// checks shows each running check's counts and its last measurements,
+// newest last, each marked with its phase and, for the newest, its age.
+func (o Options) checks(b *strings.Builder, m Model) {
+	if len(m.Checks) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s\n", o.paint(bold, "Analysis:"))
+	for _, c := range m.Checks {
+		fmt.Fprintf(b, "  %s  %d measured, %d failed, %d inconclusive\n", c.Name, c.Measured, c.Failed, c.Undecided)
+		if len(c.Measurements) == 0 {
+			continue
+		}
+		var last []string
+		for _, ms := range c.Measurements {
+			value := ms.Value
+			if value == "" {
+				value = strings.ToLower(ms.Phase)
+			}
+			last = append(last, o.paint(measurementColour(ms.Phase), measurementMark(ms.Phase)+" "+value))
+		}
+		newest := c.Measurements[len(c.Measurements)-1]
+		fmt.Fprintf(b, "    last: %s  (%s ago)\n", strings.Join(last, "  "), duration.HumanDuration(m.Now.Sub(newest.At)))
+		if newest.Message != "" {
+			fmt.Fprintf(b, "    %s\n", o.paint(faint, newest.Message))
+		}
+	}
+}
+
+func measurementMark(phase string) string {
+	switch phase {
+	case "Successful":
+		return "✔"
+	case "Failed":
+		return "✘"
+	}
+	return "?"
+}
+
+func measurementColour(phase string) colour {
+	switch phase {
+	case "Successful":
+		return green
+	case "Failed":
+		return red
+	}
+	return yellow
 }
 
 func (o Options) events(b *strings.Builder, m Model) {

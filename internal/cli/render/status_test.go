@@ -104,6 +104,7 @@ func completed() Model {
 		m.Pods[i].Revision, m.Pods[i].Ready, m.Pods[i].Terminating, m.Pods[i].InFlight = m.Update.Name, true, false, false
 	}
 	m.Events = nil
+	m.Snapshot = &Snapshot{Name: "kv-20261122-095500", Reason: "BeforeRollout", Phase: "Ready", ReadyVolumes: 10, Volumes: 10, Created: now.Add(-5 * time.Minute)}
 	return m
 }
 
@@ -117,12 +118,54 @@ func degraded() Model {
 	return m
 }
 
+// replicated is a 3-member set in a rollout's switchover: kv-1 was just
+// promoted, kv-0 waits to be replaced, kv-2's node is being fenced.
+func replicated() Model {
+	m := tenPods()
+	m.Pods, m.Desired, m.Partition = m.Pods[:3], 3, 1
+	m.Pods[1].Revision, m.Pods[2].Revision = m.Update.Name, m.Update.Name
+	m.Counts = Counts{Live: 3, Updated: 2, UpdatedAvailable: 2, Ready: 3}
+	m.Replication = &Replication{
+		Phase: "Degraded", Message: "not every member runs: kv-0 handing the primary role to kv-1",
+		Promotion: "switchover from kv-0 to kv-1, promoted 3s ago, waiting for its status hook as primary",
+		Members: []Member{
+			{Name: "kv-0", Role: "Secondary", State: "Running"},
+			{Name: "kv-1", Role: "Primary", State: "Running"},
+			{Name: "kv-2", Role: "Secondary", State: "Failed", Error: "its node node-2 is NotReady"},
+		},
+		Fencing: []string{"node-2 Refused (kv-2): the fencing webhook did not confirm: webhook answered 409 Conflict: node-2 still has power"},
+	}
+	return m
+}
+
+// analysing is tenPods in an analysis step, its background analysis
+// running too.
+func analysing() Model {
+	m := tenPods()
+	m.Message = "step 3/4 (analysis error-rate): measuring error-rate 3/6 measured, last 0.31 (Successful)"
+	m.Steps = []string{"20%", "pause", "analysis error-rate", "100%"}
+	m.Checks = []Check{
+		{Name: "error-rate (step 3)", Measured: 3, Measurements: []Measurement{
+			{Phase: "Successful", Value: "0.12", At: now.Add(-30 * time.Second)},
+			{Phase: "Successful", Value: "0.2", At: now.Add(-20 * time.Second)},
+			{Phase: "Successful", Value: "0.31", At: now.Add(-10 * time.Second)},
+		}},
+		{Name: "latency (background)", Measured: 1, Failed: 1, Undecided: 1, Measurements: []Measurement{
+			{Phase: "Failed", Value: "812", At: now.Add(-60 * time.Second)},
+			{Phase: "Error", At: now.Add(-5 * time.Second), Message: `query histogram_quantile(0.99, ...): Post "http://prometheus:9090/api/v1/query": connection refused`},
+		}},
+	}
+	return m
+}
+
 func TestStatusGolden(t *testing.T) {
 	for name, m := range map[string]Model{
-		"pods10":    withFullSteps(tenPods()),
-		"pods1000":  thousandPods(),
-		"completed": withFullSteps(completed()),
-		"degraded":  degraded(),
+		"analysis":   withFullSteps(analysing()),
+		"replicated": withFullSteps(replicated()),
+		"pods10":     withFullSteps(tenPods()),
+		"pods1000":   thousandPods(),
+		"completed":  withFullSteps(completed()),
+		"degraded":   degraded(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := Status(m, Options{})

@@ -41,7 +41,11 @@ const startTimeout = 3 * time.Minute
 // stops the cluster. It fails, never skips, when the binaries are missing.
 // The directory is removed when the tests pass and kept, with the
 // components' logs, when they fail.
-func Run(m *testing.M) int {
+func Run(m *testing.M) int { return RunWith(m, localcluster.Options{}) }
+
+// RunWith is Run with options for the cluster (its StateDir and BinDir are
+// set here).
+func RunWith(m *testing.M, opts localcluster.Options) int {
 	binDir, err := localcluster.DefaultBinDir()
 	if err == nil {
 		err = localcluster.CheckBinaries(binDir)
@@ -61,7 +65,8 @@ func Run(m *testing.M) int {
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	cluster, err = localcluster.Start(ctx, localcluster.Options{StateDir: stateDir, BinDir: binDir})
+	opts.StateDir, opts.BinDir = stateDir, binDir
+	cluster, err = localcluster.Start(ctx, opts)
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clustertest:", err)
@@ -100,6 +105,10 @@ func mustCluster() *localcluster.Cluster {
 	}
 	return cluster
 }
+
+// Cluster is the package's cluster, for what only it can do (stop a
+// node's heartbeat, power a node off).
+func Cluster() *localcluster.Cluster { return mustCluster() }
 
 // RestConfig returns a new admin client configuration (QPS 500, burst 1000).
 func RestConfig() *rest.Config { return mustCluster().RestConfig() }

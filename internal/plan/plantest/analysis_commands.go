@@ -123,12 +123,7 @@ func (s *Sim) recordOf(m plan.Measure) *v1alpha1.CheckRecord {
 
 // measureName is a measurement as scenario output shows it:
 // "error-rate (step 2)", "error-rate (background)".
-func measureName(m plan.Measure) string {
-	if m.Background {
-		return m.Check + " (background)"
-	}
-	return fmt.Sprintf("%s (step %d)", m.Check, m.Step+1)
-}
+func measureName(m plan.Measure) string { return analysis.Name(m.Check, m.Background, m.Step) }
 
 // listArg reads key=(a,b) as a list.
 func listArg(d *datadriven.TestData, key string) []string {

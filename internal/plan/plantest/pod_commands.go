@@ -48,7 +48,7 @@ func podCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 		}
 	case "kill":
 		for _, o := range ordinalsArg(t, d) {
-			delete(s.pods, o)
+			s.Remove(o)
 		}
 	case "terminate":
 		for _, o := range ordinalsArg(t, d) {

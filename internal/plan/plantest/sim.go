@@ -24,8 +24,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/consul"
 	"github.com/sroll-dev/sroll/internal/plan"
 	"github.com/sroll-dev/sroll/internal/replication"
+	"github.com/sroll-dev/sroll/internal/snapshot"
 )
 
 // Name is the simulated rollout's, its StatefulSet's and its pods' prefix.
@@ -50,7 +52,11 @@ type Sim struct {
 	history []appsv1.ControllerRevision
 	Now     time.Time
 	last    plan.Plan
-	uid     int
+	// lastInput is what the last plan was decided from.
+	lastInput plan.Input
+	// consul is the simulated Consul; nil without spec.rollout.consul.
+	consul *simConsul
+	uid    int
 	// refusal is what the API server answers a StatefulSet write while it
 	// refuses one ("" accepts); refused is the controller's memory of the
 	// last refused write: its message, for the rollout generation it was
@@ -60,6 +66,10 @@ type Sim struct {
 		message    string
 		generation int64
 	}
+	// Sets are the rollout's snapshot sets; snapshots is the snapshot
+	// decider's answer for the last Input (see snapshot_commands.go).
+	Sets      []v1alpha1.RolloutSnapshot
+	snapshots snapshot.Decision
 }
 
 // NewSim is an empty world: no rollout yet (the rollout command makes one).
@@ -106,6 +116,10 @@ func (s *Sim) Input() plan.Input {
 		}
 	}
 	in.Replication = replication.NewGate(in.Rollout, in.Pods)
+	in.Snapshot = s.decideSnapshots(in)
+	if s.consul != nil {
+		in.Consul = consul.NewGate(in.Rollout, s.consul.observation(s), in.Pods, s.Now)
+	}
 	return in
 }
 
@@ -120,7 +134,8 @@ func (s *Sim) ordinals() []int32 {
 
 // Plan asks the planner what to do in the world as it is.
 func (s *Sim) Plan() plan.Plan {
-	s.last = plan.Decide(s.Input())
+	s.lastInput = s.Input()
+	s.last = plan.Decide(s.lastInput)
 	return s.last
 }
 
@@ -137,6 +152,7 @@ func (s *Sim) Apply() {
 		return
 	}
 	s.Rollout.Status = *p.Status.DeepCopy()
+	s.applySnapshots()
 	for _, key := range p.HandledActions {
 		delete(s.Rollout.Annotations, key)
 	}
@@ -187,6 +203,9 @@ func (s *Sim) Apply() {
 		}
 		now := metav1.NewTime(s.Now)
 		pod.DeletionTimestamp = &now
+	}
+	if s.consul != nil {
+		s.consul.watch(s, s.lastInput, p)
 	}
 }
 
@@ -319,3 +338,7 @@ func ordinal(podName string) int32 {
 	n, _ := strconv.Atoi(strings.TrimPrefix(podName, Name+"-"))
 	return int32(n)
 }
+
+// Remove deletes the pod at ordinal o at once, as a force deletion does;
+// Sync recreates it.
+func (s *Sim) Remove(o int32) { delete(s.pods, o) }
