@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -99,12 +100,25 @@ func (r *Reconciler) writeStatus(ctx context.Context, rollout *v1alpha1.Stateful
 // observedOnly says whether want differs from current only in what the
 // planner reports of the observed world: the pod counts, the conditions, the
 // message and the partition (the StatefulSet's own is the pin). A restarted
-// operator observes all of those again; everything else is a decision.
+// operator observes all of those again; everything else is a decision, but
+// for one: a later progress time, which moves with every batch and every pod
+// that becomes available. Deferred, it is written at most statusInterval
+// late, so a restart that loses it counts the progress deadline from at most
+// that much earlier; written first, it would put a status round trip before
+// a batch's deletions about once a second.
 func observedOnly(current, want v1alpha1.StatefulSetRolloutStatus) bool {
 	decisions := func(s v1alpha1.StatefulSetRolloutStatus) v1alpha1.StatefulSetRolloutStatus {
 		s.Message, s.Partition, s.Conditions = "", 0, nil
 		s.Replicas, s.ReadyReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0
 		return s
 	}
+	if later(want.ProgressedAt, current.ProgressedAt) {
+		want.ProgressedAt = current.ProgressedAt
+	}
 	return equality.Semantic.DeepEqual(decisions(current), decisions(want))
+}
+
+// later says whether a is a time after b, both set.
+func later(a, b *metav1.Time) bool {
+	return a != nil && b != nil && a.After(b.Time)
 }

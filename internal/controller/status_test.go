@@ -25,8 +25,14 @@ func TestObservedOnlyTellsReportsFromDecisions(t *testing.T) {
 			s.ReadyReplicas, s.UpdatedReadyReplicas, s.Partition, s.Message = 96, 6, 89, "step 1: 6 of 100 updated"
 			s.Conditions = []metav1.Condition{{Type: "Available", Status: metav1.ConditionTrue}}
 		}, true},
-		{"progress time", func(s *v1alpha1.StatefulSetRolloutStatus) {
+		{"a later progress time", func(s *v1alpha1.StatefulSetRolloutStatus) {
 			s.ProgressedAt = &metav1.Time{Time: time.Unix(101, 0)}
+		}, true},
+		{"an earlier progress time", func(s *v1alpha1.StatefulSetRolloutStatus) {
+			s.ProgressedAt = &metav1.Time{Time: time.Unix(99, 0)}
+		}, false},
+		{"a later progress time and a phase", func(s *v1alpha1.StatefulSetRolloutStatus) {
+			s.ProgressedAt, s.Phase = &metav1.Time{Time: time.Unix(101, 0)}, v1alpha1.PhasePaused
 		}, false},
 		{"phase", func(s *v1alpha1.StatefulSetRolloutStatus) { s.Phase = v1alpha1.PhaseCompleted }, false},
 		{"step", func(s *v1alpha1.StatefulSetRolloutStatus) { s.CurrentStepIndex = 1 }, false},
