@@ -57,10 +57,13 @@ type Reconciler struct {
 	// then ignored). SetupWithManager runs it with the manager.
 	Hooks *hookrun.Runner
 
-	deletions    deletions
-	ownWrites    ownWrites
-	refusals     refusals
-	statusWrites statusWrites
+	deletions deletions
+	// ownWrites are this operator's writes of each rollout, and
+	// ownStatefulSetWrites of its StatefulSet, not yet in the cache.
+	ownWrites            ownWrites
+	ownStatefulSetWrites ownWrites
+	refusals             refusals
+	statusWrites         statusWrites
 }
 
 // observed is what one reconcile read of a rollout's world.
@@ -110,6 +113,11 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	obs, err := r.observe(ctx, &rollout)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if obs.sts != nil && !r.ownStatefulSetWrites.caughtUp(key, obs.sts.ResourceVersion) {
+		// A plan from the StatefulSet before this operator's last write
+		// of it would write the same template or partition again.
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	if obs.sts != nil && !Adoptable(obs.sts, &rollout) {
 		r.refuseAdoption(ctx, &rollout, obs.sts)
@@ -266,6 +274,7 @@ func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollo
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.deletions.forget(key)
 	r.ownWrites.forget(key)
+	r.ownStatefulSetWrites.forget(key)
 	r.refusals.forget(key)
 	r.statusWrites.forget(key)
 	r.Metrics.forget(key)

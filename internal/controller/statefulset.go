@@ -46,6 +46,7 @@ func (r *Reconciler) writeStatefulSet(ctx context.Context, rollout *v1alpha1.Sta
 	if err := r.Patch(ctx, updated, client.MergeFrom(existing)); err != nil {
 		return fmt.Errorf("patch StatefulSet: %w", err)
 	}
+	r.ownStatefulSetWrites.wrote(client.ObjectKeyFromObject(rollout), existing.ResourceVersion)
 	log.Info("Patched StatefulSet", "statefulSet", updated.Name, "templateHash", p.TemplateHash,
 		"partition", p.Partition, "adopted", metav1.GetControllerOf(existing) == nil)
 	return nil

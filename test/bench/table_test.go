@@ -159,6 +159,7 @@ func (s *figureSet) print(out io.Writer, took time.Duration) {
 			secs(f.total)+" (load "+f.load+")", "", nil)
 		row("1b. native, per pod: deletion seen → replacement Ready, median / p90", secs(f.podP50)+" / "+secs(f.podP90), "", nil)
 		row("1b. native, total / floor", fmt.Sprintf("%.2f", f.ratio()), "", nil)
+		row("1b. native, same per-pod times, controller reacting instantly (list schedule)", secs(f.ideal), "", nil)
 		row("1b. native, image change → first deletion seen", msecs(f.firstDeletion), "", nil)
 		row(fmt.Sprintf("1b. native, first %d deletions seen within", f.budget), msecs(f.firstWave), "", nil)
 		row("1b. native, budget freed → next deletion seen, median / p90", msecs(f.reactionP50)+" / "+msecs(f.reactionP90), "", nil)
