@@ -198,9 +198,9 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // (observedOnly) decides nothing a restart would lose, so 1 and 2 come after
 // 3 to 6: the partition alone carries the decision, and the status round trip
 // stays out of each wave of deletions. Such a status is also written at most
-// once per statusInterval, since a rollout's pods change every few
-// milliseconds and each change would be a write; apply then returns when the
-// deferred status is due.
+// once per statusInterval, and in turn with the other rollouts' (statusWrites),
+// since a rollout's pods change every few milliseconds and each change would
+// be a write; apply then returns when the deferred status is due.
 func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep) (time.Duration, error) {
 	if p.Undo != nil {
 		return 0, r.undo(ctx, rollout, p)
@@ -220,8 +220,10 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if err := r.act(ctx, rollout, obs, p, previous, resize); err != nil {
 		return 0, err
 	}
-	if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
-		return wait, nil
+	if !equality.Semantic.DeepEqual(rollout.Status, want) {
+		if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
+			return wait, nil
+		}
 	}
 	return 0, r.commit(ctx, rollout, obs, p, rep, previous, want)
 }
@@ -235,9 +237,7 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 	if err != nil {
 		return err
 	}
-	if written {
-		r.statusWrites.wrote(client.ObjectKeyFromObject(rollout), r.Clock.Now())
-	}
+	r.statusWrites.committed(client.ObjectKeyFromObject(rollout), r.Clock.Now(), written)
 	if rep != nil {
 		r.runHooks(ctx, rollout, rep)
 	}

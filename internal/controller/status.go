@@ -42,16 +42,34 @@ func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.
 // that only report what was observed (see apply).
 const statusInterval = time.Second
 
-// statusWrites remembers when each rollout's status was last written.
+// statusSpacing is the least time between two such writes of any rollouts:
+// at most 5 a second in all, so that many rollouts moving at once do not
+// each write a status every second. One rollout's status still follows it
+// within statusInterval; with n rollouts waiting, each waits its turn, about
+// n × statusSpacing. Decisions are never delayed: they are not deferred.
+const statusSpacing = 200 * time.Millisecond
+
+// statusWrites remembers when each rollout's status was last written, and
+// hands out the turns of the deferred writes, first asked first served.
 // Memory only: a restarted operator writes at once.
 type statusWrites struct {
 	mu   sync.Mutex
 	last map[types.NamespacedName]time.Time
+	// turn is when each rollout waiting for a turn has it; next is the
+	// earliest time the next turn may be.
+	turn map[types.NamespacedName]time.Time
+	next time.Time
 }
 
-func (s *statusWrites) wrote(rollout types.NamespacedName, at time.Time) {
+// committed records that a reconcile of rollout committed its status at the
+// given time, and whether that wrote it. Its turn, if it had one, is used.
+func (s *statusWrites) committed(rollout types.NamespacedName, at time.Time, written bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	delete(s.turn, rollout)
+	if !written {
+		return
+	}
 	if s.last == nil {
 		s.last = map[types.NamespacedName]time.Time{}
 	}
@@ -59,21 +77,41 @@ func (s *statusWrites) wrote(rollout types.NamespacedName, at time.Time) {
 }
 
 // wait is how long a status that only reports observations must wait
-// before it may be written; 0 when it may be now.
+// before it may be written; 0 when it may be now. The first call gives the
+// rollout its turn: statusInterval after its last write, and statusSpacing
+// after the turn before.
 func (s *statusWrites) wait(rollout types.NamespacedName, now time.Time) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	last, ok := s.last[rollout]
-	if !ok {
-		return 0
+	if turn, ok := s.turn[rollout]; ok {
+		return max(0, turn.Sub(now))
 	}
-	return max(0, last.Add(statusInterval).Sub(now))
+	turn := now
+	if last, ok := s.last[rollout]; ok {
+		turn = later(turn, last.Add(statusInterval))
+	}
+	turn = later(turn, s.next)
+	s.next = turn.Add(statusSpacing)
+	if s.turn == nil {
+		s.turn = map[types.NamespacedName]time.Time{}
+	}
+	s.turn[rollout] = turn
+	return max(0, turn.Sub(now))
 }
 
 func (s *statusWrites) forget(rollout types.NamespacedName) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.last, rollout)
+	delete(s.turn, rollout)
+}
+
+// later is the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // writeStatus patches the rollout's status to want unless it already is. The
@@ -112,13 +150,13 @@ func observedOnly(current, want v1alpha1.StatefulSetRolloutStatus) bool {
 		s.Replicas, s.ReadyReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0
 		return s
 	}
-	if later(want.ProgressedAt, current.ProgressedAt) {
+	if progressedLater(want.ProgressedAt, current.ProgressedAt) {
 		want.ProgressedAt = current.ProgressedAt
 	}
 	return equality.Semantic.DeepEqual(decisions(current), decisions(want))
 }
 
-// later says whether a is a time after b, both set.
-func later(a, b *metav1.Time) bool {
+// progressedLater says whether a is a time after b, both set.
+func progressedLater(a, b *metav1.Time) bool {
 	return a != nil && b != nil && a.After(b.Time)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
@@ -43,5 +44,32 @@ func TestObservedOnlyTellsReportsFromDecisions(t *testing.T) {
 		if got := observedOnly(base, want); got != tc.observed {
 			t.Errorf("%s: observedOnly = %v, want %v", tc.name, got, tc.observed)
 		}
+	}
+}
+
+func TestStatusWritesTakeTurns(t *testing.T) {
+	var s statusWrites
+	start := time.Unix(1000, 0)
+	a, b, c := types.NamespacedName{Name: "a"}, types.NamespacedName{Name: "b"}, types.NamespacedName{Name: "c"}
+	if got := s.wait(a, start); got != 0 {
+		t.Fatalf("a first deferred write waits %v, want 0", got)
+	}
+	s.committed(a, start, true)
+	if got := s.wait(b, start); got != statusSpacing {
+		t.Errorf("b, asking right after a's turn, waits %v, want %v", got, statusSpacing)
+	}
+	if got := s.wait(c, start); got != 2*statusSpacing {
+		t.Errorf("c, asking after b, waits %v, want %v", got, 2*statusSpacing)
+	}
+	if got := s.wait(b, start.Add(statusSpacing/2)); got != statusSpacing/2 {
+		t.Errorf("b, asking again half-way, waits %v, want the rest of its turn %v", got, statusSpacing/2)
+	}
+	if got := s.wait(a, start.Add(statusSpacing)); got != statusInterval-statusSpacing {
+		t.Errorf("a, written a moment ago, waits %v, want the rest of statusInterval %v", got, statusInterval-statusSpacing)
+	}
+	s.committed(c, start.Add(2*statusSpacing), false)
+	// a's next turn is at start+statusInterval; c's new one comes after it.
+	if want := start.Add(statusInterval + statusSpacing).Sub(start.Add(2 * statusSpacing)); s.wait(c, start.Add(2*statusSpacing)) != want {
+		t.Errorf("c, whose turn passed unwritten, does not wait %v for a new turn after a's", want)
 	}
 }
