@@ -64,6 +64,7 @@ type Reconciler struct {
 	ownStatefulSetWrites ownWrites
 	refusals             refusals
 	statusWrites         statusWrites
+	heldEvents           heldEvents
 }
 
 // observed is what one reconcile read of a rollout's world.
@@ -183,7 +184,8 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //     so a restarted operator resumes from what was decided (a seed is on
 //     record before its hook runs), then the replication hooks and their
 //     events, which only that write allows;
-//  2. what describes the status just committed: events, metrics and
+//  2. what describes the status just committed: events (with those of the
+//     plans deferred since the last write, heldEvents), metrics and
 //     notifications, now, so that a later step failing does not lose them;
 //  3. a storage increase's claims (internal/claims), and when it replaces
 //     the StatefulSet, its orphan deletion, after which nothing below
@@ -222,6 +224,7 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	}
 	if !equality.Semantic.DeepEqual(rollout.Status, want) {
 		if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
+			r.heldEvents.hold(client.ObjectKeyFromObject(rollout), p.Events, p.Delete)
 			return wait, nil
 		}
 	}
@@ -241,7 +244,7 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 	if rep != nil {
 		r.runHooks(ctx, rollout, rep)
 	}
-	r.recordEvents(rollout, actionRollout, p.Events)
+	r.recordEvents(rollout, actionRollout, r.heldEvents.with(client.ObjectKeyFromObject(rollout), p.Events, p.Delete))
 	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.View)
@@ -277,6 +280,7 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.ownStatefulSetWrites.forget(key)
 	r.refusals.forget(key)
 	r.statusWrites.forget(key)
+	r.heldEvents.forget(key)
 	r.Metrics.forget(key)
 	if r.Hooks != nil {
 		r.Hooks.Forget(key)
