@@ -169,6 +169,9 @@ func (s *figureSet) print(out io.Writer, took time.Duration) {
 			ratio := r.total.Seconds() / f.total.Seconds()
 			row("1b. sroll total / native total (same pods, same budget, back to back)", fmt.Sprintf("%.2f", ratio),
 				fmt.Sprintf("≤ %.2f", targetVsNative), check(ratio <= targetVsNative))
+			row("1b. sroll / native: total / list schedule (what each controller adds to the same per-pod times, whatever the load)",
+				fmt.Sprintf("%.2f / %.2f", r.total.Seconds()/r.ideal.Seconds(), f.total.Seconds()/f.ideal.Seconds()), "", nil)
+			row("1b. sroll / native: image change → first deletion", msecs(r.firstDeletion)+" / "+msecs(f.firstDeletion), "", nil)
 			row("1b. sroll / native: first wave, reaction median",
 				fmt.Sprintf("%s / %s, %s / %s", msecs(r.firstWave), msecs(f.firstWave), msecs(r.reactionP50), msecs(f.reactionP50)), "", nil)
 		}
