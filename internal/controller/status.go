@@ -137,16 +137,18 @@ func (r *Reconciler) writeStatus(ctx context.Context, rollout *v1alpha1.Stateful
 
 // observedOnly says whether want differs from current only in what the
 // planner reports of the observed world: the pod counts, the conditions, the
-// message and the partition (the StatefulSet's own is the pin). A restarted
-// operator observes all of those again; everything else is a decision, but
-// for one: a later progress time, which moves with every batch and every pod
-// that becomes available. Deferred, it is written at most statusInterval
-// late, so a restart that loses it counts the progress deadline from at most
-// that much earlier; written first, it would put a status round trip before
-// a batch's deletions about once a second.
+// message, the partition (the StatefulSet's own is the pin) and the update
+// revision (the StatefulSet's; the decision that keeps it, the stable
+// revision of a completed rollout, is written with it). A restarted operator
+// observes all of those again; everything else is a decision, but for one:
+// a later progress time, which moves with every batch and every pod that
+// becomes available. Deferred, it is written at most statusInterval late
+// (or a turn later, statusWrites), so a restart that loses it counts the
+// progress deadline from about that much earlier; written first, it would
+// put a status round trip before a batch's deletions about once a second.
 func observedOnly(current, want v1alpha1.StatefulSetRolloutStatus) bool {
 	decisions := func(s v1alpha1.StatefulSetRolloutStatus) v1alpha1.StatefulSetRolloutStatus {
-		s.Message, s.Partition, s.Conditions = "", 0, nil
+		s.Message, s.Partition, s.Conditions, s.UpdateRevision = "", 0, nil, ""
 		s.Replicas, s.ReadyReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0
 		return s
 	}

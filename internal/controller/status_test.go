@@ -35,6 +35,7 @@ func TestObservedOnlyTellsReportsFromDecisions(t *testing.T) {
 		{"a later progress time and a phase", func(s *v1alpha1.StatefulSetRolloutStatus) {
 			s.ProgressedAt, s.Phase = &metav1.Time{Time: time.Unix(101, 0)}, v1alpha1.PhasePaused
 		}, false},
+		{"update revision", func(s *v1alpha1.StatefulSetRolloutStatus) { s.UpdateRevision = "kv-3" }, true},
 		{"phase", func(s *v1alpha1.StatefulSetRolloutStatus) { s.Phase = v1alpha1.PhaseCompleted }, false},
 		{"step", func(s *v1alpha1.StatefulSetRolloutStatus) { s.CurrentStepIndex = 1 }, false},
 		{"stable revision", func(s *v1alpha1.StatefulSetRolloutStatus) { s.StableRevision = "kv-2" }, false},
