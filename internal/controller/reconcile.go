@@ -124,29 +124,48 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		r.refuseAdoption(ctx, &rollout, obs.sts)
 		return ctrl.Result{}, nil
 	}
+	result, template, err := r.decideAndApply(ctx, &rollout, obs)
+	if err != nil || template == nil || rollout.Spec.Replication != nil {
+		return result, err
+	}
+	// The StatefulSet took a new template: plan again from the API server's
+	// answer, so that the first batch goes now (the planner places it
+	// before the StatefulSet controller observed the template) instead of
+	// after a wait for the cache and a turn in the work queue. A replicated
+	// set's first batch waits for its stop hooks anyway.
+	obs.sts = template
+	result, _, err = r.decideAndApply(ctx, &rollout, obs)
+	return result, err
+}
+
+// decideAndApply asks the planner what to do in the world observed and does
+// it. When that gave the StatefulSet a new template, it returns the
+// StatefulSet as the API server answered.
+func (r *Reconciler) decideAndApply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed) (ctrl.Result, *appsv1.StatefulSet, error) {
+	key := client.ObjectKeyFromObject(rollout)
 	p := plan.Decide(plan.Input{
-		Rollout:     &rollout,
+		Rollout:     rollout,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
 		History:     obs.revisions,
-		Replication: replication.NewGate(&rollout, obs.pods),
+		Replication: replication.NewGate(rollout, obs.pods),
 		Now:         r.Clock.Now(),
 		Refused:     r.refusals.of(key, rollout.Generation),
 	})
-	rep := r.decideReplication(&rollout, obs, p)
-	deferred, err := r.apply(ctx, &rollout, obs, p, rep)
+	rep := r.decideReplication(rollout, obs, p)
+	deferred, template, err := r.apply(ctx, rollout, obs, p, rep)
 	if err != nil {
 		if rep != nil && !equality.Semantic.DeepEqual(rollout.Status.Replication, &rep.decision.Status) {
 			// The status that records these results was not written.
-			r.Hooks.Return(client.ObjectKeyFromObject(&rollout), rep.results)
+			r.Hooks.Return(key, rep.results)
 		}
-		return ctrl.Result{}, err
+		return ctrl.Result{}, nil, err
 	}
 	requeue := sooner(p.RequeueAfter, deferred)
 	if rep != nil {
 		requeue = sooner(requeue, rep.decision.RequeueAfter)
 	}
-	return ctrl.Result{RequeueAfter: requeue}, nil
+	return ctrl.Result{RequeueAfter: requeue}, template, nil
 }
 
 // observe reads the StatefulSet, its history and its pods. Pods this operator
@@ -202,33 +221,37 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // stays out of each wave of deletions. Such a status is also written at most
 // once per statusInterval, and in turn with the other rollouts' (statusWrites),
 // since a rollout's pods change every few milliseconds and each change would
-// be a write; apply then returns when the deferred status is due.
-func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep) (time.Duration, error) {
+// be a write; apply then returns when the deferred status is due. When the
+// StatefulSet took a new template, apply returns it as the API server
+// answered.
+func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep) (time.Duration, *appsv1.StatefulSet, error) {
 	if p.Undo != nil {
-		return 0, r.undo(ctx, rollout, p)
+		return 0, nil, r.undo(ctx, rollout, p)
 	}
 	previous := rollout.Status.DeepCopy()
 	resize, err := r.decideClaims(ctx, rollout, obs.sts, &p)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	want := r.statusToWrite(rollout, p, resize, rep)
 	if !observedOnly(rollout.Status, want) {
 		if err := r.commit(ctx, rollout, obs, p, rep, previous, want); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		return 0, r.act(ctx, rollout, obs, p, previous, resize)
+		template, err := r.act(ctx, rollout, obs, p, previous, resize)
+		return 0, template, err
 	}
-	if err := r.act(ctx, rollout, obs, p, previous, resize); err != nil {
-		return 0, err
+	template, err := r.act(ctx, rollout, obs, p, previous, resize)
+	if err != nil {
+		return 0, nil, err
 	}
 	if !equality.Semantic.DeepEqual(rollout.Status, want) {
 		if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
 			r.heldEvents.hold(client.ObjectKeyFromObject(rollout), p.Events, p.Delete)
-			return wait, nil
+			return wait, template, nil
 		}
 	}
-	return 0, r.commit(ctx, rollout, obs, p, rep, previous, want)
+	return 0, template, r.commit(ctx, rollout, obs, p, rep, previous, want)
 }
 
 // commit is steps 1 and 2 of apply: it writes the status want over previous,
@@ -251,26 +274,28 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 	return nil
 }
 
-// act is steps 3 to 6 of apply.
+// act is steps 3 to 6 of apply; it returns the StatefulSet when it gave it
+// a new template.
 func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan,
-	previous *v1alpha1.StatefulSetRolloutStatus, resize claims.Decision) error {
+	previous *v1alpha1.StatefulSetRolloutStatus, resize claims.Decision) (*appsv1.StatefulSet, error) {
 	replaced, err := r.resizeClaims(ctx, rollout, obs.sts, previous.ClaimResize == nil && resize.Record != nil, resize)
 	if err != nil || replaced {
-		return err // replaced: the next reconcile creates the StatefulSet
+		return nil, err // replaced: the next reconcile creates the StatefulSet
 	}
 	key := client.ObjectKeyFromObject(rollout)
-	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
+	template, err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p)
+	if err != nil {
 		if Refused(err) {
 			r.refusals.refused(key, rollout.Generation, err)
-			return fmt.Errorf("%w: %w", errRefused, err)
+			return nil, fmt.Errorf("%w: %w", errRefused, err)
 		}
-		return err
+		return nil, err
 	}
 	r.refusals.forget(key)
 	if err := r.deletePods(ctx, rollout, p.Delete); err != nil {
-		return err
+		return nil, err
 	}
-	return r.removeActions(ctx, rollout, p.HandledActions)
+	return template, r.removeActions(ctx, rollout, p.HandledActions)
 }
 
 // forget drops what is remembered about a deleted rollout.
