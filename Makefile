@@ -76,8 +76,15 @@ chart-crds:
 build:
 	go build -o bin/ ./cmd/...
 
+.PHONY: postgres
+## postgres: PostgreSQL from Debian, which the PostgreSQL example's end-to-end
+## test runs in the local cluster's pods (apt-get, when initdb is missing).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; }
+
 ## test: everything, including end-to-end tests on the local cluster.
-test: k8s-bin verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
+test: k8s-bin postgres verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
 	go vet ./...
 	go test -p 1 -timeout 60m ./...
 

@@ -37,8 +37,8 @@ func TestReconcileWithNotifierWritesNothingMore(t *testing.T) {
 		f.r.Notifier = newNotifier()
 
 		reconcileOnce(t, f, "kv")
-		if got := f.writes.Take(); len(got) != 2 {
-			t.Errorf("configured=%v: first reconcile wrote %v, want the status and the StatefulSet", configured, got)
+		if got := f.writes.Take(); len(got) != 3 {
+			t.Errorf("configured=%v: first reconcile wrote %v, want the status, the governing Service and the StatefulSet", configured, got)
 		}
 		reconcileOnce(t, f, "kv")
 		f.writes.Take()

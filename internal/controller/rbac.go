@@ -7,6 +7,7 @@ package controller
 // Events in both groups: sroll records through events.k8s.io, leader
 // election through the core group.
 // Secrets: notification targets reference their tokens in Secrets.
+// Services: the governing Service of a rollout is created when missing.
 // Leases for leader election are granted by a Role in the operator's own
 // namespace (config/rbac, the chart), not cluster-wide.
 
@@ -17,6 +18,7 @@ package controller
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=list;patch
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=list
 // +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups="",resources=pods/exec,verbs=create;get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

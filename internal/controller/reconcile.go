@@ -209,9 +209,11 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //  3. a storage increase's claims (internal/claims), and when it replaces
 //     the StatefulSet, its orphan deletion, after which nothing below
 //     happens: the next reconcile creates the StatefulSet again;
-//  4. the StatefulSet, whose partition authorises the deletions; a write
-//     the API server refuses for its content is remembered for the planner
-//     (plan.Input.Refused), and nothing below happens;
+//  4. the governing Service, when missing, so that the pods' names resolve
+//     from their start; then the StatefulSet, whose partition authorises
+//     the deletions; a write the API server refuses for its content is
+//     remembered for the planner (plan.Input.Refused), and nothing below
+//     happens;
 //  5. the deletions;
 //  6. the removal of the action annotations carried out.
 //
@@ -281,6 +283,9 @@ func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollo
 	replaced, err := r.resizeClaims(ctx, rollout, obs.sts, previous.ClaimResize == nil && resize.Record != nil, resize)
 	if err != nil || replaced {
 		return nil, err // replaced: the next reconcile creates the StatefulSet
+	}
+	if err := r.ensureService(ctx, rollout); err != nil {
+		return err
 	}
 	key := client.ObjectKeyFromObject(rollout)
 	template, err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p)

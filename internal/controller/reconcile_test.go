@@ -32,8 +32,8 @@ func TestReconcileCreatesStatefulSetThenWritesNothing(t *testing.T) {
 	f := newFixture(t, newRollout("kv", 3, "kv:v1"))
 
 	reconcileOnce(t, f, "kv")
-	if got := f.writes.Take(); len(got) != 2 {
-		t.Errorf("first reconcile wrote %v, want the status and the StatefulSet", got)
+	if got := f.writes.Take(); len(got) != 3 {
+		t.Errorf("first reconcile wrote %v, want the status, the governing Service and the StatefulSet", got)
 	}
 	var sts appsv1.StatefulSet
 	if err := f.r.Get(ctx, types.NamespacedName{Namespace: "default", Name: "kv"}, &sts); err != nil {

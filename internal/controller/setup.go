@@ -75,7 +75,8 @@ func New(mgr ctrl.Manager, metrics *Metrics) *Reconciler {
 // other; kube-controller-manager syncs StatefulSets 5 at a time by default.
 const concurrentReconciles = 10
 
-// SetupWithManager watches rollouts, their StatefulSets and their pods. With
+// SetupWithManager watches rollouts, their StatefulSets, their pods and the
+// governing Services they created (one deleted is created again). With
 // a Notifier it also runs the notifier (on the leader, like the controller)
 // and reconciles a rollout whenever its targets acknowledged something, so
 // that status.notifications records it; with Hooks, the hook runner, and a
@@ -85,6 +86,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("statefulsetrollout").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrentReconciles}).
 		For(&v1alpha1.StatefulSetRollout{}).
+		Owns(&corev1.Service{}).
 		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(rolloutOfStatefulSet)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod))
 	if r.Notifier != nil {

@@ -55,7 +55,7 @@ func TestLightsOutSeedsTheNewestCopy(t *testing.T) {
 	lightsOut := time.Now()
 	deletePods(t, ns, r.Name)
 	healthy := waitReplication(t, c, r, "Healthy after the lights-out", func(st *v1alpha1.ReplicationStatus) bool {
-		return st.Phase == v1alpha1.ReplicationHealthy && newPods(st, booted)
+		return st.Phase == v1alpha1.ReplicationHealthy && e2eutil.NewPods(st, booted)
 	})
 	if healthy.Seed != "kv-1" {
 		t.Fatalf("seeded %s, want kv-1 (the newest copy): %s; kv-1 hooks: %s", healthy.Seed, describeMembers(healthy), podShell(t, ns, "kv-1", "pwd; cat seq; cat hooks.log"))
@@ -82,7 +82,7 @@ func TestLightsOutSeedsTheNewestCopy(t *testing.T) {
 	secondOutage := time.Now()
 	deletePods(t, ns, r.Name)
 	blocked := waitReplication(t, c, r, "Degraded naming kv-2", func(st *v1alpha1.ReplicationStatus) bool {
-		return newPods(st, healthy) && st.Phase == v1alpha1.ReplicationDegraded && strings.Contains(st.Message, "no sequence from kv-2 (sequence hook failed: exit code 3: disk unreadable)")
+		return e2eutil.NewPods(st, healthy) && st.Phase == v1alpha1.ReplicationDegraded && strings.Contains(st.Message, "no sequence from kv-2 (sequence hook failed: exit code 3: disk unreadable)")
 	})
 	if blocked.Seed != "" {
 		t.Fatalf("seeded %s without kv-2's answer under quorum All", blocked.Seed)
@@ -94,33 +94,16 @@ func TestLightsOutSeedsTheNewestCopy(t *testing.T) {
 	}
 	podShell(t, ns, "kv-2", "rm fail-sequence")
 	healed := waitReplication(t, c, r, "Healthy once kv-2 answers", func(st *v1alpha1.ReplicationStatus) bool {
-		return st.Phase == v1alpha1.ReplicationHealthy && newPods(st, healthy)
+		return st.Phase == v1alpha1.ReplicationHealthy && e2eutil.NewPods(st, healthy)
 	})
 	if healed.Seed != "kv-2" {
 		t.Fatalf("seeded %s, want kv-2 (it holds 99 now)", healed.Seed)
 	}
 }
 
-// newPods reports whether every member of st runs in another pod than in before.
-func newPods(st, before *v1alpha1.ReplicationStatus) bool {
-	old := map[string]bool{}
-	for _, m := range before.Members {
-		old[m.Incarnation] = true
-	}
-	for _, m := range st.Members {
-		if m.Incarnation == "" || old[m.Incarnation] {
-			return false
-		}
-	}
-	return len(st.Members) > 0
-}
-
 func waitReplication(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollout, what string, done func(*v1alpha1.ReplicationStatus) bool) *v1alpha1.ReplicationStatus {
 	t.Helper()
-	got := e2eutil.WaitRollout(t, c, r, 2*time.Minute, what, func(got *v1alpha1.StatefulSetRollout) bool {
-		return got.Status.Replication != nil && done(got.Status.Replication)
-	})
-	return got.Status.Replication
+	return e2eutil.WaitReplication(t, c, r, 2*time.Minute, what, done)
 }
 
 func podShell(t *testing.T, ns, pod, script string) string {

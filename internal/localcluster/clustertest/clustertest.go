@@ -51,6 +51,11 @@ func Run(m *testing.M) int {
 		return 1
 	}
 	stateDir, err := os.MkdirTemp("", "sroll-localcluster-")
+	if err == nil {
+		// MkdirTemp's 0700 would keep out a pod's process that runs as
+		// another user (PostgreSQL refuses root) from its volume below.
+		err = os.Chmod(stateDir, 0o711)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clustertest:", err)
 		return 1
