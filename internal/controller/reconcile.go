@@ -285,7 +285,7 @@ func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollo
 		return nil, err // replaced: the next reconcile creates the StatefulSet
 	}
 	if err := r.ensureService(ctx, rollout); err != nil {
-		return err
+		return nil, err
 	}
 	key := client.ObjectKeyFromObject(rollout)
 	template, err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p)
