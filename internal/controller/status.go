@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,15 +51,14 @@ const statusInterval = time.Second
 const statusSpacing = 200 * time.Millisecond
 
 // statusWrites remembers when each rollout's status was last written, and
-// hands out the turns of the deferred writes, first asked first served.
-// Memory only: a restarted operator writes at once.
+// gives the deferred writes their turns, each at the earliest time that is
+// statusSpacing away from every other turn and write. Memory only: a
+// restarted operator writes at once.
 type statusWrites struct {
 	mu   sync.Mutex
 	last map[types.NamespacedName]time.Time
-	// turn is when each rollout waiting for a turn has it; next is the
-	// earliest time the next turn may be.
+	// turn is when each rollout waiting for a turn has it.
 	turn map[types.NamespacedName]time.Time
-	next time.Time
 }
 
 // committed records that a reconcile of rollout committed its status at the
@@ -78,25 +78,49 @@ func (s *statusWrites) committed(rollout types.NamespacedName, at time.Time, wri
 
 // wait is how long a status that only reports observations must wait
 // before it may be written; 0 when it may be now. The first call gives the
-// rollout its turn: statusInterval after its last write, and statusSpacing
-// after the turn before.
+// rollout its turn, at the earliest statusInterval after its last write.
 func (s *statusWrites) wait(rollout types.NamespacedName, now time.Time) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if turn, ok := s.turn[rollout]; ok {
 		return max(0, turn.Sub(now))
 	}
-	turn := now
-	if last, ok := s.last[rollout]; ok {
-		turn = later(turn, last.Add(statusInterval))
+	earliest := now
+	if last, ok := s.last[rollout]; ok && last.Add(statusInterval).After(now) {
+		earliest = last.Add(statusInterval)
 	}
-	turn = later(turn, s.next)
-	s.next = turn.Add(statusSpacing)
+	turn := s.free(earliest)
 	if s.turn == nil {
 		s.turn = map[types.NamespacedName]time.Time{}
 	}
 	s.turn[rollout] = turn
 	return max(0, turn.Sub(now))
+}
+
+// free is the earliest time from t on that is statusSpacing away from every
+// turn given out and every write.
+func (s *statusWrites) free(t time.Time) time.Time {
+	var taken []time.Time
+	for _, at := range s.turn {
+		taken = append(taken, at)
+	}
+	for _, at := range s.last {
+		if at.Add(statusSpacing).After(t) {
+			taken = append(taken, at)
+		}
+	}
+	slices.SortFunc(taken, time.Time.Compare)
+	for _, at := range taken {
+		switch {
+		case !at.Add(statusSpacing).After(t):
+			// Far enough before t.
+		case !t.Add(statusSpacing).After(at):
+			return t // far enough before at, and so before every later one
+		default:
+			t = at.Add(statusSpacing)
+		}
+	}
+	return t
 }
 
 func (s *statusWrites) forget(rollout types.NamespacedName) {
@@ -106,13 +130,6 @@ func (s *statusWrites) forget(rollout types.NamespacedName) {
 	delete(s.turn, rollout)
 }
 
-// later is the later of two times.
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
 
 // writeStatus patches the rollout's status to want unless it already is. The
 // patch carries the resourceVersion, so a status decided from an older

@@ -69,8 +69,14 @@ func TestStatusWritesTakeTurns(t *testing.T) {
 		t.Errorf("a, written a moment ago, waits %v, want the rest of statusInterval %v", got, statusInterval-statusSpacing)
 	}
 	s.committed(c, start.Add(2*statusSpacing), false)
-	// a's next turn is at start+statusInterval; c's new one comes after it.
-	if want := start.Add(statusInterval + statusSpacing).Sub(start.Add(2 * statusSpacing)); s.wait(c, start.Add(2*statusSpacing)) != want {
-		t.Errorf("c, whose turn passed unwritten, does not wait %v for a new turn after a's", want)
+	if got := s.wait(c, start.Add(2*statusSpacing)); got != 0 {
+		t.Errorf("c, whose turn passed unwritten, waits %v for a new one, want 0: the slot is free", got)
+	}
+	if got := s.wait(a, start.Add(statusSpacing)); got != statusInterval-statusSpacing {
+		t.Errorf("a, asking again, waits %v, want its turn kept", got)
+	}
+	d := types.NamespacedName{Name: "d"}
+	if got := s.wait(d, start.Add(statusInterval)); got != statusSpacing {
+		t.Errorf("d, asking at a's turn, waits %v, want the next free slot %v later", got, statusSpacing)
 	}
 }
