@@ -130,7 +130,6 @@ func (s *statusWrites) forget(rollout types.NamespacedName) {
 	delete(s.turn, rollout)
 }
 
-
 // writeStatus patches the rollout's status to want unless it already is. The
 // patch carries the resourceVersion, so a status decided from an older
 // rollout is refused (errStale) instead of overwriting a newer one. On
