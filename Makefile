@@ -83,8 +83,15 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; }
 
+.PHONY: chromium
+## chromium: Chromium from Debian, the headless browser the dashboard's
+## end-to-end test drives (apt-get, when it is missing).
+chromium:
+	@command -v chromium >/dev/null || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
 ## test: everything, including end-to-end tests on the local cluster.
-test: k8s-bin postgres verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
+test: k8s-bin postgres chromium verify-generated verify-tidy $(HELM) $(KUSTOMIZE)
 	go vet ./...
 	go test -p 1 -timeout 60m ./...
 

@@ -16,12 +16,23 @@ const (
 	// template and removes the annotation in one update.
 	AnnotationUndo = "sroll.dev/undo"
 
+	// AnnotationRestore asks to restore every member's volumes from the
+	// snapshot set it names (a RolloutSnapshot of this rollout): a
+	// BeforeRestore set of the volumes as they are is taken first. One
+	// request per value, like the actions above.
+	AnnotationRestore = "sroll.dev/restore"
+
 	// AnnotationTemplateHash on the StatefulSet names the rollout template
 	// it carries, so sroll writes the template only when it changed.
 	AnnotationTemplateHash = "sroll.dev/template-hash"
 
 	// LabelRollout on the StatefulSet names the StatefulSetRollout that owns it.
 	LabelRollout = "sroll.dev/rollout"
+
+	// LabelSnapshotSet on a VolumeSnapshot names the RolloutSnapshot (the
+	// snapshot set) it belongs to. LabelRollout on a RolloutSnapshot names
+	// its rollout.
+	LabelSnapshotSet = "sroll.dev/snapshot-set"
 
 	// LabelNotificationSecret: "true" on a Secret is its owner's consent that
 	// notification targets of rollouts in its namespace use it (a Slack
@@ -32,4 +43,4 @@ const (
 )
 
 // Actions lists the one-shot request annotations the planner acts on.
-var Actions = []string{AnnotationPromote, AnnotationPromoteFull, AnnotationAbort, AnnotationRetry}
+var Actions = []string{AnnotationPromote, AnnotationPromoteFull, AnnotationAbort, AnnotationRetry, AnnotationRestore}

@@ -19,6 +19,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.replication) || !has(self.replication.primaries) || self.replication.primaries <= (has(self.replicas) ? self.replicas : 1)",message="spec.replication.primaries must not exceed spec.replicas: lower primaries or add replicas"
 // +kubebuilder:validation:XValidation:rule="!has(self.replication) || (has(self.replication.primaries) ? self.replication.primaries : 1) >= (has(self.replicas) ? self.replicas : 1) || has(self.replication.hooks.secondary)",message="spec.replication.hooks.secondary is required when replicas exceed primaries: it joins the members that are not primaries"
 // +kubebuilder:validation:XValidation:rule="!has(self.replication) || (has(self.serviceName) && size(self.serviceName) > 0)",message="spec.serviceName is required with spec.replication: members reach each other at {pod}.{serviceName}.{namespace}.svc"
+// +kubebuilder:validation:XValidation:rule="!has(self.snapshots) || (has(self.volumeClaimTemplates) && size(self.volumeClaimTemplates) > 0)",message="spec.snapshots needs spec.volumeClaimTemplates: snapshot sets capture the members' claims"
 // +kubebuilder:validation:XValidation:rule="self.selector == oldSelf.selector",message="spec.selector can't change: the StatefulSet API does not allow it; create a new rollout instead"
 // +kubebuilder:validation:XValidation:rule="(has(self.volumeClaimTemplates) ? size(self.volumeClaimTemplates) : 0) == (has(oldSelf.volumeClaimTemplates) ? size(oldSelf.volumeClaimTemplates) : 0) && (!has(self.volumeClaimTemplates) || self.volumeClaimTemplates.all(t, oldSelf.volumeClaimTemplates.exists(o, o.metadata.name == t.metadata.name && has(o.spec.accessModes) == has(t.spec.accessModes) && (!has(o.spec.accessModes) || o.spec.accessModes == t.spec.accessModes) && has(o.spec.storageClassName) == has(t.spec.storageClassName) && (!has(o.spec.storageClassName) || o.spec.storageClassName == t.spec.storageClassName) && has(o.spec.volumeMode) == has(t.spec.volumeMode) && (!has(o.spec.volumeMode) || o.spec.volumeMode == t.spec.volumeMode))))",message="spec.volumeClaimTemplates: only the storage request of an existing claim can change (sroll then expands each volume); adding, removing or renaming a claim, or changing its access modes, storage class or volume mode is not possible for a StatefulSet: create a new rollout for that"
 // +kubebuilder:validation:XValidation:rule="!has(self.volumeClaimTemplates) || !has(oldSelf.volumeClaimTemplates) || self.volumeClaimTemplates.all(t, oldSelf.volumeClaimTemplates.all(o, o.metadata.name != t.metadata.name || !has(o.spec.resources) || !has(o.spec.resources.requests) || !('storage' in o.spec.resources.requests) || (has(t.spec.resources) && has(t.spec.resources.requests) && 'storage' in t.spec.resources.requests && quantity(string(t.spec.resources.requests['storage'])).compareTo(quantity(string(o.spec.resources.requests['storage']))) >= 0)))",message="spec.volumeClaimTemplates: a storage request can grow, not shrink (volumes can't be made smaller)"
@@ -43,6 +44,11 @@ type StatefulSetRolloutSpec struct {
 	// lights-out recovery from the newest copy, clean stops before deletion.
 	// +optional
 	Replication *ReplicationSpec `json:"replication,omitempty"`
+
+	// Snapshots takes snapshot sets of the members' volumes before a
+	// rollout (see RolloutSnapshot).
+	// +optional
+	Snapshots *SnapshotSpec `json:"snapshots,omitempty"`
 }
 
 // RolloutStrategy is the disruption budget, the steps and the safety net of a rollout.
@@ -206,6 +212,14 @@ type StatefulSetRolloutStatus struct {
 	// Replication is the replication decider's record; absent without spec.replication.
 	// +optional
 	Replication *ReplicationStatus `json:"replication,omitempty"`
+	// Snapshots is the snapshot decider's record; absent without spec.snapshots.
+	// +optional
+	Snapshots *SnapshotsStatus `json:"snapshots,omitempty"`
+	// Restore is a restore from a snapshot set being carried out, recorded
+	// before each step so that a restarted operator resumes it; nil when
+	// none is.
+	// +optional
+	Restore *RestoreStatus `json:"restore,omitempty"`
 
 	// Analysis records the checks of the analyses running (the current
 	// analysis step's and the background one), for the planner to judge.

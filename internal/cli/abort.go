@@ -15,7 +15,7 @@ func newAbortCommand(e *env) *cobra.Command {
 		Example: "  kubectl sroll abort kv",
 		Args:    oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.request(cmd.Context(), args[0], v1alpha1.AnnotationAbort, "abort", checkAbort)
+			return e.do(cmd.Context(), args[0], actions[ActionAbort])
 		},
 	}
 }

@@ -9,27 +9,86 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
 
-// request asks the operator for an action by writing a new value to its
-// annotation: the operator carries out each value once (see
-// v1alpha1.AnnotationPromote). check refuses what the operator would ignore
-// in the rollout's phase, so the user hears why now rather than in an event.
-func (e *env) request(ctx context.Context, name, key, what string, check func(*v1alpha1.StatefulSetRollout) error) error {
+// Action names a way to steer a rollout. The plugin's verbs and the
+// dashboard's buttons carry each one out through the same function in
+// actions, so both check and write it one way.
+type Action string
+
+const (
+	ActionPause       Action = "pause"
+	ActionResume      Action = "resume"
+	ActionPromote     Action = "promote"
+	ActionPromoteFull Action = "promote-full"
+	ActionAbort       Action = "abort"
+	ActionRetry       Action = "retry"
+	// ActionUndo goes back to the previous revision; the undo verb's
+	// --to-revision calls session.undo itself.
+	ActionUndo Action = "undo"
+)
+
+// act carries out one action on a rollout just read and says what it did.
+type act func(ctx context.Context, s *session, r *v1alpha1.StatefulSetRollout) (done, error)
+
+// done is what an action did, in words for the user.
+type done struct {
+	// Note, when set, is a caveat to show before the outcome.
+	Note string
+	// Message says what was written; empty when the action failed.
+	Message string
+}
+
+var actions = map[Action]act{
+	ActionPause:  paused(true, checkPause),
+	ActionResume: paused(false, checkResume),
+	ActionPromote: requested(v1alpha1.AnnotationPromote, "promote",
+		func(r *v1alpha1.StatefulSetRollout) error { return checkPromote(r, false) }),
+	ActionPromoteFull: requested(v1alpha1.AnnotationPromoteFull, "full promote",
+		func(r *v1alpha1.StatefulSetRollout) error { return checkPromote(r, true) }),
+	ActionAbort: requested(v1alpha1.AnnotationAbort, "abort", checkAbort),
+	ActionRetry: requested(v1alpha1.AnnotationRetry, "retry", checkRetry),
+	ActionUndo: func(ctx context.Context, s *session, r *v1alpha1.StatefulSetRollout) (done, error) {
+		return s.undo(ctx, r, undoPrevious)
+	},
+}
+
+// do carries out an action from the command line: it reads the rollout,
+// acts, and prints the note to stderr and what was done to stdout.
+func (e *env) do(ctx context.Context, name string, action act) error {
 	s, r, err := e.connectTo(ctx, name)
 	if err != nil {
 		return err
 	}
-	if r.Generation > r.Status.ObservedGeneration {
-		// The phase describes the spec before the latest change; the
-		// operator will decide on the new one.
-		fmt.Fprintf(e.streams.ErrOut, "note: the operator has not seen the latest spec of %s yet; it decides whether the request applies\n", r.Name)
-	} else if err := check(r); err != nil {
+	d, err := action(ctx, s, r)
+	if d.Note != "" {
+		fmt.Fprintln(e.streams.ErrOut, "note: "+d.Note)
+	}
+	if err != nil {
 		return err
 	}
-	if err := s.annotate(ctx, r, key, newRequestValue()); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.streams.Out, "%s %s requested\n", ref(r), what)
+	fmt.Fprintln(e.streams.Out, d.Message)
 	return nil
+}
+
+// requested asks the operator for an action by writing a new value to its
+// annotation: the operator carries out each value once (see
+// v1alpha1.AnnotationPromote). check refuses what the operator would ignore
+// in the rollout's phase, so the user hears why now rather than in an event.
+func requested(key, what string, check func(*v1alpha1.StatefulSetRollout) error) act {
+	return func(ctx context.Context, s *session, r *v1alpha1.StatefulSetRollout) (done, error) {
+		var d done
+		if r.Generation > r.Status.ObservedGeneration {
+			// The phase describes the spec before the latest change; the
+			// operator will decide on the new one.
+			d.Note = fmt.Sprintf("the operator has not seen the latest spec of %s yet; it decides whether the request applies", r.Name)
+		} else if err := check(r); err != nil {
+			return d, err
+		}
+		if err := s.annotate(ctx, r, key, newRequestValue()); err != nil {
+			return d, err
+		}
+		d.Message = fmt.Sprintf("%s %s requested", ref(r), what)
+		return d, nil
+	}
 }
 
 // annotate sets one annotation of the rollout.

@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -62,9 +63,7 @@ func (e *env) connect() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	// status reads five lists a second; client-go's default of 5 requests a
-	// second would throttle it.
-	cfg.QPS, cfg.Burst = 50, 100
+	cfg = withRate(cfg)
 	namespace, _, err := e.flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return nil, err
@@ -74,6 +73,13 @@ func (e *env) connect() (*session, error) {
 		return nil, err
 	}
 	return &session{Client: c, namespace: namespace}, nil
+}
+
+// withRate lifts client-go's default of 5 requests a second, which would
+// throttle status -w (five lists a second) and the dashboard's informers.
+func withRate(cfg *rest.Config) *rest.Config {
+	cfg.QPS, cfg.Burst = 50, 100
+	return cfg
 }
 
 // errNotInstalled is what a cluster without the sroll CRD gets.

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/cli/render"
 	"github.com/sroll-dev/sroll/internal/history"
 )
 
@@ -22,12 +23,7 @@ func newListCommand(e *env) *cobra.Command {
 		Aliases: []string{"ls"},
 		Short:   "List the StatefulSetRollouts of a namespace",
 		Example: "  kubectl sroll list\n  kubectl sroll list -A",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("list takes no arguments, got %q", args)
-			}
-			return nil
-		},
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := e.connect()
 			if err != nil {
@@ -56,6 +52,14 @@ func newListCommand(e *env) *cobra.Command {
 	return cmd
 }
 
+// noArgs is the argument check of the commands that take none.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q", cmd.Name(), args)
+	}
+	return nil
+}
+
 // printList writes the table kubectl get would, with the rollout's own columns.
 func printList(out io.Writer, rollouts []v1alpha1.StatefulSetRollout, withNamespace bool, now time.Time) error {
 	w := tabwriter.NewWriter(out, 6, 4, 3, ' ', 0)
@@ -65,19 +69,29 @@ func printList(out io.Writer, rollouts []v1alpha1.StatefulSetRollout, withNamesp
 	}
 	fmt.Fprintln(w, header)
 	for i := range rollouts {
-		r := &rollouts[i]
-		phase := string(r.Status.Phase)
-		if phase == "" {
-			phase = "Unknown"
-		}
-		row := fmt.Sprintf("%s\t%s\t%s\t%d/%d/%d\t%s\t%s", r.Name, phase, stepCount(r),
-			r.Status.UpdatedReplicas, r.Status.ReadyReplicas, r.Spec.ReplicasOrDefault(),
-			strings.Join(history.ContainerImages(&r.Spec.Template.Spec), ","),
-			duration.HumanDuration(now.Sub(r.CreationTimestamp.Time)))
+		r := listRow(&rollouts[i])
+		row := fmt.Sprintf("%s\t%s\t%s\t%d/%d/%d\t%s\t%s", r.Name, r.Phase, r.Step,
+			r.Updated, r.Ready, r.Desired, strings.Join(r.Images, ","),
+			duration.HumanDuration(now.Sub(r.Created)))
 		if withNamespace {
 			row = r.Namespace + "\t" + row
 		}
 		fmt.Fprintln(w, row)
 	}
 	return w.Flush()
+}
+
+// listRow is what a list shows of a rollout.
+func listRow(r *v1alpha1.StatefulSetRollout) render.Row {
+	return render.Row{
+		Namespace: r.Namespace,
+		Name:      r.Name,
+		Phase:     phase(r),
+		Step:      stepCount(r),
+		Updated:   r.Status.UpdatedReplicas,
+		Ready:     r.Status.ReadyReplicas,
+		Desired:   r.Spec.ReplicasOrDefault(),
+		Images:    history.ContainerImages(&r.Spec.Template.Spec),
+		Created:   r.CreationTimestamp.Time,
+	}
 }

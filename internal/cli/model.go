@@ -77,6 +77,21 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 	if m.Events, err = s.events(ctx, r); err != nil {
 		return nil, render.Model{}, err
 	}
+	if len(r.Spec.VolumeClaimTemplates) > 0 {
+		sets, err := s.sets(ctx, r.Name)
+		if err != nil {
+			return nil, render.Model{}, err
+		}
+		if len(sets) > 0 {
+			newest := sets[0]
+			phase := string(newest.Status.Phase)
+			if phase == "" {
+				phase = "Unknown"
+			}
+			m.Snapshot = &render.Snapshot{Name: newest.Name, Reason: string(newest.Spec.Reason), Phase: phase,
+				ReadyVolumes: int(newest.Status.ReadyVolumes), Volumes: len(newest.Status.Volumes), Created: newest.CreationTimestamp.Time}
+		}
+	}
 	return r, m, nil
 }
 

@@ -18,7 +18,7 @@ func newPauseCommand(e *env) *cobra.Command {
 		Example: "  kubectl sroll pause kv",
 		Args:    oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.setPaused(cmd.Context(), args[0], true, checkPause)
+			return e.do(cmd.Context(), args[0], actions[ActionPause])
 		},
 	}
 }
@@ -30,23 +30,20 @@ func checkPause(r *v1alpha1.StatefulSetRollout) error {
 	return nil
 }
 
-// setPaused writes spec.paused, which the operator obeys on its own: unlike
+// paused writes spec.paused, which the operator obeys on its own: unlike
 // the action annotations it is a state, not a request.
-func (e *env) setPaused(ctx context.Context, name string, paused bool, check func(*v1alpha1.StatefulSetRollout) error) error {
-	s, r, err := e.connectTo(ctx, name)
-	if err != nil {
-		return err
+func paused(value bool, check func(*v1alpha1.StatefulSetRollout) error) act {
+	return func(ctx context.Context, s *session, r *v1alpha1.StatefulSetRollout) (done, error) {
+		if err := check(r); err != nil {
+			return done{}, err
+		}
+		if err := s.patch(ctx, r, fmt.Appendf(nil, `{"spec":{"paused":%t}}`, value)); err != nil {
+			return done{}, err
+		}
+		what := "paused"
+		if !value {
+			what = "resumed"
+		}
+		return done{Message: ref(r) + " " + what}, nil
 	}
-	if err := check(r); err != nil {
-		return err
-	}
-	if err := s.patch(ctx, r, fmt.Appendf(nil, `{"spec":{"paused":%t}}`, paused)); err != nil {
-		return err
-	}
-	done := "paused"
-	if !paused {
-		done = "resumed"
-	}
-	fmt.Fprintf(e.streams.Out, "%s %s\n", ref(r), done)
-	return nil
 }

@@ -18,12 +18,11 @@ func newPromoteCommand(e *env) *cobra.Command {
 		Example: "  kubectl sroll promote kv\n  kubectl sroll promote kv --full",
 		Args:    oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, what := v1alpha1.AnnotationPromote, "promote"
+			action := ActionPromote
 			if full {
-				key, what = v1alpha1.AnnotationPromoteFull, "full promote"
+				action = ActionPromoteFull
 			}
-			return e.request(cmd.Context(), args[0], key, what,
-				func(r *v1alpha1.StatefulSetRollout) error { return checkPromote(r, full) })
+			return e.do(cmd.Context(), args[0], actions[action])
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full", false, "Skip every remaining step, pauses included.")

@@ -15,7 +15,7 @@ func newResumeCommand(e *env) *cobra.Command {
 		Example: "  kubectl sroll resume kv",
 		Args:    oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.setPaused(cmd.Context(), args[0], false, checkResume)
+			return e.do(cmd.Context(), args[0], actions[ActionResume])
 		},
 	}
 }

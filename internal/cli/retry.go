@@ -15,7 +15,7 @@ func newRetryCommand(e *env) *cobra.Command {
 		Example: "  kubectl sroll retry kv",
 		Args:    oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.request(cmd.Context(), args[0], v1alpha1.AnnotationRetry, "retry", checkRetry)
+			return e.do(cmd.Context(), args[0], actions[ActionRetry])
 		},
 	}
 }

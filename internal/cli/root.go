@@ -72,7 +72,8 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "kubectl-sroll",
 		Short: "Watch and steer StatefulSetRollouts",
 		Long: "kubectl sroll shows StatefulSetRollouts and asks the sroll operator to\n" +
-			"pause, resume, promote, abort, retry or undo them.",
+			"pause, resume, promote, abort, retry or undo them, and takes snapshot sets\n" +
+			"of their volumes.",
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl sroll"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -95,6 +96,10 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newUndoCommand(e),
 		newHistoryCommand(e),
 		newSetCommand(e),
+		newDashboardCommand(e),
+		newSnapshotCommand(e),
+		newSnapshotsCommand(e),
+		newRestoreCommand(e),
 	)
 	return root
 }

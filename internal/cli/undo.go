@@ -25,50 +25,52 @@ func newUndoCommand(e *env) *cobra.Command {
 			if toRevision < 0 {
 				return usagef("--to-revision must be a revision number (1 or more), got %d", toRevision)
 			}
-			value := "previous"
-			if toRevision > 0 {
-				value = strconv.FormatInt(toRevision, 10)
+			if toRevision == 0 {
+				return e.do(cmd.Context(), args[0], actions[ActionUndo])
 			}
-			return e.undo(cmd.Context(), args[0], value)
+			return e.do(cmd.Context(), args[0], func(ctx context.Context, s *session, r *v1alpha1.StatefulSetRollout) (done, error) {
+				return s.undo(ctx, r, strconv.FormatInt(toRevision, 10))
+			})
 		},
 	}
 	cmd.Flags().Int64Var(&toRevision, "to-revision", 0, "The revision to go back to; 0 means the previous one.")
 	return cmd
 }
 
+// undoPrevious is the undo annotation's value for the revision before the
+// one being rolled out.
+const undoPrevious = "previous"
+
 // undo resolves the request against the history as the operator will
 // (history.UndoTarget), so a revision that is not there fails here, then
 // leaves the rewrite of the template to the operator.
-func (e *env) undo(ctx context.Context, name, value string) error {
-	s, r, err := e.connectTo(ctx, name)
-	if err != nil {
-		return err
-	}
+func (s *session) undo(ctx context.Context, r *v1alpha1.StatefulSetRollout, value string) (done, error) {
 	sts, err := s.statefulSet(ctx, r)
 	if err != nil {
-		return err
+		return done{}, err
 	}
 	if sts == nil {
-		return fmt.Errorf("%s has no StatefulSet yet, so there is no history to go back to", r.Name)
+		return done{}, fmt.Errorf("%s has no StatefulSet yet, so there is no history to go back to", r.Name)
 	}
 	revisions, err := history.List(ctx, s, sts)
 	if err != nil {
-		return err
+		return done{}, err
 	}
 	target, err := history.UndoTarget(revisions, sts.Status.UpdateRevision, value)
 	if err != nil {
-		return fmt.Errorf("cannot undo %s: %w", r.Name, err)
+		return done{}, fmt.Errorf("cannot undo %s: %w", r.Name, err)
 	}
 	if target == sts.Status.UpdateRevision {
-		return fmt.Errorf("%s already rolls out revision %s (%s): there is nothing to undo", r.Name, value, target)
+		return done{}, fmt.Errorf("%s already rolls out revision %s (%s): there is nothing to undo", r.Name, value, target)
 	}
 	if err := s.annotate(ctx, r, v1alpha1.AnnotationUndo, value); err != nil {
-		return err
+		return done{}, err
 	}
+	var number int64
 	for _, rev := range revisions {
 		if rev.Name == target {
-			fmt.Fprintf(e.streams.Out, "%s undo to revision %d (%s) requested\n", ref(r), rev.Revision, target)
+			number = rev.Revision
 		}
 	}
-	return nil
+	return done{Message: fmt.Sprintf("%s undo to revision %d (%s) requested", ref(r), number, target)}, nil
 }

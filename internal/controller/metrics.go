@@ -25,6 +25,9 @@ type Metrics struct {
 	deletedPods     *prometheus.CounterVec
 	duration        *prometheus.HistogramVec
 	reconcileErrors prometheus.Counter
+
+	snapshotDuration *prometheus.HistogramVec
+	snapshotFailures *prometheus.CounterVec
 }
 
 // NewMetrics registers the operator's metrics with reg; the operator passes
@@ -59,7 +62,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Reconciles that failed with an error (stale reads that are retried do not count).",
 		}),
 	}
-	reg.MustRegister(m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.reconcileErrors)
+	m.snapshotDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "sroll_snapshot_duration_seconds",
+		Help: "Time from the start of a snapshot set to every VolumeSnapshot of it ready.",
+		// 1 second to about 2 hours.
+		Buckets: prometheus.ExponentialBuckets(1, 2, 14),
+	}, []string{"namespace", "rollout", "reason"})
+	m.snapshotFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sroll_snapshot_failures_total",
+		Help: "Snapshot sets that failed: a VolumeSnapshot error, or not ready within readyTimeoutSeconds.",
+	}, []string{"namespace", "rollout", "reason"})
+	reg.MustRegister(m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.reconcileErrors, m.snapshotDuration, m.snapshotFailures)
 	return m
 }
 
@@ -94,7 +107,20 @@ func (m *Metrics) forget(rollout types.NamespacedName) {
 	labels := prometheus.Labels{"namespace": rollout.Namespace, "rollout": rollout.Name}
 	for _, vec := range []interface {
 		DeletePartialMatch(prometheus.Labels) int
-	}{m.phase, m.step, m.updatedPods, m.deletedPods, m.duration} {
+	}{m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.snapshotFailures} {
 		vec.DeletePartialMatch(labels)
+	}
+}
+
+// snapshotEnded times a snapshot set that just became Ready, or counts it
+// when it just failed.
+func (m *Metrics) snapshotEnded(set *v1alpha1.RolloutSnapshot) {
+	labels := []string{set.Namespace, set.Spec.RolloutName, string(set.Spec.Reason)}
+	st := &set.Status
+	switch {
+	case st.Phase == v1alpha1.SnapshotReady && st.StartedAt != nil && st.ReadyAt != nil:
+		m.snapshotDuration.WithLabelValues(labels...).Observe(st.ReadyAt.Sub(st.StartedAt.Time).Seconds())
+	case st.Phase == v1alpha1.SnapshotFailed:
+		m.snapshotFailures.WithLabelValues(labels...).Inc()
 	}
 }

@@ -24,3 +24,13 @@ package controller
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+
+// Snapshot sets: the operator creates and deletes RolloutSnapshots (before
+// a rollout, beyond keep) and their VolumeSnapshots, which it owns
+// (blockOwnerDeletion: the finalizers rule).
+// +kubebuilder:rbac:groups=sroll.dev,resources=rolloutsnapshots,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=sroll.dev,resources=rolloutsnapshots/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=sroll.dev,resources=rolloutsnapshots/finalizers,verbs=update
+// +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshots,verbs=get;list;watch;create;delete
+// A restore deletes each claim and creates it again from its snapshot.
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=create;delete

@@ -125,25 +125,29 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 		return ctrl.Result{}, nil
 	}
 	result, template, err := r.decideAndApply(ctx, &rollout, obs)
-	if err != nil || template == nil || rollout.Spec.Replication != nil {
+	if err != nil || template == nil {
 		return result, err
 	}
 	// The StatefulSet took a new template: plan again from the API server's
 	// answer, so that the first batch goes now (the planner places it
 	// before the StatefulSet controller observed the template) instead of
-	// after a wait for the cache and a turn in the work queue. A replicated
-	// set's first batch waits for its stop hooks anyway.
+	// after a wait for the cache and a turn in the work queue.
 	obs.sts = template
 	result, _, err = r.decideAndApply(ctx, &rollout, obs)
 	return result, err
 }
 
-// decideAndApply asks the planner what to do in the world observed and does
-// it. When that gave the StatefulSet a new template, it returns the
-// StatefulSet as the API server answered.
+// decideAndApply asks the deciders what to do in the world observed and
+// does it. When that gave the StatefulSet a new template and no other
+// concern holds the first batch (a replicated set's stop hooks, a snapshot
+// set to take first), it returns the StatefulSet as the API server answered.
 func (r *Reconciler) decideAndApply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed) (ctrl.Result, *appsv1.StatefulSet, error) {
 	key := client.ObjectKeyFromObject(rollout)
-	p := plan.Decide(plan.Input{
+	snap, err := r.decideSnapshots(ctx, rollout, obs)
+	if err != nil {
+		return ctrl.Result{}, nil, err
+	}
+	in := plan.Input{
 		Rollout:     rollout,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
@@ -151,9 +155,11 @@ func (r *Reconciler) decideAndApply(ctx context.Context, rollout *v1alpha1.State
 		Replication: replication.NewGate(rollout, obs.pods),
 		Now:         r.Clock.Now(),
 		Refused:     r.refusals.of(key, rollout.Generation),
-	})
+	}
+	snap.input(&in)
+	p := plan.Decide(in)
 	rep := r.decideReplication(rollout, obs, p)
-	deferred, template, err := r.apply(ctx, rollout, obs, p, rep)
+	deferred, template, err := r.apply(ctx, rollout, obs, p, rep, snap)
 	if err != nil {
 		if rep != nil && !equality.Semantic.DeepEqual(rollout.Status.Replication, &rep.decision.Status) {
 			// The status that records these results was not written.
@@ -161,9 +167,12 @@ func (r *Reconciler) decideAndApply(ctx context.Context, rollout *v1alpha1.State
 		}
 		return ctrl.Result{}, nil, err
 	}
-	requeue := sooner(p.RequeueAfter, deferred)
+	requeue := sooner(sooner(p.RequeueAfter, deferred), snap.requeueAfter())
 	if rep != nil {
 		requeue = sooner(requeue, rep.decision.RequeueAfter)
+	}
+	if rep != nil || snap != nil || rollout.Spec.Replication != nil {
+		template = nil
 	}
 	return ctrl.Result{RequeueAfter: requeue}, template, nil
 }
@@ -202,7 +211,8 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //  1. the status, one write merged from each concern's part (statusToWrite),
 //     so a restarted operator resumes from what was decided (a seed is on
 //     record before its hook runs), then the replication hooks and their
-//     events, which only that write allows;
+//     events, which only that write allows, and the snapshot sets it
+//     names (internal/snapshot);
 //  2. what describes the status just committed: events (with those of the
 //     plans deferred since the last write, heldEvents), metrics and
 //     notifications, now, so that a later step failing does not lose them;
@@ -226,7 +236,7 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // be a write; apply then returns when the deferred status is due. When the
 // StatefulSet took a new template, apply returns it as the API server
 // answered.
-func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep) (time.Duration, *appsv1.StatefulSet, error) {
+func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep) (time.Duration, *appsv1.StatefulSet, error) {
 	if p.Undo != nil {
 		return 0, nil, r.undo(ctx, rollout, p)
 	}
@@ -235,9 +245,9 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if err != nil {
 		return 0, nil, err
 	}
-	want := r.statusToWrite(rollout, p, resize, rep)
+	want := r.statusToWrite(rollout, p, resize, rep, snap)
 	if !observedOnly(rollout.Status, want) {
-		if err := r.commit(ctx, rollout, obs, p, rep, previous, want); err != nil {
+		if err := r.commit(ctx, rollout, obs, p, rep, snap, previous, want); err != nil {
 			return 0, nil, err
 		}
 		template, err := r.act(ctx, rollout, obs, p, previous, resize)
@@ -253,13 +263,13 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 			return wait, template, nil
 		}
 	}
-	return 0, template, r.commit(ctx, rollout, obs, p, rep, previous, want)
+	return 0, template, r.commit(ctx, rollout, obs, p, rep, snap, previous, want)
 }
 
 // commit is steps 1 and 2 of apply: it writes the status want over previous,
 // then starts the replication hooks that write allows and records what
 // describes it.
-func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep,
+func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep,
 	previous *v1alpha1.StatefulSetRolloutStatus, want v1alpha1.StatefulSetRolloutStatus) error {
 	written, err := r.writeStatus(ctx, rollout, want)
 	if err != nil {
@@ -268,6 +278,9 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 	r.statusWrites.committed(client.ObjectKeyFromObject(rollout), r.Clock.Now(), written)
 	if rep != nil {
 		r.runHooks(ctx, rollout, rep)
+	}
+	if err := r.takeSnapshots(ctx, rollout, snap); err != nil {
+		return err
 	}
 	r.recordEvents(rollout, actionRollout, r.heldEvents.with(client.ObjectKeyFromObject(rollout), p.Events, p.Delete))
 	r.warnRefusals(rollout, previous.Notifications)

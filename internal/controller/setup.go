@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,19 +35,24 @@ func NewScheme() *runtime.Scheme {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	utilruntime.Must(snapshotv1.AddToScheme(scheme))
 	return scheme
 }
 
 // CacheOptions are the manager's cache options: the given namespaces (all
 // when empty), managed fields stripped, and only the pods sroll manages,
-// which its StatefulSets label sroll.dev/rollout.
+// which its StatefulSets label sroll.dev/rollout, and the VolumeSnapshots
+// of its snapshot sets, labelled sroll.dev/snapshot-set.
 func CacheOptions(namespaces []string) cache.Options {
 	managed, err := labels.NewRequirement(v1alpha1.LabelRollout, selection.Exists, nil)
+	utilruntime.Must(err)
+	ofSet, err := labels.NewRequirement(v1alpha1.LabelSnapshotSet, selection.Exists, nil)
 	utilruntime.Must(err)
 	opts := cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: {Label: labels.NewSelector().Add(*managed)},
+			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*managed)},
+			&snapshotv1.VolumeSnapshot{}: {Label: labels.NewSelector().Add(*ofSet)},
 		},
 	}
 	if len(namespaces) > 0 {
@@ -88,7 +94,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.StatefulSetRollout{}).
 		Owns(&corev1.Service{}).
 		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(rolloutOfStatefulSet)).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod))
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod)).
+		Watches(&v1alpha1.RolloutSnapshot{}, handler.EnqueueRequestsFromMapFunc(rolloutOfSet))
 	if r.Notifier != nil {
 		if err := mgr.Add(r.Notifier); err != nil {
 			return fmt.Errorf("add the notifier: %w", err)

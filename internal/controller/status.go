@@ -23,10 +23,11 @@ import (
 // status.claimResize and status.replication), the notifier's
 // (status.notifications), the claims decider's (status.claimResize, and
 // what it waits for in the message) and the replication decider's
-// (status.replication). A concern with status of its own (a snapshot set)
-// adds its part here, decided by its own decider, so that the write stays
-// one.
-func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, resize claims.Decision, rep *replicationStep) v1alpha1.StatefulSetRolloutStatus {
+// (status.replication) and the snapshot deciders' (status.snapshots,
+// status.restore). A
+// concern with status of its own adds its part here, decided by its own
+// decider, so that the write stays one.
+func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, resize claims.Decision, rep *replicationStep, snap *snapshotStep) v1alpha1.StatefulSetRolloutStatus {
 	want := *p.Status.DeepCopy()
 	want.Notifications = r.notificationRecords(rollout, want.Notifications)
 	want.ClaimResize = resize.Record
@@ -36,6 +37,7 @@ func (r *Reconciler) statusToWrite(rollout *v1alpha1.StatefulSetRollout, p plan.
 	if rep != nil {
 		want.Replication = rep.decision.Status.DeepCopy()
 	}
+	snap.record(&want)
 	return want
 }
 

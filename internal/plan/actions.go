@@ -75,6 +75,10 @@ func (d *decider) act(key string) {
 		// A retry is a new attempt: notifications tell it apart by StartedAt.
 		d.status.StartedAt, d.status.StepStartedAt, d.status.ProgressedAt = &now, &now, &now
 		d.event(corev1.EventTypeNormal, ReasonRetried, "Rollout retried from %s", d.stepName(0))
+	case v1alpha1.AnnotationRestore:
+		// Carried out by internal/snapshot (DecideRestore), which reads
+		// the value handled here to tell a new request from an old one;
+		// the planner holds the rollout while it runs (Input.Restore).
 	}
 }
 

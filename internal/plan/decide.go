@@ -78,15 +78,19 @@ func Decide(in Input) Plan {
 // scaleDown keeps the StatefulSet's replicas above the pods a scale-down
 // removes until their handover is done (the StatefulSet controller removes
 // the highest ordinals first, so every ordinal below the highest one still
-// handing over stays too).
+// handing over stays too). A restore scales down to zero.
 func (d *decider) scaleDown() {
-	d.plan.Replicas = d.replicas
+	target := d.replicas
+	if r := d.in.Restore; r != nil && r.ScaleDown {
+		target = 0
+	}
+	d.plan.Replicas = target
 	gate := d.in.Replication
 	if gate == nil {
 		return
 	}
 	for _, p := range d.pods.byOrdinalOrder() {
-		if p.Ordinal >= d.replicas && !p.Terminating && !gate.Stopped(p.Ref.Name) {
+		if p.Ordinal >= target && !p.Terminating && !gate.Stopped(p.Ref.Name) {
 			d.plan.Replicas = max(d.plan.Replicas, p.Ordinal+1)
 			d.plan.Handover = append(d.plan.Handover, p.Ref.Name)
 		}
@@ -150,7 +154,17 @@ func (d *decider) move() {
 		}
 		return
 	}
+	if r := d.in.Restore; r != nil {
+		d.setTemplate(hash, "", partition)
+		d.holdOn(HoldRestore, r.Message)
+		return
+	}
 	if hash != wantHash {
+		if wantRevision == "" && d.heldBySnapshot() {
+			// The StatefulSet keeps the template its pods run.
+			d.setTemplate(hash, "", partition)
+			return
+		}
 		// The new template goes out with every pod pinned, so the
 		// StatefulSet controller replaces nothing by itself.
 		d.setTemplate(wantHash, wantRevision, d.replicas)

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/snapshot"
 )
 
 // HoldKind is a reason a rollout does not move on by itself. Each kind has
@@ -44,6 +45,17 @@ const (
 	// analysis went over its limit: Degraded, before or after the automatic
 	// rollback, until a retry or a new template.
 	HoldAnalysisFailed
+	// HoldSnapshot: a new template waits for the snapshot set
+	// spec.snapshots.beforeRollout takes (Input.Snapshot) before it reaches
+	// the StatefulSet.
+	HoldSnapshot
+	// HoldSnapshotFailed: that set failed or timed out: Degraded with no
+	// pod touched, until a retry or a new template.
+	HoldSnapshotFailed
+	// HoldRestore: a restore from a snapshot set runs (Input.Restore): the
+	// StatefulSet keeps its template, and is scaled to zero while the
+	// claims are replaced.
+	HoldRestore
 )
 
 // String names a kind for people and logs: "Budget", "PauseStep".
@@ -79,6 +91,10 @@ var holdKinds = map[HoldKind]holdKind{
 
 	HoldAnalysis:       {"Analysis", v1alpha1.PhaseProgressing, metav1.ConditionTrue, ReasonAnalysisRunning},
 	HoldAnalysisFailed: {"AnalysisFailed", v1alpha1.PhaseDegraded, metav1.ConditionFalse, ReasonAnalysisFailed},
+
+	HoldSnapshot:       {"Snapshot", v1alpha1.PhaseProgressing, metav1.ConditionTrue, ReasonTakingSnapshot},
+	HoldSnapshotFailed: {"SnapshotFailed", v1alpha1.PhaseDegraded, metav1.ConditionFalse, ReasonSnapshotFailed},
+	HoldRestore:        {"Restore", v1alpha1.PhaseProgressing, metav1.ConditionTrue, ReasonRestoring},
 }
 
 // Reasons of the Progressing condition.
@@ -92,6 +108,9 @@ const (
 	ReasonStatefulSetRefused       = "StatefulSetRefused"
 	ReasonAnalysisRunning          = "AnalysisRunning"
 	ReasonAnalysisFailed           = "AnalysisFailed"
+	ReasonTakingSnapshot           = "TakingSnapshot"
+	ReasonSnapshotFailed           = snapshot.ReasonSnapshotFailed
+	ReasonRestoring                = "Restoring"
 )
 
 // Reasons of the Available and SerialBatches conditions.

@@ -14,6 +14,7 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/replication"
+	"github.com/sroll-dev/sroll/internal/snapshot"
 )
 
 // Input is everything the planner looks at.
@@ -31,7 +32,15 @@ type Input struct {
 	// while its member runs in its role, and is deleted only once its
 	// member is stopped.
 	Replication *replication.Gate
-	Now         time.Time
+	// Snapshot, set while spec.snapshots.beforeRollout has a set taken
+	// for a new template, is that set as the snapshot decider sees it: the
+	// new template reaches the StatefulSet only once it is Ready.
+	Snapshot *snapshot.Gate
+	// Restore, set while a restore from a snapshot set runs, holds the
+	// rollout where it is, and scales the StatefulSet to zero (after each
+	// member's handover) while its claims are replaced.
+	Restore *snapshot.RestoreGate
+	Now     time.Time
 	// Refused is the API server's message when it refused, for its content
 	// (invalid, forbidden by an admission plugin or a quota), the last
 	// StatefulSet write this generation of the rollout asked for; empty

@@ -120,6 +120,12 @@ func Decide(in Input) Decision {
 		d.startRecovery()
 	}
 	if d.st.RecoveryStartedAt != nil {
+		// A member leaving during a recovery (a restore scales every
+		// member down, the primary first gone) is still stopped before
+		// its pod goes.
+		for i := range d.st.Members {
+			d.leave(&d.st.Members[i])
+		}
 		d.recover()
 	} else {
 		d.steady()

@@ -103,7 +103,8 @@ func (d *decider) due(m *v1alpha1.ReplicationMember, kind HookKind) bool {
 // A join hook marks the member Starting in the status written before it runs.
 func (d *decider) start(m *v1alpha1.ReplicationMember, kind HookKind, args ...string) bool {
 	hook := d.hook(kind)
-	if hook == nil || !d.due(m, kind) {
+	if hook == nil || d.starting(m.Name) || !d.due(m, kind) {
+		// One hook per member at a time: the runner refuses a second.
 		return false
 	}
 	switch kind {

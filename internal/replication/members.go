@@ -116,11 +116,14 @@ func tail(s string, n int) string {
 }
 
 // activePrimaries are the addresses the joining members are given: the
-// primaries joined and passing their status hook, lowest ordinal first.
+// primaries joined and passing their status hook, lowest ordinal first,
+// whose pod still runs. A primary whose pod is terminating (a lights-out is
+// seen one pod at a time) passed its last status hook but is going: a
+// member joined to it could only fail, or give up its copy to follow it.
 func (d *decider) activePrimaries() []string {
 	var out []string
 	for _, m := range d.st.Members {
-		if m.Role == v1alpha1.RolePrimary && m.State == v1alpha1.MemberRunning {
+		if pod, ok := d.pod(m.Name); ok && pod.Running && m.Role == v1alpha1.RolePrimary && m.State == v1alpha1.MemberRunning {
 			out = append(out, d.address(m.Name))
 		}
 	}

@@ -14,12 +14,10 @@ func (d *decider) steady() {
 	var notRunning []string
 	for i := range d.st.Members {
 		m := &d.st.Members[i]
-		if d.in.Leaving[m.Name] || d.ordinal(m.Name) >= d.in.Replicas {
-			if d.stopped(m) {
-				d.dec.Stopped[m.Name] = true
+		if stopped, leaving := d.leave(m); leaving {
+			if stopped {
 				notRunning = append(notRunning, m.Name+" stopped to leave")
 			} else {
-				d.start(m, HookStop)
 				notRunning = append(notRunning, m.Name+" stopping to leave")
 			}
 			continue
@@ -49,6 +47,21 @@ func (d *decider) steady() {
 	}
 	d.st.Phase = v1alpha1.ReplicationDegraded
 	d.st.Message = "not every member runs: " + strings.Join(notRunning, ", ")
+}
+
+// leave stops a member that is leaving (its pod is to be deleted, or a
+// scale-down or a restore removes it) before its pod goes: it reports
+// whether the member is leaving and whether it is stopped already.
+func (d *decider) leave(m *v1alpha1.ReplicationMember) (stopped, leaving bool) {
+	if !d.in.Leaving[m.Name] && d.ordinal(m.Name) < d.in.Replicas {
+		return false, false
+	}
+	if d.stopped(m) {
+		d.dec.Stopped[m.Name] = true
+		return true, true
+	}
+	d.start(m, HookStop)
+	return false, true
 }
 
 // stopped reports whether a leaving member's application is down: its stop

@@ -109,14 +109,18 @@ func waitPodsRunning(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollo
 	return time.Now()
 }
 
-// checkSeededTheNewest: the seed reported the highest sequence, and pg-0,
-// which was stopped while the primary took writes, reported a lower one.
+// checkSeededTheNewest: every copy is still there (a sequence above 0), the
+// seed reported the highest, and pg-0, which was stopped while the primary
+// took writes, a lower one.
 func checkSeededTheNewest(t *testing.T, st *v1alpha1.ReplicationStatus) {
 	t.Helper()
 	seq := map[string]int64{}
 	for _, m := range st.Members {
 		if m.Sequence == nil {
 			t.Fatalf("%s reported no sequence: %s", m.Name, describeMembers(st))
+		}
+		if *m.Sequence <= 0 {
+			t.Errorf("%s reported sequence %d: its copy is gone", m.Name, *m.Sequence)
 		}
 		seq[m.Name] = *m.Sequence
 	}

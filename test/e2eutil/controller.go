@@ -60,6 +60,9 @@ func StartController(t testing.TB, cfg *rest.Config, ns string, adjust func(*con
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
+	if err := controller.SetupSnapshots(mgr, reconciler.Metrics); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()

@@ -264,6 +264,11 @@ func (e *env) checkAccess(t *testing.T, namespace string, granted bool) {
 		// replaced (orphan deletion).
 		{"patch", "", "persistentvolumeclaims"},
 		{"delete", "apps", "statefulsets"},
+		// Snapshot sets and a restore: the sets and their VolumeSnapshots,
+		// each claim deleted and created again from its snapshot.
+		{"create", "sroll.dev", "rolloutsnapshots"},
+		{"watch", "snapshot.storage.k8s.io", "volumesnapshots"},
+		{"delete", "", "persistentvolumeclaims"},
 	} {
 		if got := can(need[0], need[1], need[2]); got != granted {
 			t.Errorf("in namespace %s the ServiceAccount may %s %s.%s: %v, want %v", namespace, need[0], need[2], need[1], got, granted)
@@ -271,7 +276,7 @@ func (e *env) checkAccess(t *testing.T, namespace string, granted bool) {
 	}
 	for _, never := range [][3]string{
 		{"create", "", "pods"},
-		{"delete", "", "persistentvolumeclaims"},
+		{"update", "", "persistentvolumeclaims"},
 		{"list", "", "secrets"},
 		{"delete", "sroll.dev", "statefulsetrollouts"},
 		{"create", "rbac.authorization.k8s.io", "rolebindings"},

@@ -226,7 +226,9 @@ func TestKustomizeDefault(t *testing.T) {
 		}
 	}
 	one(t, objs, "Namespace")
-	one(t, objs, "CustomResourceDefinition")
+	if crds := ofKind(objs, "CustomResourceDefinition"); len(crds) != 2 {
+		t.Errorf("want the two CRDs (statefulsetrollouts, rolloutsnapshots), rendered %d", len(crds))
+	}
 	if role := one(t, objs, "ClusterRole"); role.GetName() != kustomizeRole {
 		t.Errorf("ClusterRole is named %q, want %q", role.GetName(), kustomizeRole)
 	}

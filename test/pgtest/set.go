@@ -41,8 +41,13 @@ type Set struct {
 	hooks    string
 }
 
+// maxMembers is how many members' ports Example keeps free: the example's
+// three, and room for a test that scales it up.
+const maxMembers = 10
+
 // Example is the rollout of examples/postgres/rollout.yaml in namespace
-// ns, on free ports. Change Rollout before creating it.
+// ns, on free ports (up to maxMembers members). Change Rollout before
+// creating it.
 func Example(t testing.TB, ns string) *Set {
 	t.Helper()
 	dir := filepath.Join(e2eutil.RepoRoot(), "examples", "postgres")
@@ -55,7 +60,7 @@ func Example(t testing.TB, ns string) *Set {
 		t.Fatalf("examples/postgres/rollout.yaml: %v", err)
 	}
 	r.Namespace = ns
-	s := &Set{Rollout: r, PortBase: freePorts(t, int(r.Spec.ReplicasOrDefault())), hooks: filepath.Join(dir, "hooks")}
+	s := &Set{Rollout: r, PortBase: freePorts(t, maxMembers), hooks: filepath.Join(dir, "hooks")}
 	hooks := &r.Spec.Replication.Hooks
 	for _, h := range []*v1alpha1.Hook{&hooks.Sequence, &hooks.Seed, hooks.Primary, hooks.Secondary, &hooks.Stop, &hooks.Status.Hook} {
 		if h != nil {

@@ -38,6 +38,8 @@ type Model struct {
 	Pods []Pod
 	// Events are the rollout's events, in any order; the newest few are shown.
 	Events []Event
+	// Snapshot is the rollout's newest snapshot set; nil when it has none.
+	Snapshot *Snapshot
 
 	// Now is when the model was read; ages are counted from it.
 	Now time.Time
@@ -87,4 +89,26 @@ type Event struct {
 	Count   int32
 	// Last is when the event was last seen.
 	Last time.Time
+}
+
+// Row is one rollout in a list: a row of `kubectl sroll list` and of the
+// dashboard's list.
+type Row struct {
+	Namespace string
+	Name      string
+	// Phase is status.phase, "Unknown" before the operator wrote one.
+	Phase string
+	// Step is the step being worked on out of all of them ("2/5"), n/n
+	// once the steps are done.
+	Step                    string
+	Updated, Ready, Desired int32
+	Images                  []string
+	Created                 time.Time
+}
+
+// Snapshot is what the screen shows of a snapshot set (a RolloutSnapshot).
+type Snapshot struct {
+	Name, Reason, Phase   string
+	ReadyVolumes, Volumes int
+	Created               time.Time
 }

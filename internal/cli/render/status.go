@@ -47,31 +47,22 @@ func (o Options) header(b *strings.Builder, m Model) {
 	if m.Message != "" {
 		rows = append(rows, []cell{{"Message:", bold}, {m.Message, plain}})
 	}
+	if s := m.Snapshot; s != nil {
+		rows = append(rows, []cell{{"Snapshot:", bold}, {fmt.Sprintf("%s %s (%s, %d/%d volumes, %s ago)", s.Name, s.Phase, s.Reason,
+			s.ReadyVolumes, s.Volumes, duration.HumanDuration(m.Now.Sub(s.Created))), plain}})
+	}
 	o.table(b, "", rows)
 }
 
 // steps lists the steps with a mark: done, current, or to come.
 func (o Options) steps(b *strings.Builder, m Model) {
-	labels := append([]string(nil), m.Steps...)
-	if !m.StepsEndAtFull {
-		labels = append(labels, "100% (the rest)")
+	marks := map[StepState]cell{
+		StepDone: {"✔", green}, StepCurrent: {"▶", cyan}, StepFailed: {"✘", red}, StepToCome: {" ", plain},
 	}
-	// Past the last step the remaining pods are updated towards 100%, which
-	// is the last row whether the spec wrote it or not.
-	current := min(m.CurrentStep, len(labels)-1)
 	fmt.Fprintf(b, "\n%s\n", o.paint(bold, "Steps:"))
-	for i, label := range labels {
-		mark := cell{" ", plain}
-		switch {
-		case m.Phase == "Completed" || i < current:
-			mark = cell{"✔", green}
-		case i > current:
-		case m.Phase == "Degraded" || m.Phase == "Aborted":
-			mark = cell{"✘", red}
-		default:
-			mark = cell{"▶", cyan}
-		}
-		fmt.Fprintf(b, "  %s %s\n", o.paint(mark.colour, mark.text), label)
+	for _, step := range Steps(m) {
+		mark := marks[step.State]
+		fmt.Fprintf(b, "  %s %s\n", o.paint(mark.colour, mark.text), step.Label)
 	}
 }
 

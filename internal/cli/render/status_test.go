@@ -104,6 +104,7 @@ func completed() Model {
 		m.Pods[i].Revision, m.Pods[i].Ready, m.Pods[i].Terminating, m.Pods[i].InFlight = m.Update.Name, true, false, false
 	}
 	m.Events = nil
+	m.Snapshot = &Snapshot{Name: "kv-20261122-095500", Reason: "BeforeRollout", Phase: "Ready", ReadyVolumes: 10, Volumes: 10, Created: now.Add(-5 * time.Minute)}
 	return m
 }
 

@@ -28,6 +28,12 @@ import (
 // StorageClass and snapshot classes that use it.
 const DriverName = "local.csi.sroll.dev"
 
+// ParameterFail, in a VolumeSnapshotClass's or VolumeGroupSnapshotClass's
+// parameters, makes every snapshot of that class fail with its value as
+// the driver's error, as a storage array out of snapshot space would:
+// tests of what sroll does when a snapshot fails use it.
+const ParameterFail = "fail"
+
 // defaultCapacity is what a volume gets when the request names no size.
 const defaultCapacity = 1 << 30
 
@@ -244,6 +250,9 @@ func (d *Driver) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequ
 	if err := checkID(req.GetSourceVolumeId()); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
+	if msg := req.GetParameters()[ParameterFail]; msg != "" {
+		return nil, status.Error(codes.FailedPrecondition, msg)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	snaps, err := d.snapshotVolumes(ctx, "", map[string]string{req.GetSourceVolumeId(): req.GetName()})
@@ -410,6 +419,9 @@ func (d *Driver) CreateVolumeGroupSnapshot(ctx context.Context, req *csi.CreateV
 	}
 	if len(req.GetSourceVolumeIds()) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "no source volumes")
+	}
+	if msg := req.GetParameters()[ParameterFail]; msg != "" {
+		return nil, status.Error(codes.FailedPrecondition, msg)
 	}
 	sources := map[string]string{}
 	for _, v := range req.GetSourceVolumeIds() {

@@ -173,3 +173,29 @@ func TestGroupSnapshotListAndExpand(t *testing.T) {
 		t.Errorf("expand to 2Gi: %+v, %v", grown, err)
 	}
 }
+
+// A class whose parameters say "fail" fails every snapshot with that
+// message, single and group, and leaves nothing behind.
+func TestSnapshotClassThatFails(t *testing.T) {
+	d, err := NewDriver(t.TempDir(), &quiescer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	createVolume(t, d, "v1", nil)
+	fail := map[string]string{ParameterFail: "out of snapshot space"}
+	_, err = d.CreateSnapshot(t.Context(), &csi.CreateSnapshotRequest{Name: "s1", SourceVolumeId: "v1", Parameters: fail})
+	if status.Code(err) != codes.FailedPrecondition || status.Convert(err).Message() != "out of snapshot space" {
+		t.Fatalf("CreateSnapshot with %v: %v, want FailedPrecondition: out of snapshot space", fail, err)
+	}
+	_, err = d.CreateVolumeGroupSnapshot(t.Context(), &csi.CreateVolumeGroupSnapshotRequest{Name: "g1", SourceVolumeIds: []string{"v1"}, Parameters: fail})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("CreateVolumeGroupSnapshot with %v: %v, want FailedPrecondition", fail, err)
+	}
+	list, err := d.ListSnapshots(t.Context(), &csi.ListSnapshotsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.GetEntries()) != 0 {
+		t.Errorf("failed snapshots left %d entries", len(list.GetEntries()))
+	}
+}

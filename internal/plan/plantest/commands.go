@@ -16,7 +16,7 @@ type Commands func(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool)
 // extra families. `go test -rewrite` regenerates the expected output for a
 // human to review.
 func Walk(t *testing.T, dir string, extra ...Commands) {
-	families := append(extra, specCommands, podCommands, loopCommands, analysisCommands)
+	families := append(extra, specCommands, podCommands, loopCommands, analysisCommands, snapshotCommands)
 	datadriven.Walk(t, dir, func(t *testing.T, path string) {
 		s := NewSim(t)
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {

@@ -26,6 +26,7 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/plan"
 	"github.com/sroll-dev/sroll/internal/replication"
+	"github.com/sroll-dev/sroll/internal/snapshot"
 )
 
 // Name is the simulated rollout's, its StatefulSet's and its pods' prefix.
@@ -60,6 +61,10 @@ type Sim struct {
 		message    string
 		generation int64
 	}
+	// Sets are the rollout's snapshot sets; snapshots is the snapshot
+	// decider's answer for the last Input (see snapshot_commands.go).
+	Sets      []v1alpha1.RolloutSnapshot
+	snapshots snapshot.Decision
 }
 
 // NewSim is an empty world: no rollout yet (the rollout command makes one).
@@ -106,6 +111,7 @@ func (s *Sim) Input() plan.Input {
 		}
 	}
 	in.Replication = replication.NewGate(in.Rollout, in.Pods)
+	in.Snapshot = s.decideSnapshots(in)
 	return in
 }
 
@@ -137,6 +143,7 @@ func (s *Sim) Apply() {
 		return
 	}
 	s.Rollout.Status = *p.Status.DeepCopy()
+	s.applySnapshots()
 	for _, key := range p.HandledActions {
 		delete(s.Rollout.Annotations, key)
 	}

@@ -1,0 +1,165 @@
+// Package snapshot decides when a rollout's snapshot sets (RolloutSnapshots)
+// are taken and kept, and how one set gets its VolumeSnapshots and becomes
+// Ready or Failed. It is pure: the controller reads the world into an
+// input, and carries out the decision in the order its fields say.
+//
+// Two deciders:
+//
+//   - DecideSet, for one set: it records what the set captures (members,
+//     claims, the VolumeSnapshot names, the revision) in the set's status
+//     before a VolumeSnapshot is created, then follows their readiness to
+//     Ready, or to Failed on an error or when readyTimeoutSeconds pass.
+//   - Decide, for one rollout: the set a new template waits for (named in
+//     the rollout's status before it is created, so a restarted operator
+//     never takes two), the planner's Gate, and the retention of automatic
+//     sets (spec.snapshots.keep).
+package snapshot
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/event"
+	"github.com/sroll-dev/sroll/internal/names"
+)
+
+// Event reasons are stable: alerts and tests match on them.
+const (
+	// ReasonSnapshotStarted: a rollout asked for a set before its rollout.
+	ReasonSnapshotStarted = "SnapshotStarted"
+	// ReasonSnapshotReady: every VolumeSnapshot of a set is ready.
+	ReasonSnapshotReady = "SnapshotReady"
+	// ReasonSnapshotFailed: a set failed (a VolumeSnapshot error, the
+	// ready timeout, nothing to capture).
+	ReasonSnapshotFailed = "SnapshotFailed"
+	// ReasonSnapshotDeleted: an automatic set went, beyond spec.snapshots.keep.
+	ReasonSnapshotDeleted = "SnapshotDeleted"
+)
+
+// VolumeState is what the snapshot controllers report of one VolumeSnapshot.
+type VolumeState struct {
+	Ready bool
+	// Error is status.error.message; empty when none.
+	Error string
+}
+
+// SetInput is what one reconcile of a set observed.
+type SetInput struct {
+	Set *v1alpha1.RolloutSnapshot
+	// Rollout is nil when the set's rollout does not exist.
+	Rollout *v1alpha1.StatefulSetRollout
+	// Revision is the StatefulSet's current revision (what the members run
+	// below the partition), and Images that revision's images.
+	Revision string
+	Images   []string
+	// Snapshots are the set's VolumeSnapshots that exist, by name.
+	Snapshots map[string]VolumeState
+	Now       time.Time
+}
+
+// SetDecision says what to do with one set, in field order.
+type SetDecision struct {
+	// 1. Status to write (skipped when equal to the set's).
+	Status v1alpha1.RolloutSnapshotStatus
+	// 2. VolumeSnapshots to create, of Status.Volumes; one that exists
+	// already is left alone.
+	Create []v1alpha1.SnapshotVolume
+	// 3. Events on the set, after the status write succeeded.
+	Events []event.Event
+	// RequeueAfter is when the ready timeout ends; 0 = none.
+	RequeueAfter time.Duration
+}
+
+// DecideSet is the next step of one snapshot set.
+func DecideSet(in SetInput) SetDecision {
+	d := SetDecision{Status: *in.Set.Status.DeepCopy()}
+	st := &d.Status
+	switch st.Phase {
+	case v1alpha1.SnapshotReady, v1alpha1.SnapshotFailed:
+		return d // a record
+	case "":
+		if in.Rollout == nil {
+			d.fail(in, fmt.Sprintf("StatefulSetRollout %q not found in this namespace", in.Set.Spec.RolloutName))
+			return d
+		}
+		now := metav1.NewTime(in.Now)
+		st.Phase, st.StartedAt = v1alpha1.SnapshotPending, &now
+		st.Revision, st.Images = in.Revision, in.Images
+		st.Replicas = in.Rollout.Spec.ReplicasOrDefault()
+		st.Volumes = Volumes(in.Set.Name, in.Rollout)
+		if len(st.Volumes) == 0 {
+			d.fail(in, fmt.Sprintf("StatefulSetRollout %s has no volumeClaimTemplates: there is nothing to snapshot", in.Rollout.Name))
+			return d
+		}
+	}
+	var waiting, failed []string
+	st.ReadyVolumes = 0
+	for i := range st.Volumes {
+		v := &st.Volumes[i]
+		state, ok := in.Snapshots[v.VolumeSnapshot]
+		if !ok {
+			d.Create = append(d.Create, *v)
+			waiting = append(waiting, v.Claim)
+			continue
+		}
+		v.Ready, v.Error = state.Ready, state.Error
+		switch {
+		case v.Ready:
+			st.ReadyVolumes++
+		case v.Error != "":
+			failed = append(failed, fmt.Sprintf("%s: %s", v.Claim, v.Error))
+		default:
+			waiting = append(waiting, v.Claim)
+		}
+	}
+	total := len(st.Volumes)
+	timeout := time.Duration(in.Set.Spec.ReadyTimeoutOrDefault()) * time.Second
+	deadline := st.StartedAt.Add(timeout)
+	switch {
+	case len(failed) > 0:
+		d.Create = nil
+		d.fail(in, fmt.Sprintf("%d/%d volume snapshots ready; failed: %s", st.ReadyVolumes, total, strings.Join(failed, "; ")))
+	case int(st.ReadyVolumes) == total:
+		now := metav1.NewTime(in.Now)
+		st.Phase, st.ReadyAt = v1alpha1.SnapshotReady, &now
+		st.Message = fmt.Sprintf("%d volume snapshots of %d members ready, revision %s", total, st.Replicas, st.Revision)
+		d.Events = append(d.Events, event.Event{Type: corev1.EventTypeNormal, Reason: ReasonSnapshotReady,
+			Message: fmt.Sprintf("Snapshot set ready: %s, in %s", st.Message, in.Now.Sub(st.StartedAt.Time).Round(time.Second))})
+	case !in.Now.Before(deadline):
+		d.Create = nil
+		d.fail(in, fmt.Sprintf("not ready within %s: %d/%d volume snapshots ready; waiting for %s", timeout, st.ReadyVolumes, total, names.Summary(waiting)))
+	default:
+		st.Message = fmt.Sprintf("%d/%d volume snapshots ready", st.ReadyVolumes, total)
+		d.RequeueAfter = deadline.Sub(in.Now)
+	}
+	return d
+}
+
+func (d *SetDecision) fail(in SetInput, message string) {
+	d.Status.Phase, d.Status.Message = v1alpha1.SnapshotFailed, message
+	if d.Status.StartedAt == nil {
+		now := metav1.NewTime(in.Now)
+		d.Status.StartedAt = &now
+	}
+	d.Events = append(d.Events, event.Event{Type: corev1.EventTypeWarning, Reason: ReasonSnapshotFailed, Message: "Snapshot set failed: " + message})
+}
+
+// Volumes are the claims of every member of a rollout (its StatefulSet is
+// named like it), by ordinal then claim template, each with the name of its
+// VolumeSnapshot in the set called set.
+func Volumes(set string, rollout *v1alpha1.StatefulSetRollout) []v1alpha1.SnapshotVolume {
+	var volumes []v1alpha1.SnapshotVolume
+	for ordinal := range rollout.Spec.ReplicasOrDefault() {
+		member := fmt.Sprintf("%s-%d", rollout.Name, ordinal)
+		for _, template := range rollout.Spec.VolumeClaimTemplates {
+			claim := template.Name + "-" + member
+			volumes = append(volumes, v1alpha1.SnapshotVolume{Claim: claim, Member: member, VolumeSnapshot: set + "-" + claim})
+		}
+	}
+	return volumes
+}
