@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -139,18 +140,23 @@ func (c *cluster) start(ctx context.Context, scheme *runtime.Scheme) error {
 			return err
 		}
 	}
-	watched := []struct {
-		obj    client.Object
-		key    func(metav1.Object) string
-		inList bool
-	}{
+	kinds := []watched{
 		{&v1alpha1.StatefulSetRollout{}, func(o metav1.Object) string { return o.GetName() }, true},
 		{&appsv1.StatefulSet{}, func(o metav1.Object) string { return o.GetLabels()[v1alpha1.LabelRollout] }, false},
 		{&corev1.Pod{}, func(o metav1.Object) string { return o.GetLabels()[v1alpha1.LabelRollout] }, false},
 		{&appsv1.ControllerRevision{}, ownerStatefulSet, false},
 		{&corev1.Event{}, func(o metav1.Object) string { return o.(*corev1.Event).InvolvedObject.Name }, false},
 	}
-	for _, w := range watched {
+	// Snapshot sets are watched where the cluster serves their kind; an
+	// operator older than the kind runs without them.
+	snapshots, err := servesSnapshots(c.Config)
+	if err != nil {
+		return err
+	}
+	if snapshots {
+		kinds = append(kinds, watched{&v1alpha1.RolloutSnapshot{}, func(o metav1.Object) string { return o.GetLabels()[v1alpha1.LabelRollout] }, false})
+	}
+	for _, w := range kinds {
 		informer, err := informers.GetInformer(ctx, w.obj, cache.BlockUntilSynced(false))
 		if err != nil {
 			return err
@@ -164,6 +170,9 @@ func (c *cluster) start(ctx context.Context, scheme *runtime.Scheme) error {
 	if err != nil {
 		return err
 	}
+	if !snapshots {
+		reader = noSnapshots{reader}
+	}
 	go func() { _ = informers.Start(ctx) }()
 	if !informers.WaitForCacheSync(ctx) {
 		return ctx.Err()
@@ -173,6 +182,47 @@ func (c *cluster) start(ctx context.Context, scheme *runtime.Scheme) error {
 	c.mu.Unlock()
 	c.set(stateReady, "")
 	return nil
+}
+
+// watched is a kind the informers watch, key naming the rollout an object
+// is of; inList when a change of it changes the list page.
+type watched struct {
+	obj    client.Object
+	key    func(metav1.Object) string
+	inList bool
+}
+
+// servesSnapshots says whether the cluster serves the RolloutSnapshot kind.
+func servesSnapshots(cfg *rest.Config) (bool, error) {
+	d, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return false, err
+	}
+	resources, err := d.ServerResourcesForGroupVersion(v1alpha1.GroupVersion.String())
+	if apierrors.IsNotFound(err) {
+		// Not even the group: the rollouts' informer says sroll is not installed.
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, r := range resources.APIResources {
+		if r.Kind == "RolloutSnapshot" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// noSnapshots reads from a cluster that does not serve the RolloutSnapshot
+// kind: its rollouts have no snapshot sets.
+type noSnapshots struct{ client.Client }
+
+func (c noSnapshots) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if _, ok := list.(*v1alpha1.RolloutSnapshotList); ok {
+		return nil
+	}
+	return c.Client.List(ctx, list, opts...)
 }
 
 // ownerStatefulSet is the rollout of a ControllerRevision: its StatefulSet
