@@ -77,10 +77,14 @@ type fixture struct {
 
 func newFixture(t *testing.T, objects ...client.Object) *fixture {
 	t.Helper()
-	c := fake.NewClientBuilder().
-		WithScheme(NewScheme()).
+	return newFixtureOn(t, fake.NewClientBuilder().WithObjects(objects...))
+}
+
+// newFixtureOn is newFixture on a fake client built from b.
+func newFixtureOn(t *testing.T, b *fake.ClientBuilder) *fixture {
+	t.Helper()
+	c := b.WithScheme(NewScheme()).
 		WithStatusSubresource(&v1alpha1.StatefulSetRollout{}).
-		WithObjects(objects...).
 		Build()
 	writes := controllertest.RecordWrites(c)
 	recorder := events.NewFakeRecorder(100)

@@ -69,10 +69,14 @@ type Reconciler struct {
 	// spec.rollout.consul. SetupWithManager runs it with the manager.
 	Consul *watch.Watcher
 
-	deletions    deletions
-	ownWrites    ownWrites
-	refusals     refusals
-	statusWrites statusWrites
+	deletions deletions
+	// ownWrites are this operator's writes of each rollout, and
+	// ownStatefulSetWrites of its StatefulSet, not yet in the cache.
+	ownWrites            ownWrites
+	ownStatefulSetWrites ownWrites
+	refusals             refusals
+	statusWrites         statusWrites
+	heldEvents           heldEvents
 }
 
 // observed is what one reconcile read of a rollout's world.
@@ -123,34 +127,58 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	if obs.sts != nil && !r.ownStatefulSetWrites.caughtUp(key, obs.sts.ResourceVersion) {
+		// A plan from the StatefulSet before this operator's last write
+		// of it would write the same template or partition again.
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
 	if obs.sts != nil && !Adoptable(obs.sts, &rollout) {
 		r.refuseAdoption(ctx, &rollout, obs.sts)
 		return ctrl.Result{}, nil
 	}
-	snap, err := r.decideSnapshots(ctx, &rollout, obs)
-	if err != nil {
-		return ctrl.Result{}, err
+	result, template, err := r.decideAndApply(ctx, &rollout, obs)
+	if err != nil || template == nil {
+		return result, err
 	}
-	measured, results := r.recordMeasurements(&rollout)
-	gate := r.consulGate(&rollout, obs)
+	// The StatefulSet took a new template: plan again from the API server's
+	// answer, so that the first batch goes now (the planner places it
+	// before the StatefulSet controller observed the template) instead of
+	// after a wait for the cache and a turn in the work queue.
+	obs.sts = template
+	result, _, err = r.decideAndApply(ctx, &rollout, obs)
+	return result, err
+}
+
+// decideAndApply asks the deciders what to do in the world observed and
+// does it. When that gave the StatefulSet a new template and no other
+// concern holds the first batch (a replicated set's stop hooks, a snapshot
+// set to take first), it returns the StatefulSet as the API server answered.
+func (r *Reconciler) decideAndApply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed) (ctrl.Result, *appsv1.StatefulSet, error) {
+	key := client.ObjectKeyFromObject(rollout)
+	snap, err := r.decideSnapshots(ctx, rollout, obs)
+	if err != nil {
+		return ctrl.Result{}, nil, err
+	}
+	measured, results := r.recordMeasurements(rollout)
+	gate := r.consulGate(rollout, obs)
 	in := plan.Input{
 		Rollout:     measured,
 		StatefulSet: obs.sts,
 		Pods:        obs.pods,
 		History:     obs.revisions,
-		Replication: replication.NewGate(&rollout, obs.pods),
+		Replication: replication.NewGate(rollout, obs.pods),
 		Consul:      gate,
 		Now:         r.Clock.Now(),
 		Refused:     r.refusals.of(key, rollout.Generation),
 	}
 	snap.input(&in)
 	p := plan.Decide(in)
-	rep, err := r.decideReplication(ctx, &rollout, obs, p)
+	rep, err := r.decideReplication(ctx, rollout, obs, p)
 	if err != nil {
 		r.Measures.Return(key, results)
-		return ctrl.Result{}, err
+		return ctrl.Result{}, nil, err
 	}
-	deferred, err := r.apply(ctx, &rollout, obs, p, rep, snap)
+	deferred, template, err := r.apply(ctx, rollout, obs, p, rep, snap)
 	if err != nil || p.Undo != nil {
 		// The status that records these measurements was not written.
 		r.Measures.Return(key, results)
@@ -158,17 +186,20 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (c
 	if err != nil {
 		if rep != nil && !equality.Semantic.DeepEqual(rollout.Status.Replication, &rep.decision.Status) {
 			// The status that records these results was not written.
-			r.Hooks.Return(client.ObjectKeyFromObject(&rollout), rep.results)
+			r.Hooks.Return(key, rep.results)
 		}
-		return ctrl.Result{}, err
+		return ctrl.Result{}, nil, err
 	}
-	r.scheduleMeasurements(&rollout, p)
-	r.watchConsul(&rollout, gate, obs, p)
+	r.scheduleMeasurements(rollout, p)
+	r.watchConsul(rollout, gate, obs, p)
 	requeue := sooner(sooner(p.RequeueAfter, deferred), snap.requeueAfter())
 	if rep != nil {
 		requeue = sooner(requeue, rep.decision.RequeueAfter)
 	}
-	return ctrl.Result{RequeueAfter: requeue}, nil
+	if rep != nil || snap != nil || rollout.Spec.Replication != nil {
+		template = nil
+	}
+	return ctrl.Result{RequeueAfter: requeue}, template, nil
 }
 
 // observe reads the StatefulSet, its history and its pods. Pods this operator
@@ -208,7 +239,8 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //     or its taint is put), then the replication hooks, fencing calls,
 //     taints and events, which only that write allows, and the snapshot
 //     sets it names (internal/snapshot);
-//  2. what describes the status just committed: events, metrics and
+//  2. what describes the status just committed: events (with those of the
+//     plans deferred since the last write, heldEvents), metrics and
 //     notifications, now, so that a later step failing does not lose them;
 //  3. a storage increase's claims (internal/claims), and when it replaces
 //     the StatefulSet, its orphan deletion, after which nothing below
@@ -225,32 +257,39 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // (observedOnly) decides nothing a restart would lose, so 1 and 2 come after
 // 3 to 6: the partition alone carries the decision, and the status round trip
 // stays out of each wave of deletions. Such a status is also written at most
-// once per statusInterval, since a rollout's pods change every few
-// milliseconds and each change would be a write; apply then returns when the
-// deferred status is due.
-func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep) (time.Duration, error) {
+// once per statusInterval, and in turn with the other rollouts' (statusWrites),
+// since a rollout's pods change every few milliseconds and each change would
+// be a write; apply then returns when the deferred status is due. When the
+// StatefulSet took a new template, apply returns it as the API server
+// answered.
+func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep) (time.Duration, *appsv1.StatefulSet, error) {
 	if p.Undo != nil {
-		return 0, r.undo(ctx, rollout, p)
+		return 0, nil, r.undo(ctx, rollout, p)
 	}
 	previous := rollout.Status.DeepCopy()
 	resize, err := r.decideClaims(ctx, rollout, obs.sts, &p)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	want := r.statusToWrite(rollout, p, resize, rep, snap)
 	if !observedOnly(rollout.Status, want) {
 		if err := r.commit(ctx, rollout, obs, p, rep, snap, previous, want); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		return 0, r.act(ctx, rollout, obs, p, previous, resize)
+		template, err := r.act(ctx, rollout, obs, p, previous, resize)
+		return 0, template, err
 	}
-	if err := r.act(ctx, rollout, obs, p, previous, resize); err != nil {
-		return 0, err
+	template, err := r.act(ctx, rollout, obs, p, previous, resize)
+	if err != nil {
+		return 0, nil, err
 	}
-	if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
-		return wait, nil
+	if !equality.Semantic.DeepEqual(rollout.Status, want) {
+		if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
+			r.heldEvents.hold(client.ObjectKeyFromObject(rollout), p.Events, p.Delete)
+			return wait, template, nil
+		}
 	}
-	return 0, r.commit(ctx, rollout, obs, p, rep, snap, previous, want)
+	return 0, template, r.commit(ctx, rollout, obs, p, rep, snap, previous, want)
 }
 
 // commit is steps 1 and 2 of apply: it writes the status want over previous,
@@ -262,52 +301,54 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 	if err != nil {
 		return err
 	}
-	if written {
-		r.statusWrites.wrote(client.ObjectKeyFromObject(rollout), r.Clock.Now())
-	}
+	r.statusWrites.committed(client.ObjectKeyFromObject(rollout), r.Clock.Now(), written)
 	var replicated error
 	if rep != nil {
 		replicated = r.replicate(ctx, rollout, rep)
 	}
 	snapped := r.takeSnapshots(ctx, rollout, snap)
-	r.recordEvents(rollout, actionRollout, p.Events)
+	r.recordEvents(rollout, actionRollout, r.heldEvents.with(client.ObjectKeyFromObject(rollout), p.Events, p.Delete))
 	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.View)
 	return errors.Join(replicated, snapped)
 }
 
-// act is steps 3 to 6 of apply.
+// act is steps 3 to 6 of apply; it returns the StatefulSet when it gave it
+// a new template.
 func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan,
-	previous *v1alpha1.StatefulSetRolloutStatus, resize claims.Decision) error {
+	previous *v1alpha1.StatefulSetRolloutStatus, resize claims.Decision) (*appsv1.StatefulSet, error) {
 	replaced, err := r.resizeClaims(ctx, rollout, obs.sts, previous.ClaimResize == nil && resize.Record != nil, resize)
 	if err != nil || replaced {
-		return err // replaced: the next reconcile creates the StatefulSet
+		return nil, err // replaced: the next reconcile creates the StatefulSet
 	}
 	if err := r.ensureService(ctx, rollout); err != nil {
-		return err
+		return nil, err
 	}
 	key := client.ObjectKeyFromObject(rollout)
-	if err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p); err != nil {
+	template, err := r.writeStatefulSet(ctx, rollout, obs.sts, obs.revisions, p)
+	if err != nil {
 		if Refused(err) {
 			r.refusals.refused(key, rollout.Generation, err)
-			return fmt.Errorf("%w: %w", errRefused, err)
+			return nil, fmt.Errorf("%w: %w", errRefused, err)
 		}
-		return err
+		return nil, err
 	}
 	r.refusals.forget(key)
 	if err := r.deletePods(ctx, rollout, p.Delete); err != nil {
-		return err
+		return nil, err
 	}
-	return r.removeActions(ctx, rollout, p.HandledActions)
+	return template, r.removeActions(ctx, rollout, p.HandledActions)
 }
 
 // forget drops what is remembered about a deleted rollout.
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.deletions.forget(key)
 	r.ownWrites.forget(key)
+	r.ownStatefulSetWrites.forget(key)
 	r.refusals.forget(key)
 	r.statusWrites.forget(key)
+	r.heldEvents.forget(key)
 	r.Metrics.forget(key)
 	if r.Hooks != nil {
 		r.Hooks.Forget(key)

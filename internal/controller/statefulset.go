@@ -21,34 +21,39 @@ import (
 // sroll owns when one of them differs, adopting a StatefulSet that has no
 // controller. It writes nothing when everything already matches. The template
 // and the partition always travel in the same write, so the StatefulSet
-// controller never sees a new template without its pin.
-func (r *Reconciler) writeStatefulSet(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, existing *appsv1.StatefulSet, revisions []appsv1.ControllerRevision, p plan.Plan) error {
+// controller never sees a new template without its pin. When it gave an
+// existing StatefulSet a new template, it returns the API server's answer.
+func (r *Reconciler) writeStatefulSet(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, existing *appsv1.StatefulSet, revisions []appsv1.ControllerRevision, p plan.Plan) (*appsv1.StatefulSet, error) {
 	log := ctrl.LoggerFrom(ctx)
 	desired, err := desiredStatefulSet(rollout, revisions, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if existing == nil {
 		if err := r.Create(ctx, desired); err != nil {
-			return staleOr(fmt.Errorf("create StatefulSet: %w", err))
+			return nil, staleOr(fmt.Errorf("create StatefulSet: %w", err))
 		}
 		log.Info("Created StatefulSet", "statefulSet", desired.Name, "templateHash", p.TemplateHash, "partition", p.Partition)
-		return nil
+		return nil, nil
 	}
 	updated, changed := mergeStatefulSet(existing, desired)
 	if !changed {
-		return nil
+		return nil, nil
 	}
 	// A merge patch of the changed fields, without a resourceVersion: the
 	// StatefulSet controller updates the status all the time, so an update
 	// of the whole object would mostly conflict, and no one else writes the
 	// fields sroll owns.
 	if err := r.Patch(ctx, updated, client.MergeFrom(existing)); err != nil {
-		return fmt.Errorf("patch StatefulSet: %w", err)
+		return nil, fmt.Errorf("patch StatefulSet: %w", err)
 	}
+	r.ownStatefulSetWrites.wrote(client.ObjectKeyFromObject(rollout), existing.ResourceVersion)
 	log.Info("Patched StatefulSet", "statefulSet", updated.Name, "templateHash", p.TemplateHash,
 		"partition", p.Partition, "adopted", metav1.GetControllerOf(existing) == nil)
-	return nil
+	if existing.Annotations[v1alpha1.AnnotationTemplateHash] == p.TemplateHash {
+		return nil, nil
+	}
+	return updated, nil
 }
 
 // StatefulSetFor is the StatefulSet the operator writes when the rollout's

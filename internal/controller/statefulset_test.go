@@ -201,7 +201,7 @@ func TestWriteStatefulSetCreatesThenLeavesAlone(t *testing.T) {
 	f := newFixture(t, rollout)
 	p := plan.Plan{TemplateHash: plan.TemplateHash(&rollout.Spec.Template), Partition: 0}
 
-	if err := f.r.writeStatefulSet(ctx, rollout, nil, nil, p); err != nil {
+	if _, err := f.r.writeStatefulSet(ctx, rollout, nil, nil, p); err != nil {
 		t.Fatal(err)
 	}
 	var sts appsv1.StatefulSet
@@ -209,7 +209,7 @@ func TestWriteStatefulSetCreatesThenLeavesAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	version := sts.ResourceVersion
-	if err := f.r.writeStatefulSet(ctx, rollout, &sts, nil, p); err != nil {
+	if _, err := f.r.writeStatefulSet(ctx, rollout, &sts, nil, p); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.r.Get(ctx, client.ObjectKeyFromObject(rollout), &sts); err != nil {

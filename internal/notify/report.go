@@ -46,6 +46,9 @@ type Report struct {
 	FromRevision string
 	FromImages   []string
 
+	// Replicas is how many pods the rollout wants (spec.replicas): what
+	// the counts are out of, whatever a wave has down when the report is
+	// made. Ready, Updated and UpdatedReady are the status's counts.
 	Replicas, Ready, Updated, UpdatedReady int32
 	// InFlight names the pods of the batch being replaced, lowest ordinal
 	// first: the planner's plan.View.InFlight.
@@ -82,7 +85,7 @@ func NewReport(r *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRolloutSt
 		StableRevision: st.StableRevision,
 		UpdateRevision: st.UpdateRevision,
 		NewImages:      images,
-		Replicas:       st.Replicas,
+		Replicas:       r.Spec.ReplicasOrDefault(),
 		Ready:          st.ReadyReplicas,
 		Updated:        st.UpdatedReplicas,
 		UpdatedReady:   st.UpdatedReadyReplicas,

@@ -172,18 +172,16 @@ func (d *decider) move() {
 		return
 	}
 	d.setTemplate(wantHash, wantRevision, partition)
-	if !templateObserved(sts, d.in.History) {
+	w, ok := d.worldOf(sts)
+	if !ok {
 		// Keep the message: it would flip to this and back around every
 		// partition change, a status write each time for no news.
 		d.waiting(d.status.Message)
 		return
 	}
-	w := world{
-		target:    sts.Status.UpdateRevision,
-		current:   sts.Status.CurrentRevision,
-		partition: partition,
+	if w.target != revisionNotCreated {
+		d.status.UpdateRevision = w.target
 	}
-	d.status.UpdateRevision = w.target
 	d.noteProgress(w.target)
 	if d.status.StableRevision == "" && w.current != w.target {
 		d.status.StableRevision = w.current
@@ -251,9 +249,71 @@ func templateObserved(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevi
 	return err == nil && equality.Semantic.DeepEqual(*template, sts.Spec.Template)
 }
 
-// world is the StatefulSet's view of revisions once it observed the template.
+// worldOf is the StatefulSet's view of revisions, once the planner can know
+// it: when the StatefulSet controller observed the template, its status
+// says; before that, when the template is one this planner can place
+// (templateAhead), the first batch need not wait for that controller's
+// round trip. ok is false while the target is unknown.
+func (d *decider) worldOf(sts *appsv1.StatefulSet) (world, bool) {
+	w := world{
+		target:    sts.Status.UpdateRevision,
+		current:   sts.Status.CurrentRevision,
+		partition: currentPartition(sts),
+	}
+	if templateObserved(sts, d.in.History) {
+		return w, true
+	}
+	target, ok := d.templateAhead(sts)
+	w.target = target
+	return w, ok
+}
+
+// revisionNotCreated is the target while the StatefulSet's template is new
+// and its controller has not stored it as a ControllerRevision yet: no pod
+// runs it, and no pod can carry this name (a label value has no spaces).
+const revisionNotCreated = "(not created yet)"
+
+// templateAhead is the revision the StatefulSet controller will update pods
+// to once it observes the template the StatefulSet already carries: the
+// revision of the history that holds that template (the controller reuses
+// it, as in a rollback), else one it has yet to create. It answers only
+// where no pod could be on a revision this planner does not know: the
+// controller observed the StatefulSet before, every pod runs a revision of
+// the history, and there are pods to replace. A new pod at a revision the
+// history does not show yet (its ControllerRevision arrives on a separate
+// watch) keeps the planner waiting, so it is never taken for an outdated one.
+//
+// Deleting before the StatefulSet controller observed the template is as
+// safe as deleting before it observed a lowered partition (templateObserved):
+// the template and the partition travel in one write, which the API server
+// committed before any deletion, and that controller recreates a deleted pod
+// from the StatefulSet as it is then.
+func (d *decider) templateAhead(sts *appsv1.StatefulSet) (string, bool) {
+	if sts.Status.CurrentRevision == "" || d.replicas == 0 || len(d.pods.byOrdinal) == 0 ||
+		d.status.Phase == v1alpha1.PhaseCompleted || d.status.Phase == v1alpha1.PhaseDegraded {
+		return "", false
+	}
+	for _, p := range d.pods.byOrdinal {
+		if history.Find(d.in.History, p.Revision) == nil {
+			return "", false
+		}
+	}
+	for i := range d.in.History {
+		template, err := history.Template(&d.in.History[i])
+		if err != nil {
+			return "", false
+		}
+		if equality.Semantic.DeepEqual(*template, sts.Spec.Template) {
+			return d.in.History[i].Name, true
+		}
+	}
+	return revisionNotCreated, true
+}
+
+// world is the StatefulSet's view of revisions (worldOf).
 type world struct {
-	// target is the revision pods move to (the StatefulSet's updateRevision).
+	// target is the revision pods move to: the StatefulSet's updateRevision,
+	// or the one it will be (templateAhead).
 	target string
 	// current is the revision the StatefulSet recreates pods below the
 	// partition at (its currentRevision).

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/names"
 )
 
@@ -157,10 +159,9 @@ func (d *decider) deleteBatch(pods []Pod) int32 {
 	if len(deleted) == 0 {
 		return authorised
 	}
-	slices.Sort(deleted)
 	now := metav1.NewTime(d.now)
 	d.status.ProgressedAt = &now
-	d.event(corev1.EventTypeNormal, ReasonBatchDeleted, "Deleted %d pods: %s", len(deleted), names.Summary(deleted))
+	d.plan.Events = append(d.plan.Events, BatchDeleted(deleted))
 	return authorised
 }
 
@@ -177,6 +178,15 @@ func (d *decider) handedOver(p Pod) bool {
 		d.timer(left)
 	}
 	return done
+}
+
+// BatchDeleted is the event that says which pods a plan deleted. The
+// controller records one for the batches of several plans whose status
+// writes it deferred (their deletions did happen), naming all their pods.
+func BatchDeleted(podNames []string) event.Event {
+	sorted := slices.Sorted(slices.Values(podNames))
+	return event.Event{Type: corev1.EventTypeNormal, Reason: ReasonBatchDeleted,
+		Message: fmt.Sprintf("Deleted %d pods: %s", len(sorted), names.Summary(sorted))}
 }
 
 func (d *decider) deadline() time.Duration {

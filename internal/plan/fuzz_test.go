@@ -1,13 +1,16 @@
 package plan_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -90,6 +93,20 @@ func randomWorld(data []byte) plan.Input {
 	s := plantest.NewSim(nil)
 	var pods []corev1.Pod
 	revisions := []string{stable, plantest.RevisionOf("v2"), plantest.RevisionOf("v0")}
+	var history []appsv1.ControllerRevision
+	if src.next(3) == 0 {
+		// A template the StatefulSet controller has not observed yet: one
+		// of the history's, or a new one; now and then a pod on a revision
+		// the history does not show.
+		sts.Status.ObservedGeneration = 2
+		sts.Spec.Template = templateOf(r, []string{"v1", "v2", "v0", "v3"}[src.next(4)])
+		for _, image := range []string{"v1", "v2", "v0"} {
+			history = append(history, revisionOf(r, image))
+		}
+		if src.next(3) == 0 {
+			revisions = append(revisions, plantest.RevisionOf("v9"))
+		}
+	}
 	for o := range replicas + int32(src.next(3)) {
 		if src.next(6) == 0 {
 			continue // missing
@@ -105,7 +122,45 @@ func randomWorld(data []byte) plan.Input {
 		}
 		pods = append(pods, *pod)
 	}
-	return plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, Now: now}
+	return plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, History: history, Now: now}
+}
+
+// templateOf is the rollout's template at image.
+func templateOf(r *v1alpha1.StatefulSetRollout, image string) corev1.PodTemplateSpec {
+	t := *r.Spec.Template.DeepCopy()
+	t.Spec.Containers[0].Image = image
+	return t
+}
+
+// revisionOf is the ControllerRevision of the rollout's template at image,
+// stored as the StatefulSet controller stores it.
+func revisionOf(r *v1alpha1.StatefulSetRollout, image string) appsv1.ControllerRevision {
+	data, err := json.Marshal(map[string]any{"spec": map[string]any{"template": templateOf(r, image)}})
+	if err != nil {
+		panic(err)
+	}
+	return appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: plantest.RevisionOf(image), Namespace: "ns"}, Data: runtime.RawExtension{Raw: data}}
+}
+
+// targetOf is the revision pods move to as the StatefulSet controller will
+// have it: its update revision once it observed the template, else the
+// history's revision of that template, else a new one ("").
+func targetOf(in plan.Input) string {
+	sts := in.StatefulSet
+	if sts.Status.ObservedGeneration >= sts.Generation {
+		return sts.Status.UpdateRevision
+	}
+	for _, rev := range in.History {
+		var data struct {
+			Spec struct {
+				Template corev1.PodTemplateSpec `json:"template"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal(rev.Data.Raw, &data); err == nil && equality.Semantic.DeepEqual(data.Spec.Template, sts.Spec.Template) {
+			return rev.Name
+		}
+	}
+	return ""
 }
 
 // checkInvariants holds for every plan, whatever the world. It works the
@@ -135,6 +190,11 @@ func checkInvariants(in plan.Input, p plan.Plan) error {
 			budget--
 		}
 	}
+	target := targetOf(in)
+	known := map[string]bool{}
+	for _, rev := range in.History {
+		known[rev.Name] = true
+	}
 	var spent int
 	for _, ref := range p.Delete {
 		var o int32
@@ -147,9 +207,11 @@ func checkInvariants(in plan.Input, p plan.Plan) error {
 			return fmt.Errorf("deletes %s, which was not observed at that version", ref.Name)
 		case pod.DeletionTimestamp != nil:
 			return fmt.Errorf("deletes %s, which is already terminating", ref.Name)
-		case pod.Labels[appsv1.ControllerRevisionHashLabelKey] == sts.Status.UpdateRevision:
+		case pod.Labels[appsv1.ControllerRevisionHashLabelKey] == target:
 			return fmt.Errorf("deletes %s, which already runs the target revision", ref.Name)
-		case o < p.Partition && sts.Status.CurrentRevision != sts.Status.UpdateRevision:
+		case target != sts.Status.UpdateRevision && !known[pod.Labels[appsv1.ControllerRevisionHashLabelKey]]:
+			return fmt.Errorf("deletes %s, on a revision the history does not show, before the template is observed", ref.Name)
+		case o < p.Partition && sts.Status.CurrentRevision != target:
 			return fmt.Errorf("deletes %s below the partition %d: it would come back outdated", ref.Name, p.Partition)
 		case o >= replicas:
 			return fmt.Errorf("deletes %s, beyond the replicas", ref.Name)

@@ -6,12 +6,28 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // apiRequests reads the API server's apiserver_request_total: the requests
 // it served so far from every client, keyed "VERB resource" (with
 // "/subresource" when there is one).
 func (e *env) apiRequests(b *testing.B) map[string]float64 {
+	return e.apiSeries(b, "apiserver_request_total")
+}
+
+// apiLatency reads the API server's apiserver_request_duration_seconds so
+// far: the seconds spent serving, and the requests served, keyed as
+// apiRequests keys them.
+func (e *env) apiLatency(b *testing.B) apiTimes {
+	return apiTimes{
+		seconds:  e.apiSeries(b, "apiserver_request_duration_seconds_sum"),
+		requests: e.apiSeries(b, "apiserver_request_duration_seconds_count"),
+	}
+}
+
+// apiSeries sums the API server's series of one name, keyed "VERB resource".
+func (e *env) apiSeries(b *testing.B, series string) map[string]float64 {
 	b.Helper()
 	data, err := e.clientset.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
 	if err != nil {
@@ -20,7 +36,7 @@ func (e *env) apiRequests(b *testing.B) map[string]float64 {
 	out := map[string]float64{}
 	for _, line := range strings.Split(string(bytes.TrimSpace(data)), "\n") {
 		name, labels, value, ok := parseSeries(line)
-		if !ok || name != "apiserver_request_total" {
+		if !ok || name != series {
 			continue
 		}
 		key := labels["verb"] + " " + labels["resource"]
@@ -30,6 +46,23 @@ func (e *env) apiRequests(b *testing.B) map[string]float64 {
 		out[key] += value
 	}
 	return out
+}
+
+// apiTimes is the API server's time serving requests, by "VERB resource".
+type apiTimes struct{ seconds, requests map[string]float64 }
+
+func (t apiTimes) minus(before apiTimes) apiTimes {
+	return apiTimes{seconds: since(t.seconds, before.seconds), requests: since(t.requests, before.requests)}
+}
+
+// mean is the mean time the API server took to serve one request of key,
+// and how many it served.
+func (t apiTimes) mean(key string) (time.Duration, float64) {
+	n := t.requests[key]
+	if n == 0 {
+		return 0, 0
+	}
+	return time.Duration(t.seconds[key] / n * float64(time.Second)), n
 }
 
 // byVerb sums requests keyed "VERB resource" by verb.

@@ -76,11 +76,11 @@ func BenchmarkRollout(b *testing.B) {
 	w := e2eutil.WatchPods(b, e.cluster.RestConfig(), ns, r.Name, int(replicas))
 
 	progress("rolling out a new image to %d pods", replicas)
-	cpuBefore, opBefore := e.cpu(op), scrape(b, op)
+	cpuBefore, opBefore, apiBefore := e.cpu(op), scrape(b, op), e.apiLatency(b)
 	start := time.Now()
 	e2eutil.SetImage(b, e.client, r, "v2")
 	done, completedAt := e.waitCompleted(b, r, 30*time.Minute)
-	cpuAfter, opAfter := e.cpu(op), scrape(b, op)
+	cpuAfter, opAfter, apiAfter := e.cpu(op), scrape(b, op), e.apiLatency(b)
 	rss, peak, err := memory(op.PID())
 	if err != nil {
 		b.Fatal(err)
@@ -91,6 +91,7 @@ func BenchmarkRollout(b *testing.B) {
 		peakRSS:         peak,
 		cpu:             cpuAfter.minus(cpuBefore),
 		operator:        opAfter.minus(opBefore),
+		api:             apiAfter.minus(apiBefore),
 	}
 	results.set(func(s *figureSet) { s.rollout = f })
 	progress("rollout done in %s (floor %s); checking idle reconciles", f.total.Round(time.Millisecond), f.floor())
@@ -169,6 +170,7 @@ func pipelineOf(b *testing.B, w *e2eutil.PodWatcher, revision string, budget int
 		batches:        (replicas + budget - 1) / budget,
 		total:          done.Sub(start),
 		lastReady:      seen.Replaced[len(seen.Replaced)-1].Ready.Sub(start),
+		firstDeletion:  seen.Deletions[0].At.Sub(start),
 		firstWave:      seen.Deletions[budget-1].At.Sub(seen.Deletions[0].At),
 		podP50:         percentile(podTimes, 0.5),
 		podP90:         percentile(podTimes, 0.9),
