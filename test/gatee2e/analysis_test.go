@@ -75,7 +75,7 @@ func TestAnalysisFailureRollsBack(t *testing.T) {
 	r.Spec.Rollout.AutoRollback = true
 	hook := webhooktest.NewReceiver("", "")
 	t.Cleanup(hook.Close)
-	r.Spec.Notifications = []v1alpha1.NotificationTarget{{Name: "releases", Webhook: &v1alpha1.WebhookTarget{URL: hook.URL()}}}
+	r.Spec.Notifications = []v1alpha1.NotificationTarget{{Name: "releases", Webhook: &v1alpha1.WebhookTarget{WebhookEndpoint: v1alpha1.WebhookEndpoint{URL: hook.URL()}}}}
 	c := e2eutil.Setup(t)
 	create(t, r)
 
