@@ -8,6 +8,7 @@ import (
 	"context"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -96,9 +98,10 @@ func Start(ctx context.Context, o Options) (client.Client, error) {
 		{&appsv1.ControllerRevision{}, ownerStatefulSet, false},
 		{&corev1.Event{}, func(o metav1.Object) string { return o.(*corev1.Event).InvolvedObject.Name }, false},
 	}
-	// Snapshot sets are watched where the cluster serves their kind; an
-	// operator older than the kind runs without them.
-	snapshots, err := servesSnapshots(o.Config)
+	// Snapshot sets are watched where the cluster serves their kind and
+	// the user may list and watch them: an operator older than the kind, or
+	// a role without it, shows rollouts without their sets rather than none.
+	snapshots, err := mayWatchSnapshots(ctx, o.Config, o.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +169,33 @@ func ownerStatefulSet(o metav1.Object) string {
 	return ""
 }
 
+// mayWatchSnapshots says whether the cluster serves the RolloutSnapshot
+// kind and the user may list and watch it in namespace ("" for all).
+func mayWatchSnapshots(ctx context.Context, cfg *rest.Config, namespace string) (bool, error) {
+	served, err := servesSnapshots(cfg)
+	if err != nil || !served {
+		return false, err
+	}
+	clientset, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return false, err
+	}
+	for _, verb := range []string{"list", "watch"} {
+		review, err := clientset.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: namespace, Verb: verb, Group: v1alpha1.GroupVersion.Group, Resource: "rolloutsnapshots",
+			}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			return false, err
+		}
+		if !review.Status.Allowed {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // servesSnapshots says whether the cluster serves the RolloutSnapshot kind.
 func servesSnapshots(cfg *rest.Config) (bool, error) {
 	d, err := discovery.NewDiscoveryClientForConfig(cfg)
@@ -188,8 +218,8 @@ func servesSnapshots(cfg *rest.Config) (bool, error) {
 	return false, nil
 }
 
-// noSnapshots reads from a cluster that does not serve the RolloutSnapshot
-// kind: its rollouts have no snapshot sets.
+// noSnapshots reads where snapshot sets are not watched: the rollouts have
+// none to show.
 type noSnapshots struct{ client.Client }
 
 func (c noSnapshots) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
