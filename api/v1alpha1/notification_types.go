@@ -63,7 +63,7 @@ type SecretKeyRef struct {
 }
 
 // NotificationEvent is a kind of rollout event a target can be told about.
-// +kubebuilder:validation:Enum=Started;StepCompleted;Paused;RollbackStarted;Completed;Failed;RolledBack
+// +kubebuilder:validation:Enum=Started;StepCompleted;Paused;RollbackStarted;Completed;Failed;RolledBack;SnapshotReady;SnapshotFailed
 type NotificationEvent string
 
 const (
@@ -74,6 +74,11 @@ const (
 	EventCompleted       NotificationEvent = "Completed"
 	EventFailed          NotificationEvent = "Failed"
 	EventRolledBack      NotificationEvent = "RolledBack"
+	// EventSnapshotReady and EventSnapshotFailed end one of the rollout's
+	// snapshot sets (RolloutSnapshot), whatever took it: the rollout, its
+	// schedule or a user.
+	EventSnapshotReady  NotificationEvent = "SnapshotReady"
+	EventSnapshotFailed NotificationEvent = "SnapshotFailed"
 )
 
 // NotificationStatus records what a target was last told, so terminal

@@ -2,6 +2,9 @@ package controller
 
 import (
 	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
 	"slices"
 	"strings"
 
@@ -73,14 +76,21 @@ func (r *Reconciler) notify(rollout *v1alpha1.StatefulSetRollout, old *v1alpha1.
 		r.Notifier.Forget(key)
 		return
 	}
-	s := notify.NewReport(rollout, *old, r.Clock.Now())
-	s.OldImages = history.Images(obs.revisions, rollout.Status.StableRevision)
+	s := report(rollout, *old, obs.revisions, r.Clock.Now())
+	s.InFlight = view.InFlight
+	r.Notifier.Notify(s)
+}
+
+// report is the notifier's Report of a rollout as written (rollout) over
+// the status it replaced (old), with the images of its revisions.
+func report(rollout *v1alpha1.StatefulSetRollout, old v1alpha1.StatefulSetRolloutStatus, revisions []appsv1.ControllerRevision, now time.Time) notify.Report {
+	s := notify.NewReport(rollout, old, now)
+	s.OldImages = history.Images(revisions, rollout.Status.StableRevision)
 	s.FromImages = s.OldImages
 	if s.FromRevision != "" && s.FromRevision != rollout.Status.StableRevision {
 		// A completed rollout: the revision it started from, while the
 		// history still has it.
-		s.FromImages = history.Images(obs.revisions, s.FromRevision)
+		s.FromImages = history.Images(revisions, s.FromRevision)
 	}
-	s.InFlight = view.InFlight
-	r.Notifier.Notify(s)
+	return s
 }

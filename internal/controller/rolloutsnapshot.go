@@ -20,6 +20,7 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/history"
+	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/snapshot"
 )
 
@@ -33,6 +34,9 @@ type SnapshotReconciler struct {
 	Recorder events.EventRecorder
 	Metrics  *Metrics
 	Clock    clock.PassiveClock
+	// Notifier tells the rollout's notification targets that a set ended
+	// (the rollout's Reconciler's dispatcher); nil tells nobody.
+	Notifier *notify.Dispatcher
 }
 
 // Reconcile moves one snapshot set on.
@@ -61,6 +65,7 @@ func (r *SnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	if previous != set.Status.Phase {
 		r.Metrics.snapshotEnded(&set)
+		r.notifyEnd(ctx, &set)
 	}
 	for _, v := range d.Create {
 		if err := r.createVolumeSnapshot(ctx, &set, v); err != nil {
@@ -68,6 +73,41 @@ func (r *SnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		}
 	}
 	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
+}
+
+// notifyEnd tells the targets of the set's rollout that the set ended,
+// right after the status saying so was written: the one moment the end is
+// seen (a set that ended is not reconciled again). Like a thread reply,
+// the event is not redelivered after an operator restart; what failed to
+// be read is logged, the set's end stands.
+func (r *SnapshotReconciler) notifyEnd(ctx context.Context, set *v1alpha1.RolloutSnapshot) {
+	e, ended := notify.SnapshotEvent(set)
+	if r.Notifier == nil || !ended {
+		return
+	}
+	log := ctrl.LoggerFrom(ctx)
+	key := types.NamespacedName{Namespace: set.Namespace, Name: set.Spec.RolloutName}
+	var rollout v1alpha1.StatefulSetRollout
+	if err := r.Get(ctx, key, &rollout); err != nil {
+		if !apierrors.IsNotFound(err) {
+			log.Error(err, "Failed to read the rollout to notify of its snapshot set", "rollout", key)
+		}
+		return
+	}
+	if len(rollout.Spec.Notifications) == 0 {
+		return
+	}
+	var revisions []appsv1.ControllerRevision
+	var sts appsv1.StatefulSet
+	if err := r.Get(ctx, key, &sts); err == nil {
+		if revisions, err = history.List(ctx, r, &sts); err != nil {
+			log.Error(err, "Failed to read the StatefulSet's revisions to notify of a snapshot set", "rollout", key)
+		}
+	}
+	s := report(&rollout, rollout.Status, revisions, r.Clock.Now())
+	e.Step = s.Step
+	s.Events = []notify.Event{e}
+	r.Notifier.Notify(s)
 }
 
 // observe reads the set's rollout, what its StatefulSet runs and the set's
@@ -156,7 +196,7 @@ func (r *SnapshotReconciler) createVolumeSnapshot(ctx context.Context, set *v1al
 // SetupSnapshots runs the snapshot set controller with the manager, when
 // the cluster serves VolumeSnapshots; without the snapshot CRDs it logs
 // that and runs none (sets then stay without a phase).
-func SetupSnapshots(mgr ctrl.Manager, metrics *Metrics) error {
+func SetupSnapshots(mgr ctrl.Manager, metrics *Metrics, notifier *notify.Dispatcher) error {
 	log := mgr.GetLogger().WithName("setup")
 	gk := snapshotv1.SchemeGroupVersion.WithKind("VolumeSnapshot").GroupKind()
 	if _, err := mgr.GetRESTMapper().RESTMapping(gk, snapshotv1.SchemeGroupVersion.Version); err != nil {
@@ -166,7 +206,7 @@ func SetupSnapshots(mgr ctrl.Manager, metrics *Metrics) error {
 		}
 		return fmt.Errorf("look up the VolumeSnapshot API: %w", err)
 	}
-	r := &SnapshotReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(Name), Metrics: metrics, Clock: clock.RealClock{}}
+	r := &SnapshotReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(Name), Metrics: metrics, Clock: clock.RealClock{}, Notifier: notifier}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("rolloutsnapshot").
 		For(&v1alpha1.RolloutSnapshot{}).

@@ -33,7 +33,7 @@ func pids(t *testing.T, out string) []int {
 
 func waitGone(t *testing.T, pids []int, after string) {
 	t.Helper()
-	eventually(t, 10*time.Second, "processes gone "+after, func(context.Context) (bool, error) {
+	eventually(t, time.Minute, "processes gone "+after, func(context.Context) (bool, error) {
 		for _, pid := range pids {
 			if localcluster.Alive(pid) {
 				return false, nil
@@ -65,20 +65,44 @@ func TestExecProcessesDieWhenTheirContainerCrashes(t *testing.T) {
 	ns := clustertest.Namespace(t)
 	createPod(t, cs, ns, "crashing", "registry.example/app:crash")
 
-	// The container runs for about a ready delay before each crash.
-	var started []int
-	eventually(t, time.Minute, "exec into the running container", func(context.Context) (bool, error) {
+	// The container runs for about a ready delay (a second) before each
+	// crash, and on a loaded host an exec can take as long: the container
+	// may crash, killing the daemon, between the exec's answer and the look
+	// at it. That run is lost, and the next one tried, until a daemon is
+	// seen alive after its exec.
+	var daemon int
+	var restarts int32
+	eventually(t, 2*time.Minute, "a daemon alive after the exec into the running container that started it", func(context.Context) (bool, error) {
 		out, err := clustertest.Kubectl(t, "exec", "-n", ns, "crashing", "--", "sh", "-c", "setsid sleep 1002 & echo $!")
 		if err != nil {
 			return false, nil // not running yet, or crashed meanwhile
 		}
-		started = pids(t, out)
-		return true, nil
+		daemon, err = strconv.Atoi(strings.TrimSpace(out))
+		if err != nil {
+			t.Fatalf("not a pid in %q", out)
+		}
+		// Read before the look at the daemon: the crash that kills it
+		// comes after.
+		restarts = restartCount(getPod(t, cs, ns, "crashing"))
+		return localcluster.Alive(daemon), nil
 	})
-	waitGone(t, started, "with their crashed container")
-	if pod := getPod(t, cs, ns, "crashing"); pod.DeletionTimestamp != nil {
+	waitGone(t, []int{daemon}, "with their crashed container")
+	// The kubelet kills them on seeing the crash in the pod's status: a
+	// read now sees it too.
+	pod := getPod(t, cs, ns, "crashing")
+	if pod.DeletionTimestamp != nil {
 		t.Errorf("the pod is being deleted; the test wants a crash")
 	}
+	if s := pod.Status.ContainerStatuses; restartCount(pod) <= restarts && len(s) == 1 && s[0].State.Running != nil {
+		t.Errorf("daemon %d gone, but the container has not crashed since the exec (restartCount %d)", daemon, restarts)
+	}
+}
+
+func restartCount(pod *corev1.Pod) int32 {
+	if len(pod.Status.ContainerStatuses) == 0 {
+		return 0
+	}
+	return pod.Status.ContainerStatuses[0].RestartCount
 }
 
 func TestExecReadinessProbeDecidesReadiness(t *testing.T) {

@@ -36,11 +36,13 @@ var phaseEmoji = map[v1alpha1.Phase]string{
 // replyTitles are the thread replies, by event; an event without one is
 // shown by the message update alone (Started, StepCompleted).
 var replyTitles = map[v1alpha1.NotificationEvent]string{
-	v1alpha1.EventPaused:     ":double_vertical_bar: *Paused*",
-	v1alpha1.EventFailed:     ":warning: *Failed*, rollout degraded",
-	EventRollbackStarted:     ":rewind: *Rollback started*",
-	v1alpha1.EventRolledBack: ":x: *Aborted*: rolled back",
-	v1alpha1.EventCompleted:  ":white_check_mark: *Completed*",
+	v1alpha1.EventPaused:         ":double_vertical_bar: *Paused*",
+	v1alpha1.EventFailed:         ":warning: *Failed*, rollout degraded",
+	EventRollbackStarted:         ":rewind: *Rollback started*",
+	v1alpha1.EventRolledBack:     ":x: *Aborted*: rolled back",
+	v1alpha1.EventCompleted:      ":white_check_mark: *Completed*",
+	v1alpha1.EventSnapshotReady:  ":camera: *Snapshot set ready*",
+	v1alpha1.EventSnapshotFailed: ":warning: *Snapshot set failed*",
 }
 
 // renderMessage is the rollout's Slack message: a text fallback for
@@ -90,6 +92,9 @@ func renderReply(s Report, e Event) string {
 		}
 	case EventRollbackStarted, v1alpha1.EventRolledBack:
 		fmt.Fprintf(&b, " to `%s`", orDash(s.StableRevision))
+	case v1alpha1.EventSnapshotReady, v1alpha1.EventSnapshotFailed:
+		set := e.Snapshot
+		fmt.Fprintf(&b, " `%s` (%s, %d volume snapshots of `%s`)", set.Name, orDash(string(set.Reason)), set.Volumes, orDash(set.Revision))
 	default:
 		fmt.Fprintf(&b, " at step %d/%d", min(e.Step+1, s.Steps), s.Steps)
 	}

@@ -14,8 +14,33 @@ type Event struct {
 	// Step is the index of the step that completed (StepCompleted) or the
 	// step the rollout stands at (every other event); len(steps) when done.
 	Step int
-	// Reason is the rollout's status message when the event happened.
+	// Reason is the rollout's status message when the event happened, or
+	// the snapshot set's for a snapshot event.
 	Reason string
+	// Snapshot is the set a SnapshotReady or SnapshotFailed event ends
+	// (SnapshotEvent); nil for every other event.
+	Snapshot *PayloadSnapshot
+}
+
+// SnapshotEvent is the event ending a rollout's snapshot set, or false
+// while the set is still Pending. The snapshot set controller reports it to
+// the rollout's targets when it writes the set's end (see
+// internal/controller), not the rollout's status diff: the set's phase is
+// the set's, and a set a user or the schedule took never shows in the
+// rollout's status.
+func SnapshotEvent(set *v1alpha1.RolloutSnapshot) (Event, bool) {
+	e := Event{Reason: set.Status.Message, Snapshot: &PayloadSnapshot{
+		Name: set.Name, Reason: set.Spec.Reason, Revision: set.Status.Revision, Volumes: int32(len(set.Status.Volumes)),
+	}}
+	switch set.Status.Phase {
+	case v1alpha1.SnapshotReady:
+		e.Type = v1alpha1.EventSnapshotReady
+	case v1alpha1.SnapshotFailed:
+		e.Type = v1alpha1.EventSnapshotFailed
+	default:
+		return Event{}, false
+	}
+	return e, true
 }
 
 // terminal reports whether the event ends a rollout for a release system:

@@ -58,6 +58,21 @@ type Payload struct {
 	// Reason is the rollout's status message when the event happened.
 	Reason     string            `json:"reason,omitempty"`
 	Timestamps PayloadTimestamps `json:"timestamps"`
+	// Snapshot is the snapshot set of a SnapshotReady or SnapshotFailed
+	// event; absent from every other event.
+	Snapshot *PayloadSnapshot `json:"snapshot,omitempty"`
+}
+
+// PayloadSnapshot names a snapshot set (a RolloutSnapshot in the rollout's
+// namespace) and what it captured.
+type PayloadSnapshot struct {
+	Name   string                  `json:"name"`
+	Reason v1alpha1.SnapshotReason `json:"reason,omitempty"`
+	// Revision is the StatefulSet revision the members ran when the set
+	// was taken.
+	Revision string `json:"revision,omitempty"`
+	// Volumes is the number of VolumeSnapshots in the set.
+	Volumes int32 `json:"volumes"`
 }
 
 // PayloadImages are the container images, in container order.
@@ -109,6 +124,7 @@ func payloadJSON(s Report, e Event, cluster string) []byte {
 		Replicas:       PayloadReplicas{Desired: s.Replicas, Ready: s.Ready, Updated: s.Updated, UpdatedReady: s.UpdatedReady},
 		Reason:         e.Reason,
 		Timestamps:     PayloadTimestamps{ObservedAt: s.Now.UTC()},
+		Snapshot:       e.Snapshot,
 	}
 	if !s.StartedAt.IsZero() {
 		started := s.StartedAt.UTC()
