@@ -34,6 +34,8 @@ type env struct {
 // kubeconfig chose.
 type session struct {
 	client.Client
+	// config is what the client was made of; status -w watches with it.
+	config    *rest.Config
 	namespace string
 }
 
@@ -72,7 +74,7 @@ func (e *env) connect() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{Client: c, namespace: namespace}, nil
+	return &session{Client: c, config: cfg, namespace: namespace}, nil
 }
 
 // withRate lifts client-go's default of 5 requests a second, which would

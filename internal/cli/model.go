@@ -87,14 +87,13 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 		if err != nil {
 			return nil, render.Model{}, err
 		}
-		if len(sets) > 0 {
-			newest := sets[0]
-			phase := string(newest.Status.Phase)
+		for _, set := range sets {
+			phase := string(set.Status.Phase)
 			if phase == "" {
 				phase = "Unknown"
 			}
-			m.Snapshot = &render.Snapshot{Name: newest.Name, Reason: string(newest.Spec.Reason), Phase: phase,
-				ReadyVolumes: int(newest.Status.ReadyVolumes), Volumes: len(newest.Status.Volumes), Created: newest.CreationTimestamp.Time}
+			m.Snapshots = append(m.Snapshots, render.Snapshot{Name: set.Name, Reason: string(set.Spec.Reason), Phase: phase,
+				ReadyVolumes: int(set.Status.ReadyVolumes), Volumes: len(set.Status.Volumes), Created: set.CreationTimestamp.Time})
 		}
 	}
 	return r, m, nil

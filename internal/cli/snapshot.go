@@ -90,6 +90,9 @@ func (s *session) sets(ctx context.Context, rollout string) ([]v1alpha1.RolloutS
 	return list.Items, nil
 }
 
+// pollInterval is how often waitSet reads the set again.
+const pollInterval = time.Second
+
 // waitSet polls the set until it is Ready or Failed, or timeout passes.
 func (e *env) waitSet(ctx context.Context, s *session, set *v1alpha1.RolloutSnapshot, timeout time.Duration) error {
 	var deadline <-chan time.Time

@@ -14,10 +14,12 @@ import (
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/cli/render"
+	"github.com/sroll-dev/sroll/internal/rolloutwatch"
 )
 
-// pollInterval is how often `status -w` reads the rollout again.
-const pollInterval = time.Second
+// tickInterval is how often `status -w` redraws a terminal without a
+// change, so that ages move; it reads from the watch, not the API server.
+const tickInterval = time.Second
 
 func newStatusCommand(e *env) *cobra.Command {
 	var (
@@ -30,7 +32,7 @@ func newStatusCommand(e *env) *cobra.Command {
 		Use:   "status NAME",
 		Short: "Show a rollout's phase, steps, revisions, pods and events",
 		Long: "Show a rollout's phase, steps, revisions, pods and events.\n\n" +
-			"With -w the screen is redrawn every second until the rollout is Completed\n" +
+			"With -w the screen is redrawn on every change until the rollout is Completed\n" +
 			"(exit code 0), Degraded or Aborted (exit code 1), or --timeout passes\n" +
 			"(exit code 2). A Paused rollout is not done: it waits for promote.",
 		Example: "  kubectl sroll status kv\n  kubectl sroll status kv -w --timeout 30m",
@@ -68,9 +70,11 @@ func newStatusCommand(e *env) *cobra.Command {
 	return cmd
 }
 
-// watch redraws the screen until the rollout is done. On a terminal it
-// draws over the previous screen; into a pipe or a file it writes a new
-// screen only when the rollout changed, so a CI log stays readable.
+// watch redraws the screen until the rollout is done, on every change the
+// informers see (rolloutwatch, as the dashboard has them). On a terminal it
+// draws over the previous screen, also every tickInterval so that ages
+// move; into a pipe or a file it writes a new screen only when the rollout
+// changed, so a CI log stays readable.
 func (e *env) watch(ctx context.Context, s *session, name string, w watchOptions, opts render.Options) error {
 	timeout := w.timeout
 	// The timeout bounds the wait, not the reads: a read cut short by it
@@ -81,12 +85,41 @@ func (e *env) watch(ctx context.Context, s *session, name string, w watchOptions
 		defer timer.Stop()
 		deadline = timer.C
 	}
+	// A missing rollout is told at once, with where else it exists.
+	if _, err := s.rollout(ctx, name); err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	// One pending notice stands for any number of changes: a 1000-pod
+	// rollout's changes are read once per redraw, not once each.
+	changes := make(chan struct{}, 1)
+	cached, err := rolloutwatch.Start(ctx, rolloutwatch.Options{
+		Config: s.config, Scheme: scheme, Namespace: s.namespace,
+		Changed: func(c rolloutwatch.Change) {
+			if c.Name != name {
+				return
+			}
+			select {
+			case changes <- struct{}{}:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		return explain(err)
+	}
+	watched := &session{Client: cached, config: s.config, namespace: s.namespace}
 	live := isTerminal(e.streams.Out)
-	ticker := time.NewTicker(pollInterval)
-	defer ticker.Stop()
+	var tick <-chan time.Time
+	if live {
+		ticker := time.NewTicker(tickInterval)
+		defer ticker.Stop()
+		tick = ticker.C
+	}
 	var shown *render.Model
 	for {
-		r, m, err := s.readModel(ctx, name, time.Now())
+		r, m, err := watched.readModel(ctx, name, time.Now())
 		if err != nil {
 			return err
 		}
@@ -108,7 +141,8 @@ func (e *env) watch(ctx context.Context, s *session, name string, w watchOptions
 			return ctx.Err()
 		case <-deadline:
 			return timedOut(r, timeout)
-		case <-ticker.C:
+		case <-changes:
+		case <-tick:
 		}
 	}
 }

@@ -24,6 +24,7 @@ type Metrics struct {
 	updatedPods     *prometheus.GaugeVec
 	deletedPods     *prometheus.CounterVec
 	duration        *prometheus.HistogramVec
+	stepDuration    *prometheus.HistogramVec
 	reconcileErrors prometheus.Counter
 
 	snapshotDuration *prometheus.HistogramVec
@@ -57,6 +58,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			// 10 seconds to about 11 hours.
 			Buckets: prometheus.ExponentialBuckets(10, 2, 13),
 		}, rollout),
+		stepDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sroll_rollout_step_duration_seconds",
+			Help: "Time a rollout spent on a step (pause steps included), observed when it moves past the step.",
+			// 1 second to about 4.5 hours.
+			Buckets: prometheus.ExponentialBuckets(1, 2, 15),
+		}, rollout),
 		reconcileErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sroll_reconcile_errors_total",
 			Help: "Reconciles that failed with an error (stale reads that are retried do not count).",
@@ -72,7 +79,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "sroll_snapshot_failures_total",
 		Help: "Snapshot sets that failed: a VolumeSnapshot error, or not ready within readyTimeoutSeconds.",
 	}, []string{"namespace", "rollout", "reason"})
-	reg.MustRegister(m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.reconcileErrors, m.snapshotDuration, m.snapshotFailures)
+	reg.MustRegister(m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.stepDuration, m.reconcileErrors, m.snapshotDuration, m.snapshotFailures)
 	return m
 }
 
@@ -94,6 +101,12 @@ func (m *Metrics) observe(rollout *v1alpha1.StatefulSetRollout, previous *v1alph
 		status.StartedAt != nil && status.StableRevision != "" {
 		m.duration.WithLabelValues(ns, name).Observe(now.Sub(status.StartedAt.Time).Seconds())
 	}
+	// A step is timed when the rollout moves past it within one rollout; a
+	// new template starts again at step 0 and times nothing.
+	if status.CurrentStepIndex > previous.CurrentStepIndex && previous.StepStartedAt != nil &&
+		status.TemplateHash == previous.TemplateHash {
+		m.stepDuration.WithLabelValues(ns, name).Observe(now.Sub(previous.StepStartedAt.Time).Seconds())
+	}
 }
 
 func (m *Metrics) podsDeleted(rollout *v1alpha1.StatefulSetRollout, n int) {
@@ -107,7 +120,7 @@ func (m *Metrics) forget(rollout types.NamespacedName) {
 	labels := prometheus.Labels{"namespace": rollout.Namespace, "rollout": rollout.Name}
 	for _, vec := range []interface {
 		DeletePartialMatch(prometheus.Labels) int
-	}{m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.snapshotFailures} {
+	}{m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.stepDuration, m.snapshotDuration, m.snapshotFailures} {
 		vec.DeletePartialMatch(labels)
 	}
 }

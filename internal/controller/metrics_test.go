@@ -25,7 +25,9 @@ func TestMetricsFollowStatusAndForget(t *testing.T) {
 	// Creating the first pods is not timed.
 	m.observe(rollout, &v1alpha1.StatefulSetRolloutStatus{Phase: v1alpha1.PhaseProgressing}, started.Add(time.Second))
 	rollout.Status.StableRevision = "kv-1"
-	m.observe(rollout, &v1alpha1.StatefulSetRolloutStatus{Phase: v1alpha1.PhaseProgressing}, started.Add(90*time.Second))
+	// Moving past step 1, started at 30s, times it too.
+	m.observe(rollout, &v1alpha1.StatefulSetRolloutStatus{Phase: v1alpha1.PhaseProgressing, CurrentStepIndex: 1,
+		StepStartedAt: &metav1.Time{Time: started.Add(30 * time.Second)}}, started.Add(90*time.Second))
 	m.podsDeleted(rollout, 3)
 	// A later no-op reconcile must not time the rollout again.
 	m.observe(rollout, rollout.Status.DeepCopy(), started.Add(time.Hour))
@@ -56,9 +58,12 @@ sroll_pods_deleted_total{namespace="default",rollout="kv"} 3
 	if count, sum := histogram(t, reg, "sroll_rollout_duration_seconds"); count != 1 || sum != 90 {
 		t.Errorf("rollout duration: %d observations summing to %vs, want one of 90s", count, sum)
 	}
+	if count, sum := histogram(t, reg, "sroll_rollout_step_duration_seconds"); count != 1 || sum != 60 {
+		t.Errorf("step duration: %d observations summing to %vs, want one of 60s", count, sum)
+	}
 
 	m.forget(types.NamespacedName{Namespace: "default", Name: "kv"})
-	if n, err := testutil.GatherAndCount(reg, append(names, "sroll_rollout_duration_seconds")...); err != nil || n != 0 {
+	if n, err := testutil.GatherAndCount(reg, append(names, "sroll_rollout_duration_seconds", "sroll_rollout_step_duration_seconds")...); err != nil || n != 0 {
 		t.Errorf("series left after forget: %d (%v)", n, err)
 	}
 }

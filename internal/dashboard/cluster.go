@@ -8,21 +8,13 @@ import (
 	"sync"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
-	toolscache "k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/rolloutwatch"
 )
 
 // Cluster states, as the list page shows them.
@@ -101,107 +93,21 @@ func (c *cluster) run(ctx context.Context, scheme *runtime.Scheme) {
 // start sets up the informers and returns once they are synced, or with
 // the error that keeps them from starting.
 func (c *cluster) start(ctx context.Context, scheme *runtime.Scheme) error {
-	// Only what the pages show is cached: pods and StatefulSets of
-	// rollouts (the operator labels both), events about rollouts.
-	ofRollouts, err := labels.NewRequirement(v1alpha1.LabelRollout, selection.Exists, nil)
-	if err != nil {
-		return err
-	}
-	managed := labels.NewSelector().Add(*ofRollouts)
-	opts := cache.Options{
-		Scheme: scheme,
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}:         {Label: managed},
-			&appsv1.StatefulSet{}: {Label: managed},
-			&corev1.Event{}:       {Field: fields.OneTermEqualSelector("involvedObject.kind", "StatefulSetRollout")},
+	reader, err := rolloutwatch.Start(ctx, rolloutwatch.Options{
+		Config: c.Config, Scheme: scheme, Namespace: c.Namespace,
+		Changed: func(ch rolloutwatch.Change) {
+			c.changes.rolloutChanged(Key{Cluster: c.Name, Namespace: ch.Namespace, Name: ch.Name}, ch.Rollout)
 		},
-		DefaultWatchErrorHandler: func(_ context.Context, _ *toolscache.Reflector, err error) {
-			c.watchFailed(ctx, err)
-		},
-		ReaderFailOnMissingInformer: true,
-	}
-	if c.Namespace != "" {
-		opts.DefaultNamespaces = map[string]cache.Config{c.Namespace: {}}
-	}
-	informers, err := cache.New(c.Config, opts)
+		WatchFailed: func(err error) { c.watchFailed(ctx, err) },
+	})
 	if err != nil {
 		return err
-	}
-	// The plugin reads a rollout's events by these fields.
-	for _, field := range []string{"involvedObject.kind", "involvedObject.name", "involvedObject.uid"} {
-		err := informers.IndexField(ctx, &corev1.Event{}, field, func(obj client.Object) []string {
-			o := obj.(*corev1.Event).InvolvedObject
-			return []string{map[string]string{
-				"involvedObject.kind": o.Kind, "involvedObject.name": o.Name, "involvedObject.uid": string(o.UID),
-			}[field]}
-		})
-		if err != nil {
-			return err
-		}
-	}
-	watched := []struct {
-		obj    client.Object
-		key    func(metav1.Object) string
-		inList bool
-	}{
-		{&v1alpha1.StatefulSetRollout{}, func(o metav1.Object) string { return o.GetName() }, true},
-		{&appsv1.StatefulSet{}, func(o metav1.Object) string { return o.GetLabels()[v1alpha1.LabelRollout] }, false},
-		{&corev1.Pod{}, func(o metav1.Object) string { return o.GetLabels()[v1alpha1.LabelRollout] }, false},
-		{&appsv1.ControllerRevision{}, ownerStatefulSet, false},
-		{&corev1.Event{}, func(o metav1.Object) string { return o.(*corev1.Event).InvolvedObject.Name }, false},
-	}
-	for _, w := range watched {
-		informer, err := informers.GetInformer(ctx, w.obj, cache.BlockUntilSynced(false))
-		if err != nil {
-			return err
-		}
-		_, err = informer.AddEventHandler(c.handler(w.key, w.inList))
-		if err != nil {
-			return err
-		}
-	}
-	reader, err := client.New(c.Config, client.Options{Scheme: scheme, Cache: &client.CacheOptions{Reader: informers}})
-	if err != nil {
-		return err
-	}
-	go func() { _ = informers.Start(ctx) }()
-	if !informers.WaitForCacheSync(ctx) {
-		return ctx.Err()
 	}
 	c.mu.Lock()
 	c.client = reader
 	c.mu.Unlock()
 	c.set(stateReady, "")
 	return nil
-}
-
-// ownerStatefulSet is the rollout of a ControllerRevision: its StatefulSet
-// has the rollout's name.
-func ownerStatefulSet(o metav1.Object) string {
-	if owner := metav1.GetControllerOf(o); owner != nil && owner.Kind == "StatefulSet" {
-		return owner.Name
-	}
-	return ""
-}
-
-func (c *cluster) handler(key func(metav1.Object) string, inList bool) toolscache.ResourceEventHandler {
-	changed := func(obj any) {
-		if tombstone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-			obj = tombstone.Obj
-		}
-		o, err := meta.Accessor(obj)
-		if err != nil {
-			return
-		}
-		if name := key(o); name != "" {
-			c.changes.rolloutChanged(Key{Cluster: c.Name, Namespace: o.GetNamespace(), Name: name}, inList)
-		}
-	}
-	return toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    changed,
-		UpdateFunc: func(_, obj any) { changed(obj) },
-		DeleteFunc: changed,
-	}
 }
 
 // watchFailed marks the cluster unreachable when an informer loses its

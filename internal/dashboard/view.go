@@ -34,9 +34,9 @@ type Rollout struct {
 	Pods        []Pod        `json:"pods"`
 	Analysis    []Check      `json:"analysis"`
 	Replication *Replication `json:"replication,omitempty"`
-	// Snapshots is where the snapshot sets of the rollout go once the
-	// RolloutSnapshot kind exists; the page shows the section only when
-	// there is one.
+	// Snapshots are the rollout's snapshot sets, newest first; the page
+	// shows the section only when there is one (never on a cluster that
+	// does not serve the RolloutSnapshot kind).
 	Snapshots []Snapshot `json:"snapshots"`
 	Events    []Event    `json:"events"`
 }
@@ -139,11 +139,15 @@ type Member struct {
 	LastError string `json:"lastError,omitempty"`
 }
 
-// Snapshot is a snapshot set of the rollout.
+// Snapshot is a snapshot set of the rollout (a RolloutSnapshot).
 type Snapshot struct {
-	Name    string    `json:"name"`
-	Phase   string    `json:"phase"`
-	Created time.Time `json:"created"`
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+	Phase  string `json:"phase"`
+	// ReadyVolumes of Volumes have a ready VolumeSnapshot.
+	ReadyVolumes int       `json:"readyVolumes"`
+	Volumes      int       `json:"volumes"`
+	Created      time.Time `json:"created"`
 }
 
 // Event is one Kubernetes Event about the rollout.
@@ -176,7 +180,7 @@ func newRollout(cluster string, r *v1alpha1.StatefulSetRollout, m render.Model) 
 		},
 		Pods:      pods(m, roles(r.Status.Replication)),
 		Analysis:  checks(r.Status.Analysis),
-		Snapshots: []Snapshot{},
+		Snapshots: snapshots(m.Snapshots),
 		Events:    events(m.Events),
 	}
 	if v.Phase == "" {
@@ -251,6 +255,14 @@ func checks(records []v1alpha1.CheckRecord) []Check {
 			c.Measurements = append(c.Measurements, Measurement{Phase: string(m.Phase), Value: m.Value, Message: m.Message, At: m.At.Time})
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+func snapshots(sets []render.Snapshot) []Snapshot {
+	out := make([]Snapshot, 0, len(sets))
+	for _, s := range sets {
+		out = append(out, Snapshot(s))
 	}
 	return out
 }

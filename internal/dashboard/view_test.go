@@ -130,6 +130,30 @@ func TestRolesAnalysisAndAnUnknownPhase(t *testing.T) {
 	}
 }
 
+func TestSnapshotSetsNewestFirst(t *testing.T) {
+	r, m := midRollout()
+	m.Snapshots = []render.Snapshot{
+		{Name: "kv-20261202-005500", Reason: "BeforeRollout", Phase: "Pending", ReadyVolumes: 2, Volumes: 4, Created: now.Add(-5 * time.Minute)},
+		{Name: "kv-20261201-000000", Reason: "Scheduled", Phase: "Ready", ReadyVolumes: 4, Volumes: 4, Created: now.Add(-25 * time.Hour)},
+	}
+	v := newRollout("prod", r, m)
+
+	want := []Snapshot{
+		{Name: "kv-20261202-005500", Reason: "BeforeRollout", Phase: "Pending", ReadyVolumes: 2, Volumes: 4, Created: now.Add(-5 * time.Minute)},
+		{Name: "kv-20261201-000000", Reason: "Scheduled", Phase: "Ready", ReadyVolumes: 4, Volumes: 4, Created: now.Add(-25 * time.Hour)},
+	}
+	if fmt.Sprint(v.Snapshots) != fmt.Sprint(want) {
+		t.Errorf("snapshots %+v, want %+v", v.Snapshots, want)
+	}
+	data, err := json.Marshal(v.Snapshots[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := `{"name":"kv-20261202-005500","reason":"BeforeRollout","phase":"Pending","readyVolumes":2,"volumes":4,"created":"2026-12-02T00:55:00Z"}`; string(data) != got {
+		t.Errorf("JSON %s, want %s", data, got)
+	}
+}
+
 func TestNoticesMergeWhileAPageIsBusy(t *testing.T) {
 	c := newChanges()
 	key := Key{Cluster: "prod", Namespace: "shop", Name: "kv"}

@@ -54,6 +54,7 @@ func readOnlyKubeconfig(t *testing.T, namespace string) string {
 	role := &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "rollout-viewer"},
 		Rules: []rbacv1.PolicyRule{
+			// Not rolloutsnapshots: the page works without them.
 			{APIGroups: []string{"sroll.dev"}, Resources: []string{"statefulsetrollouts"}, Verbs: read},
 			{APIGroups: []string{"apps"}, Resources: []string{"statefulsets", "controllerrevisions"}, Verbs: read},
 			{APIGroups: []string{""}, Resources: []string{"pods", "events"}, Verbs: read},

@@ -2,7 +2,9 @@ package packaging
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -14,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
@@ -52,6 +55,7 @@ var chartVariants = map[string]string{
 	"scheduling":          "nodeSelector: {pool: system}\ntolerations: [{key: dedicated, operator: Exists}]\naffinity: {nodeAffinity: {}}\nreplicas: 2\n",
 	"imageOverride":       "image: {repository: registry.example/sroll, tag: v9.9.9, pullPolicy: Always}\n",
 	"metricsWithoutSvc":   "metrics: {port: 9090, service: {enabled: false}}\n",
+	"serviceMonitor":      "metrics: {serviceMonitor: {enabled: true, interval: 15s, labels: {release: prometheus}}}\n",
 	"resourcesAndContext": "resources: {limits: {cpu: '1'}}\npodSecurityContext: {runAsUser: 1000, runAsGroup: 1000}\n",
 }
 
@@ -380,6 +384,42 @@ func TestChartValues(t *testing.T) {
 	t.Run("metricsWithoutSvc", func(t *testing.T) {
 		objs, dep, _ := render(t, "metricsWithoutSvc")
 		checkMetrics(t, objs, dep, 9090, false)
+	})
+	t.Run("serviceMonitor", func(t *testing.T) {
+		if sms := ofKind(helmTemplate(t, testRelease, testReleaseNS, chartVariants["defaults"]), "ServiceMonitor"); len(sms) != 0 {
+			t.Errorf("a ServiceMonitor by default: %v", names(sms))
+		}
+		// Every object, the webhook's Service too: the monitor must not select it.
+		objs := helmTemplate(t, testRelease, testReleaseNS, chartVariants["serviceMonitor"])
+		sm := one(t, objs, "ServiceMonitor")
+		if sm.GetNamespace() != testReleaseNS || sm.GetLabels()["release"] != "prometheus" {
+			t.Errorf("ServiceMonitor %s/%s labels %v: want the release namespace and release=prometheus", sm.GetNamespace(), sm.GetName(), sm.GetLabels())
+		}
+		// It selects the metrics Service, and only it, by its labels and port.
+		selector, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+		var selected []string
+		for _, svc := range ofKind(objs, "Service") {
+			if labels.SelectorFromSet(selector).Matches(labels.Set(svc.GetLabels())) {
+				selected = append(selected, svc.GetName())
+				ports, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
+				if len(ports) != 1 || ports[0].(map[string]any)["name"] != "http-metrics" {
+					t.Errorf("selected Service %s has ports %v, want http-metrics", svc.GetName(), ports)
+				}
+			}
+		}
+		if len(selected) != 1 {
+			t.Errorf("ServiceMonitor selects Services %v, want the metrics Service only", selected)
+		}
+		endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+		if fmt.Sprint(endpoints) != "[map[interval:15s path:/metrics port:http-metrics]]" {
+			t.Errorf("endpoints %v", endpoints)
+		}
+		// Without the Service there is nothing to scrape: the chart refuses.
+		cmd := exec.Command(tool(t, "helm"), "template", "x", "charts/sroll", "--set", "metrics.serviceMonitor.enabled=true,metrics.service.enabled=false")
+		cmd.Dir = e2eutil.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "metrics.serviceMonitor.enabled needs metrics.service.enabled") {
+			t.Errorf("serviceMonitor without the Service: %v\n%s", err, out)
+		}
 	})
 	t.Run("existingSA", func(t *testing.T) {
 		objs, dep, _ := render(t, "existingSA")

@@ -38,8 +38,9 @@ type Model struct {
 	Pods []Pod
 	// Events are the rollout's events, in any order; the newest few are shown.
 	Events []Event
-	// Snapshot is the rollout's newest snapshot set; nil when it has none.
-	Snapshot *Snapshot
+	// Snapshots are the rollout's snapshot sets, newest first; the status
+	// screen shows the newest, the dashboard all of them.
+	Snapshots []Snapshot
 	// Replication is status.replication; nil without spec.replication.
 	Replication *Replication
 	// Checks are the checks of the analyses running (status.analysis), in

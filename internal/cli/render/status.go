@@ -49,7 +49,8 @@ func (o Options) header(b *strings.Builder, m Model) {
 	if m.Message != "" {
 		rows = append(rows, []cell{{"Message:", bold}, {m.Message, plain}})
 	}
-	if s := m.Snapshot; s != nil {
+	if len(m.Snapshots) > 0 {
+		s := m.Snapshots[0]
 		rows = append(rows, []cell{{"Snapshot:", bold}, {fmt.Sprintf("%s %s (%s, %d/%d volumes, %s ago)", s.Name, s.Phase, s.Reason,
 			s.ReadyVolumes, s.Volumes, duration.HumanDuration(m.Now.Sub(s.Created))), plain}})
 	}

@@ -104,7 +104,10 @@ func completed() Model {
 		m.Pods[i].Revision, m.Pods[i].Ready, m.Pods[i].Terminating, m.Pods[i].InFlight = m.Update.Name, true, false, false
 	}
 	m.Events = nil
-	m.Snapshot = &Snapshot{Name: "kv-20261122-095500", Reason: "BeforeRollout", Phase: "Ready", ReadyVolumes: 10, Volumes: 10, Created: now.Add(-5 * time.Minute)}
+	m.Snapshots = []Snapshot{
+		{Name: "kv-20261122-095500", Reason: "BeforeRollout", Phase: "Ready", ReadyVolumes: 10, Volumes: 10, Created: now.Add(-5 * time.Minute)},
+		{Name: "kv-20261121-080000", Reason: "OnDemand", Phase: "Ready", ReadyVolumes: 10, Volumes: 10, Created: now.Add(-26 * time.Hour)},
+	}
 	return m
 }
 
