@@ -133,6 +133,11 @@ func (d *decider) switchover(primary *v1alpha1.ReplicationMember) bool {
 	if p := d.st.Promotion; p != nil {
 		return p.From == primary.Name
 	}
+	if !d.anyStays(primary) {
+		// Every member leaves (a scale to zero, a restore): there is no one
+		// to hand the role to, and the primary is stopped like the others.
+		return false
+	}
 	target := d.switchoverTarget()
 	if target == nil {
 		d.blocked = append(d.blocked, primary.Name+" waits to hand the primary role over: no secondary is joined and healthy")
@@ -143,6 +148,16 @@ func (d *decider) switchover(primary *v1alpha1.ReplicationMember) bool {
 	d.event(eventNormal, ReasonSwitchoverStart, "switching the primary role from %s to %s before %s is replaced", primary.Name, target.Name, primary.Name)
 	d.promote()
 	return true
+}
+
+// anyStays reports whether a member other than primary keeps its place.
+func (d *decider) anyStays(primary *v1alpha1.ReplicationMember) bool {
+	for _, m := range d.members() {
+		if m.Name != primary.Name && !d.leaving(m) {
+			return true
+		}
+	}
+	return false
 }
 
 // switchoverTarget is the secondary that takes the role: joined, healthy,
