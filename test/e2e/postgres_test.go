@@ -45,7 +45,7 @@ func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	// an updated standby, once.
 	w := pg.StartWriter(t)
 	w.WaitAcked(t, 20, time.Minute)
-	primary := primaryOf(booted)
+	primary := e2eutil.Primary(booted)
 	rollout := time.Now()
 	e2eutil.Patch(t, c, r, `{"spec":{"template":{"spec":{"containers":[{"name":"db","image":"postgres:15.18-bookworm"}]}}}}`)
 	rolled := e2eutil.WaitRollout(t, c, r, 3*time.Minute, "rollout completed, replication Healthy", func(got *v1alpha1.StatefulSetRollout) bool {
@@ -61,7 +61,7 @@ func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	if n := eventsSince(t, c, r, replication.ReasonRecoveryStarted, rollout); n != 0 {
 		t.Errorf("%d recoveries during the rollout, want none", n)
 	}
-	moved := primaryOf(rolled)
+	moved := e2eutil.Primary(rolled)
 	if moved == primary || moved == "" {
 		t.Fatalf("primary %q after the rollout, %s before it: %s", moved, primary, describeMembers(rolled))
 	}
@@ -125,18 +125,18 @@ func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	// most WAL, which sroll promotes, has them all.
 	const after = 3
 	e2eutil.Patch(t, c, r, fmt.Sprintf(`{"spec":{"replication":{"failover":{"enabled":true,"afterSeconds":%d}}}}`, after))
-	primary = primaryOf(recovered)
+	primary = e2eutil.Primary(recovered)
 	pg.Query(t, primary, "ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (*)'")
 	pg.Query(t, primary, "SELECT pg_reload_conf()")
 	w.WaitAcked(t, 50, time.Minute)
 	killed := time.Now()
 	pg.Kill(t, primary)
 	failedOver := e2eutil.WaitReplication(t, c, r, 2*time.Minute, "Healthy after a failover", func(st *v1alpha1.ReplicationStatus) bool {
-		return healthy(st) && st.Promotion == nil && primaryOf(st) != primary && primaryOf(st) != ""
+		return healthy(st) && st.Promotion == nil && e2eutil.Primary(st) != primary && e2eutil.Primary(st) != ""
 	})
 	w.WaitAcked(t, 50, time.Minute)
 	w.Stop()
-	promoted := primaryOf(failedOver)
+	promoted := e2eutil.Primary(failedOver)
 	started := lastEvent(t, c, r, replication.ReasonFailoverStart)
 	chosen := lastEvent(t, c, r, replication.ReasonFailoverChosen)
 	windows := w.FailedWindows()
@@ -172,20 +172,6 @@ func lastEvent(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollout, re
 		}
 	}
 	return e
-}
-
-// primaryOf is the one member status says is primary; "" when not one.
-func primaryOf(st *v1alpha1.ReplicationStatus) string {
-	var primaries []string
-	for _, m := range st.Members {
-		if m.Role == v1alpha1.RolePrimary {
-			primaries = append(primaries, m.Name)
-		}
-	}
-	if len(primaries) != 1 {
-		return ""
-	}
-	return primaries[0]
 }
 
 func member(st *v1alpha1.ReplicationStatus, name string) v1alpha1.ReplicationMember {

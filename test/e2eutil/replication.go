@@ -32,3 +32,17 @@ func NewPods(st, before *v1alpha1.ReplicationStatus) bool {
 	}
 	return len(st.Members) > 0
 }
+
+// Primary is the one member st says is primary; "" when not exactly one.
+func Primary(st *v1alpha1.ReplicationStatus) string {
+	var primaries []string
+	for _, m := range st.Members {
+		if m.Role == v1alpha1.RolePrimary {
+			primaries = append(primaries, m.Name)
+		}
+	}
+	if len(primaries) != 1 {
+		return ""
+	}
+	return primaries[0]
+}

@@ -124,7 +124,7 @@ func TestFencingBeforeFailover(t *testing.T) {
 	if !strings.Contains(refused.Message, "nothing on it is force-deleted") || !strings.Contains(refused.Message, "not failing over from kv-0") {
 		t.Errorf("status does not say why nothing happens: %s", refused.Message)
 	}
-	if primaryOf(refused) != "kv-0" || refused.Promotion != nil {
+	if e2eutil.Primary(refused) != "kv-0" || refused.Promotion != nil {
 		t.Errorf("failed over without fencing: %s", describe(refused))
 	}
 	var stuck corev1.Pod
@@ -137,7 +137,7 @@ func TestFencingBeforeFailover(t *testing.T) {
 	f.confirm = true
 	f.mu.Unlock()
 	failedOver := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "failed over, kv-0 back as a secondary", func(st *v1alpha1.ReplicationStatus) bool {
-		p := primaryOf(st)
+		p := e2eutil.Primary(st)
 		return st.Phase == v1alpha1.ReplicationHealthy && p != "" && p != "kv-0" && st.Promotion == nil
 	})
 	var moved corev1.Pod

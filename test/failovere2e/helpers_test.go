@@ -51,23 +51,9 @@ func shellHook(script string) v1alpha1.Hook {
 	return v1alpha1.Hook{Command: []string{"sh", "-c", script, "hook"}}
 }
 
-// primaryOf is the one member status says is primary; "" when not one.
-func primaryOf(st *v1alpha1.ReplicationStatus) string {
-	var primaries []string
-	for _, m := range st.Members {
-		if m.Role == v1alpha1.RolePrimary {
-			primaries = append(primaries, m.Name)
-		}
-	}
-	if len(primaries) != 1 {
-		return ""
-	}
-	return primaries[0]
-}
-
 // healthyWith reports whether every member runs, primary as the primary.
 func healthyWith(st *v1alpha1.ReplicationStatus, primary string) bool {
-	return st.Phase == v1alpha1.ReplicationHealthy && st.Promotion == nil && primaryOf(st) == primary
+	return st.Phase == v1alpha1.ReplicationHealthy && st.Promotion == nil && e2eutil.Primary(st) == primary
 }
 
 func podShell(t *testing.T, ns, pod, script string) string {

@@ -48,8 +48,8 @@ func TestRolloutSwitchesOverOnce(t *testing.T) {
 		t.Fatalf("%d switchovers during the rollout, want 1: %v; %s", len(switchovers), switchovers, describe(done))
 	}
 	promoted, _, _ := strings.Cut(switchovers[0], " ")
-	if promoted == "kv-0" || primaryOf(done) != promoted {
-		t.Fatalf("switched over to %s, status says primary %s: %s", promoted, primaryOf(done), describe(done))
+	if promoted == "kv-0" || e2eutil.Primary(done) != promoted {
+		t.Fatalf("switched over to %s, status says primary %s: %s", promoted, e2eutil.Primary(done), describe(done))
 	}
 	if !strings.Contains(switchovers[0], "kv-0.kv."+ns+".svc") {
 		t.Errorf("the switchover hook was not given the old primary's address: %s", switchovers[0])
