@@ -150,10 +150,12 @@ func (d *decider) switchover(primary *v1alpha1.ReplicationMember) bool {
 	return true
 }
 
-// anyStays reports whether a member other than primary keeps its place.
+// anyStays reports whether a member other than primary stays in the set:
+// a rollout's members come back in new pods, while a scale to zero or a
+// restore (which scales to zero first) leaves none to hand the role to.
 func (d *decider) anyStays(primary *v1alpha1.ReplicationMember) bool {
 	for _, m := range d.members() {
-		if m.Name != primary.Name && !d.leaving(m) {
+		if m.Name != primary.Name && d.ordinal(m.Name) < d.in.Replicas {
 			return true
 		}
 	}

@@ -96,6 +96,9 @@ func TestDashboardFollowsARolloutAndActs(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#confirm")),
 		chromedp.Click(chromedp.CSS(`#confirm button[value="cancel"]`)))
 	waitPage(t, browser, time.Minute, "the dialog closed", `!document.querySelector("#confirm").open`)
+	// The cancel gives the focus back to the abort button once the dialog's
+	// close is handled; the promote below must not race it for the focus.
+	waitPage(t, browser, time.Minute, "the focus back on abort", `document.activeElement?.dataset.action === "abort"`)
 	if text := eval[string](t, browser, `document.querySelector("#action-result").textContent`); text != "" {
 		t.Errorf("a cancelled abort said %q", text)
 	}
