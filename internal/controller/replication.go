@@ -40,7 +40,7 @@ func (r *Reconciler) decideReplication(ctx context.Context, rollout *v1alpha1.St
 	container := replication.Container(*spec, rollout.Spec.Template.Spec)
 	in := replication.Input{
 		Spec: *spec, Set: obs.sts.Name, Namespace: rollout.Namespace, Service: rollout.Spec.ServiceName,
-		Replicas: rollout.Spec.ReplicasOrDefault(), Status: rollout.Status.Replication,
+		Replicas: p.TargetReplicas, Status: rollout.Status.Replication,
 		Leaving: map[string]bool{}, Nodes: nodes, Now: r.Clock.Now(),
 	}
 	for i := range obs.pods {

@@ -52,6 +52,7 @@ func Decide(in Input) Plan {
 		minReady: time.Duration(in.Rollout.Spec.MinReadySeconds) * time.Second,
 	}
 	d.plan.Status = *in.Rollout.Status.DeepCopy()
+	d.plan.TargetReplicas = d.replicas
 	d.status = &d.plan.Status
 	d.previous = d.status.Phase
 	d.pods = observePods(in.StatefulSet, in.Pods, d.replicas, d.now, d.minReady, in.Replication, in.Consul)
@@ -84,7 +85,7 @@ func (d *decider) scaleDown() {
 	if r := d.in.Restore; r != nil && r.ScaleDown {
 		target = 0
 	}
-	d.plan.Replicas = target
+	d.plan.TargetReplicas, d.plan.Replicas = target, target
 	gate := d.in.Replication
 	if gate == nil {
 		return

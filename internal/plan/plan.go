@@ -75,9 +75,12 @@ type Plan struct {
 	TemplateHash     string
 	TemplateRevision string
 	Partition        int32
-	// Replicas is the StatefulSet's replicas: spec.replicas, kept above a
+	// Replicas is the StatefulSet's replicas: TargetReplicas, kept above a
 	// scale-down's leaving members until their handover is done.
 	Replicas int32
+	// TargetReplicas is how many members the set is going to have:
+	// spec.replicas, or 0 while a restore scales it down.
+	TargetReplicas int32
 
 	// 3. Pods to delete, only after the status and partition were written.
 	// Deletions carry the UID and resourceVersion as preconditions so a pod

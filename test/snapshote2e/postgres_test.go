@@ -26,10 +26,6 @@ func TestPostgresRestoreBringsBackTheSnapshottedRows(t *testing.T) {
 	e2eutil.StartOperator(t, ns)
 	pg := pgtest.Example(t, ns)
 	r := pg.Rollout
-	// A restore stops every member, the primary last, and the decider
-	// waits for a secondary to hand the primary role to, which a restore
-	// does not leave (not handled yet): restored without a switchover.
-	r.Spec.Replication.Hooks.Switchover = nil
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
