@@ -21,7 +21,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -103,16 +105,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod)).
 		Watches(&v1alpha1.RolloutSnapshot{}, handler.EnqueueRequestsFromMapFunc(rolloutOfSet))
 	if r.Notifier != nil {
-		if err := mgr.Add(r.Notifier); err != nil {
-			return fmt.Errorf("add the notifier: %w", err)
+		if err := runWith(mgr, b, "notifier", r.Notifier, r.Notifier.Delivered()); err != nil {
+			return err
 		}
-		b = b.WatchesRawSource(source.Channel(r.Notifier.Delivered(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
 	}
 	if r.Hooks != nil {
-		if err := mgr.Add(r.Hooks); err != nil {
-			return fmt.Errorf("add the hook runner: %w", err)
+		if err := runWith(mgr, b, "hook runner", r.Hooks, r.Hooks.Events()); err != nil {
+			return err
 		}
-		b = b.WatchesRawSource(source.Channel(r.Hooks.Finished(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
 	}
 	if r.WatchNodes {
 		if err := indexPodNodes(context.Background(), mgr); err != nil {
@@ -121,18 +121,27 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(rolloutsOnNode(mgr.GetClient())), builder.WithPredicates(nodeChanged))
 	}
 	if r.Measures != nil {
-		if err := mgr.Add(r.Measures); err != nil {
-			return fmt.Errorf("add the measurement scheduler: %w", err)
+		if err := runWith(mgr, b, "measurement scheduler", r.Measures, r.Measures.Events()); err != nil {
+			return err
 		}
-		b = b.WatchesRawSource(source.Channel(r.Measures.Measured(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
 	}
 	if r.Consul != nil {
-		if err := mgr.Add(r.Consul); err != nil {
-			return fmt.Errorf("add the Consul watcher: %w", err)
+		if err := runWith(mgr, b, "Consul watcher", r.Consul, r.Consul.Events()); err != nil {
+			return err
 		}
-		b = b.WatchesRawSource(source.Channel(r.Consul.Changed(), &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
 	}
 	return b.Complete(r)
+}
+
+// runWith runs part, a background effector, with the manager, and
+// reconciles the rollouts it names on events.
+func runWith(mgr ctrl.Manager, b *builder.Builder, what string, part manager.Runnable,
+	events <-chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]) error {
+	if err := mgr.Add(part); err != nil {
+		return fmt.Errorf("add the %s: %w", what, err)
+	}
+	b.WatchesRawSource(source.Channel(events, &handler.TypedEnqueueRequestForObject[*v1alpha1.StatefulSetRollout]{}))
+	return nil
 }
 
 // rolloutOfStatefulSet maps a StatefulSet to the rollout of the same name when

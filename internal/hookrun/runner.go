@@ -9,10 +9,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/replication"
+	"github.com/sroll-dev/sroll/internal/wake"
 )
 
 // Runner runs hooks for every rollout on a fixed number of workers, so a
@@ -20,15 +20,15 @@ import (
 // in memory: an operator restarted while a hook ran forgets it, and the
 // decider, which recorded the hook's intent in status first, asks again.
 type Runner struct {
+	// Rollouts runs the hooks under the manager's context (they outlive
+	// the reconcile that asked for them) and wakes a rollout when one of
+	// its hooks finished.
+	*wake.Rollouts
 	exec Exec
 	// fence calls a rollout's fencing webhook; nil refuses such calls.
-	fence Fence
-	// base is the manager's context (see Start): hooks outlive the
-	// reconcile that asked for them.
-	base    context.Context
+	fence   Fence
 	clock   clock.PassiveClock
 	slots   chan struct{}
-	done    chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]
 	mu      sync.Mutex
 	rollout map[types.NamespacedName]*rolloutHooks
 }
@@ -52,16 +52,10 @@ func (r *Runner) SetFence(fence Fence) { r.fence = fence }
 // New is a runner of at most workers hooks at once.
 func New(exec Exec, clock clock.PassiveClock, workers int) *Runner {
 	return &Runner{
-		exec: exec, clock: clock, slots: make(chan struct{}, workers), base: context.Background(),
-		done:    make(chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout], 64),
+		Rollouts: wake.New(),
+		exec:     exec, clock: clock, slots: make(chan struct{}, workers),
 		rollout: map[types.NamespacedName]*rolloutHooks{},
 	}
-}
-
-// Finished announces the rollouts with a hook that finished, for the
-// controller to reconcile.
-func (r *Runner) Finished() <-chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout] {
-	return r.done
 }
 
 func (r *Runner) hooks(key types.NamespacedName) *rolloutHooks {
@@ -99,24 +93,14 @@ func (r *Runner) Return(key types.NamespacedName, results []replication.Result) 
 	h.results = append(results, h.results...)
 }
 
-// Start runs the runner with the manager: hooks started from then on stop
-// when the manager does.
-func (r *Runner) Start(ctx context.Context) error {
-	r.mu.Lock()
-	r.base = ctx
-	r.mu.Unlock()
-	<-ctx.Done()
-	return nil
-}
-
 // Go runs the hook in the member's container, or calls the fencing
 // webhook; a slot (member or node fencing) with one running is refused
 // (the decider never asks for one).
 func (r *Runner) Go(rollout *v1alpha1.StatefulSetRollout, container string, run replication.Run) error {
 	key := types.NamespacedName{Namespace: rollout.Namespace, Name: rollout.Name}
 	slot := run.Slot()
+	ctx := r.Context()
 	r.mu.Lock()
-	ctx := r.base
 	h := r.hooks(key)
 	if h.busy[slot] {
 		r.mu.Unlock()
@@ -124,19 +108,16 @@ func (r *Runner) Go(rollout *v1alpha1.StatefulSetRollout, container string, run 
 	}
 	h.busy[slot] = true
 	r.mu.Unlock()
-	wake := rollout.DeepCopy()
+	woken := rollout.DeepCopy()
 	go func() {
-		result := r.run(ctx, wake, container, run)
+		result := r.run(ctx, woken, container, run)
 		r.mu.Lock()
 		h := r.hooks(key)
 		delete(h.busy, slot)
 		h.lastRun[slot] = result.Finished
 		h.results = append(h.results, result)
 		r.mu.Unlock()
-		select {
-		case r.done <- event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]{Object: wake}:
-		case <-ctx.Done():
-		}
+		r.Wake(ctx, woken)
 	}()
 	return nil
 }

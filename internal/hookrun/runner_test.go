@@ -31,7 +31,7 @@ func TestRunnerTimeoutAndOnePerMember(t *testing.T) {
 	if err := r.Go(rollout, "db", run); err == nil {
 		t.Fatal("a second hook on kv-0 was accepted while one ran")
 	}
-	<-r.Finished()
+	<-r.Events()
 	results, busy, lastRun := r.Observe(types.NamespacedName{Namespace: "ns", Name: "kv"})
 	if len(results) != 1 || !strings.Contains(results[0].Err, "timed out after 50ms") {
 		t.Fatalf("results = %+v, want one timed out", results)

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -18,6 +17,7 @@ import (
 	"github.com/sroll-dev/sroll/internal/egress"
 	"github.com/sroll-dev/sroll/internal/notify"
 	"github.com/sroll-dev/sroll/internal/plan"
+	"github.com/sroll-dev/sroll/internal/wake"
 )
 
 // Record names the status record of one check of one analysis, the record
@@ -67,18 +67,18 @@ type Options struct {
 // a restarted operator plans the next measurements again from the records
 // in status, so the count goes on.
 type Scheduler struct {
+	// Rollouts takes the measurements under the manager's context (they
+	// outlive the reconcile that planned them) and wakes a rollout when
+	// one of its results is there to record.
+	*wake.Rollouts
 	prometheus Prometheus
 	webhook    Webhook
 	secrets    notify.SecretReader
 	clock      clock.WithDelayedExecution
 	slots      chan struct{}
-	done       chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]
 	measured   *prometheus.CounterVec
 
-	mu sync.Mutex
-	// base is the manager's context (see Start): measurements outlive the
-	// reconcile that planned them.
-	base     context.Context
+	mu       sync.Mutex
 	rollouts map[types.NamespacedName]*rolloutMeasures
 }
 
@@ -110,8 +110,7 @@ func NewScheduler(opts Options) *Scheduler {
 		secrets:    opts.Secrets,
 		clock:      opts.Clock,
 		slots:      make(chan struct{}, max(1, opts.Workers)),
-		done:       make(chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout], 64),
-		base:       context.Background(),
+		Rollouts:   wake.New(),
 		rollouts:   map[types.NamespacedName]*rolloutMeasures{},
 		measured: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sroll_analysis_measurements_total",
@@ -125,22 +124,6 @@ func NewScheduler(opts Options) *Scheduler {
 		opts.Registerer.MustRegister(s.measured)
 	}
 	return s
-}
-
-// Measured announces the rollouts with a result to record, for the
-// controller to reconcile.
-func (s *Scheduler) Measured() <-chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout] {
-	return s.done
-}
-
-// Start runs the scheduler with the manager (on the leader): measurements
-// started from then on stop when the manager does.
-func (s *Scheduler) Start(ctx context.Context) error {
-	s.mu.Lock()
-	s.base = ctx
-	s.mu.Unlock()
-	<-ctx.Done()
-	return nil
 }
 
 // Schedule sets the rollout's next measurements to those of a plan whose
@@ -201,7 +184,7 @@ func (s *Scheduler) take(key types.NamespacedName, rec Record, n *next) {
 		return // replanned or forgotten meanwhile
 	}
 	n.taken = true
-	ctx, rollout, vars := s.base, rm.rollout, rm.vars
+	ctx, rollout, vars := s.Context(), rm.rollout, rm.vars
 	s.mu.Unlock()
 
 	select {
@@ -221,10 +204,7 @@ func (s *Scheduler) take(key types.NamespacedName, rec Record, n *next) {
 		rm.results = append(rm.results, Result{Record: rec, Measurement: m})
 	}
 	s.mu.Unlock()
-	select {
-	case s.done <- event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]{Object: rollout}:
-	case <-ctx.Done():
-	}
+	s.Wake(ctx, rollout)
 }
 
 // measure takes one measurement of a check of the rollout.

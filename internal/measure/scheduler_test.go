@@ -36,7 +36,7 @@ func TestSchedulerTakesEachMeasurementOnce(t *testing.T) {
 	due := []plan.Measure{{Check: "gate", Step: 1, At: start}}
 
 	s.Schedule(rollout, measure.Vars{}, due)
-	<-s.Measured()
+	<-s.Events()
 	s.Schedule(rollout, measure.Vars{}, due) // a plan made before the result was recorded
 	results := s.Observe(key)
 	if len(results) != 1 || results[0].Measurement.Phase != v1alpha1.MeasurementSuccessful || results[0].Step != 1 {

@@ -17,13 +17,13 @@ import (
 	"github.com/hashicorp/consul/api"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/consul"
 	"github.com/sroll-dev/sroll/internal/egress"
 	"github.com/sroll-dev/sroll/internal/notify"
+	"github.com/sroll-dev/sroll/internal/wake"
 )
 
 // maintenanceCheck is the ID prefix of the critical check Consul adds to
@@ -43,11 +43,12 @@ type Options struct {
 
 // Watcher watches the Consul services of the rollouts that have one.
 type Watcher struct {
+	// Rollouts runs the reads and calls under the manager's context and
+	// wakes a rollout when its service changed.
+	*wake.Rollouts
 	opts Options
-	done chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]
 
 	mu       sync.Mutex
-	base     context.Context
 	rollouts map[types.NamespacedName]*watched
 }
 
@@ -71,25 +72,9 @@ func New(opts Options) *Watcher {
 		opts.Clock = clock.RealClock{}
 	}
 	return &Watcher{
-		opts: opts, base: context.Background(),
-		done:     make(chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout], 64),
+		Rollouts: wake.New(), opts: opts,
 		rollouts: map[types.NamespacedName]*watched{},
 	}
-}
-
-// Changed announces the rollouts whose service changed, for the
-// controller to reconcile.
-func (w *Watcher) Changed() <-chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout] {
-	return w.done
-}
-
-// Start runs the watcher with the manager (on the leader).
-func (w *Watcher) Start(ctx context.Context) error {
-	w.mu.Lock()
-	w.base = ctx
-	w.mu.Unlock()
-	<-ctx.Done()
-	return nil
 }
 
 // Observe is the last read of the rollout's service; nil before the first.
@@ -113,7 +98,7 @@ func (w *Watcher) Watch(rollout *v1alpha1.StatefulSetRollout, drain []consul.Dra
 	defer w.mu.Unlock()
 	rw, ok := w.rollouts[key]
 	if !ok {
-		ctx, stop := context.WithCancel(w.base)
+		ctx, stop := context.WithCancel(w.Context())
 		rw = &watched{calls: map[string]bool{}, stop: stop, refresh: make(chan struct{}, 1)}
 		w.rollouts[key] = rw
 		go w.read(ctx, key, rw)
@@ -146,7 +131,7 @@ func (w *Watcher) call(key types.NamespacedName, rw *watched, instance string, d
 		return
 	}
 	rw.calls[instance] = true
-	rollout, ctx := rw.rollout, w.base
+	rollout, ctx := rw.rollout, w.Context()
 	go func() {
 		callCtx, cancel := context.WithTimeout(ctx, maintenanceTimeout)
 		err := w.with(callCtx, rollout, func(c *api.Client) error { return do(callCtx, c) })
@@ -182,9 +167,7 @@ func (w *Watcher) read(ctx context.Context, key types.NamespacedName, rw *watche
 		rw.obs = obs
 		w.mu.Unlock()
 		if changed {
-			select {
-			case w.done <- event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]{Object: rollout}:
-			case <-ctx.Done():
+			if !w.Wake(ctx, rollout) {
 				return
 			}
 		}
