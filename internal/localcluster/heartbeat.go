@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,15 +29,24 @@ const heartbeatStopped = "localcluster-heartbeat-stopped"
 // StopHeartbeat stops the heartbeat of the simulated node name.
 func (c *Cluster) StopHeartbeat(ctx context.Context, name string) error {
 	leases := c.kubelet.client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
-	// kwok renews the lease meanwhile: retry on its writes.
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	holder, day := heartbeatStopped, int32(24*60*60)
+	stopped := coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &day}
+	// kwok renews the lease meanwhile, and creates it again after a
+	// RestartHeartbeat deleted it: retry on its writes.
+	racedKwok := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
+	err := retry.OnError(retry.DefaultRetry, racedKwok, func() error {
+		stopped.RenewTime = &metav1.MicroTime{Time: time.Now()}
 		lease, err := leases.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			_, err = leases.Create(ctx, &coordinationv1.Lease{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: corev1.NamespaceNodeLease}, Spec: stopped,
+			}, metav1.CreateOptions{})
+			return err
+		}
 		if err != nil {
 			return err
 		}
-		holder, day := heartbeatStopped, int32(24*60*60)
-		lease.Spec.HolderIdentity, lease.Spec.LeaseDurationSeconds = &holder, &day
-		lease.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+		lease.Spec = stopped
 		_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
 		return err
 	})
