@@ -49,7 +49,7 @@ func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	rollout := time.Now()
 	e2eutil.Patch(t, c, r, `{"spec":{"template":{"spec":{"containers":[{"name":"db","image":"postgres:15.18-bookworm"}]}}}}`)
 	rolled := e2eutil.WaitRollout(t, c, r, 3*time.Minute, "rollout completed, replication Healthy", func(got *v1alpha1.StatefulSetRollout) bool {
-		return e2eutil.Completed(got) && got.Status.Replication != nil && healthy(got.Status.Replication) &&
+		return e2eutil.Completed(got) && got.Status.Replication != nil && e2eutil.Healthy(got.Status.Replication) &&
 			got.Status.Replication.Promotion == nil && e2eutil.NewPods(got.Status.Replication, booted)
 	}).Status.Replication
 	w.WaitAcked(t, 50, time.Minute)
@@ -75,10 +75,10 @@ func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	pg.Query(t, moved, "TRUNCATE "+pgtest.Table)
 	lost := moved
 	pg.Kill(t, lost)
-	podShell(t, ns, lost, "rm -rf pg")
+	e2eutil.PodShell(t, ns, lost, "rm -rf pg")
 	kubectl(t, ns, "delete", "pod", lost, "--wait=false")
 	recreated := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after "+lost+" lost its data", func(st *v1alpha1.ReplicationStatus) bool {
-		return healthy(st) && member(st, lost).Incarnation != member(rolled, lost).Incarnation
+		return e2eutil.Healthy(st) && member(st, lost).Incarnation != member(rolled, lost).Incarnation
 	})
 	if recreated.Seed == lost {
 		t.Fatalf("seeded %s, whose data is gone: %s", lost, describeMembers(recreated))
@@ -91,8 +91,8 @@ func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	w.WaitAcked(t, 200, time.Minute)
 	// The premise of what follows: lost's copy stayed behind, its server
 	// down all along, not started again by anyone (its log says by whom).
-	if out := strings.TrimSpace(podShell(t, ns, lost, serverRuns)); out != "stopped" {
-		t.Fatalf("%s %s after its stop hook; pg/log: %s", lost, out, podShell(t, ns, lost, "tail -n 20 pg/log"))
+	if out := e2eutil.PodShell(t, ns, lost, serverRuns); out != "stopped" {
+		t.Fatalf("%s %s after its stop hook; pg/log: %s", lost, out, e2eutil.PodShell(t, ns, lost, "tail -n 20 pg/log"))
 	}
 
 	// Lights-out: every server killed, every pod deleted. The pods go only
@@ -108,12 +108,12 @@ func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	deletePods(t, ns, r.Name)
 	running := waitPodsRunning(t, c, r, recreated)
 	recovered := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after the lights-out", func(st *v1alpha1.ReplicationStatus) bool {
-		return healthy(st) && e2eutil.NewPods(st, recreated)
+		return e2eutil.Healthy(st) && e2eutil.NewPods(st, recreated)
 	})
 	t.Logf("recovery: %s from the last pod Running to replication Healthy; sequences %s, seeded %s",
 		time.Since(running).Round(100*time.Millisecond), sequences(recovered), recovered.Seed)
 	if !checkSeededTheNewest(t, recovered, lost) {
-		t.Logf("%s's pg/log: %s", lost, podShell(t, ns, lost, "tail -n 40 pg/log"))
+		t.Logf("%s's pg/log: %s", lost, e2eutil.PodShell(t, ns, lost, "tail -n 40 pg/log"))
 	}
 	checkStandbysOf(t, pg, recovered.Seed)
 	w.WaitAcked(t, 50, time.Minute)
@@ -132,7 +132,7 @@ func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	killed := time.Now()
 	pg.Kill(t, primary)
 	failedOver := e2eutil.WaitReplication(t, c, r, 2*time.Minute, "Healthy after a failover", func(st *v1alpha1.ReplicationStatus) bool {
-		return healthy(st) && st.Promotion == nil && e2eutil.Primary(st) != primary && e2eutil.Primary(st) != ""
+		return e2eutil.Healthy(st) && st.Promotion == nil && e2eutil.Primary(st) != primary && e2eutil.Primary(st) != ""
 	})
 	w.WaitAcked(t, 50, time.Minute)
 	w.Stop()
@@ -205,8 +205,6 @@ func eventsSince(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollout, 
 	}
 	return n
 }
-
-func healthy(st *v1alpha1.ReplicationStatus) bool { return st.Phase == v1alpha1.ReplicationHealthy }
 
 // waitPodsRunning waits until every member runs in a new pod, and returns
 // when that was seen.

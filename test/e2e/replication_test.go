@@ -46,19 +46,19 @@ func TestLightsOutSeedsTheNewestCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	booted := waitReplication(t, c, r, "Healthy after bootstrap", func(st *v1alpha1.ReplicationStatus) bool {
-		return st.Phase == v1alpha1.ReplicationHealthy
+		return e2eutil.Healthy(st)
 	})
 
 	for pod, seq := range map[string]int{"kv-0": 10, "kv-1": 50, "kv-2": 30} {
-		podShell(t, ns, pod, fmt.Sprintf("echo %d > seq", seq))
+		e2eutil.PodShell(t, ns, pod, fmt.Sprintf("echo %d > seq", seq))
 	}
 	lightsOut := time.Now()
 	deletePods(t, ns, r.Name)
 	healthy := waitReplication(t, c, r, "Healthy after the lights-out", func(st *v1alpha1.ReplicationStatus) bool {
-		return st.Phase == v1alpha1.ReplicationHealthy && e2eutil.NewPods(st, booted)
+		return e2eutil.Healthy(st) && e2eutil.NewPods(st, booted)
 	})
 	if healthy.Seed != "kv-1" {
-		t.Fatalf("seeded %s, want kv-1 (the newest copy): %s; kv-1 hooks: %s", healthy.Seed, describeMembers(healthy), podShell(t, ns, "kv-1", "pwd; cat seq; cat hooks.log"))
+		t.Fatalf("seeded %s, want kv-1 (the newest copy): %s; kv-1 hooks: %s", healthy.Seed, describeMembers(healthy), e2eutil.PodShell(t, ns, "kv-1", "pwd; cat seq; cat hooks.log"))
 	}
 	seeded := hookTimes(t, ns, "kv-1", "seed", lightsOut)
 	if len(seeded) != 1 {
@@ -68,7 +68,7 @@ func TestLightsOutSeedsTheNewestCopy(t *testing.T) {
 	for _, pod := range []string{"kv-0", "kv-2"} {
 		joins := hookTimes(t, ns, pod, "join "+address, lightsOut)
 		if len(joins) == 0 {
-			t.Fatalf("%s was not joined with %s: %s", pod, address, podShell(t, ns, pod, "cat hooks.log"))
+			t.Fatalf("%s was not joined with %s: %s", pod, address, e2eutil.PodShell(t, ns, pod, "cat hooks.log"))
 		}
 		if joins[0] < seeded[0] {
 			t.Fatalf("%s joined before kv-1 was seeded", pod)
@@ -78,7 +78,7 @@ func TestLightsOutSeedsTheNewestCopy(t *testing.T) {
 		}
 	}
 
-	podShell(t, ns, "kv-2", "touch fail-sequence; echo 99 > seq")
+	e2eutil.PodShell(t, ns, "kv-2", "touch fail-sequence; echo 99 > seq")
 	secondOutage := time.Now()
 	deletePods(t, ns, r.Name)
 	blocked := waitReplication(t, c, r, "Degraded naming kv-2", func(st *v1alpha1.ReplicationStatus) bool {
@@ -92,9 +92,9 @@ func TestLightsOutSeedsTheNewestCopy(t *testing.T) {
 			t.Fatalf("%s was seeded without quorum", pod)
 		}
 	}
-	podShell(t, ns, "kv-2", "rm fail-sequence")
+	e2eutil.PodShell(t, ns, "kv-2", "rm fail-sequence")
 	healed := waitReplication(t, c, r, "Healthy once kv-2 answers", func(st *v1alpha1.ReplicationStatus) bool {
-		return st.Phase == v1alpha1.ReplicationHealthy && e2eutil.NewPods(st, healthy)
+		return e2eutil.Healthy(st) && e2eutil.NewPods(st, healthy)
 	})
 	if healed.Seed != "kv-2" {
 		t.Fatalf("seeded %s, want kv-2 (it holds 99 now)", healed.Seed)
@@ -104,15 +104,6 @@ func TestLightsOutSeedsTheNewestCopy(t *testing.T) {
 func waitReplication(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollout, what string, done func(*v1alpha1.ReplicationStatus) bool) *v1alpha1.ReplicationStatus {
 	t.Helper()
 	return e2eutil.WaitReplication(t, c, r, 2*time.Minute, what, done)
-}
-
-func podShell(t *testing.T, ns, pod, script string) string {
-	t.Helper()
-	out, err := clustertest.Kubectl(t, "-n", ns, "exec", pod, "--", "sh", "-c", script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func deletePods(t *testing.T, ns, app string) {
@@ -127,7 +118,7 @@ func deletePods(t *testing.T, ns, app string) {
 func hookTimes(t *testing.T, ns, pod, entry string, since time.Time) []int64 {
 	t.Helper()
 	var times []int64
-	for _, line := range strings.Split(podShell(t, ns, pod, "cat hooks.log"), "\n") {
+	for _, line := range strings.Split(e2eutil.PodShell(t, ns, pod, "cat hooks.log"), "\n") {
 		at, rest, ok := strings.Cut(line, " ")
 		n, err := strconv.ParseInt(at, 10, 64)
 		if !ok || err != nil || n < since.UnixNano() || !strings.HasPrefix(rest, entry) {

@@ -19,6 +19,10 @@ func WaitReplication(t testing.TB, c client.Client, r *v1alpha1.StatefulSetRollo
 	return got.Status.Replication
 }
 
+// Healthy reports whether st says every member runs in its role and passes
+// its status hook.
+func Healthy(st *v1alpha1.ReplicationStatus) bool { return st.Phase == v1alpha1.ReplicationHealthy }
+
 // NewPods reports whether every member of st runs in another pod than in before.
 func NewPods(st, before *v1alpha1.ReplicationStatus) bool {
 	old := map[string]bool{}

@@ -27,11 +27,11 @@ func TestFailoverAfterThePrimaryDies(t *testing.T) {
 	e2eutil.WaitReplication(t, c, r, 2*time.Minute, "Healthy with kv-0 primary", func(st *v1alpha1.ReplicationStatus) bool {
 		return healthyWith(st, "kv-0")
 	})
-	podShell(t, ns, "kv-1", "echo 70 > seq")
-	podShell(t, ns, "kv-2", "echo 90 > seq")
+	e2eutil.PodShell(t, ns, "kv-1", "echo 70 > seq")
+	e2eutil.PodShell(t, ns, "kv-2", "echo 90 > seq")
 
 	killed := time.Now()
-	podShell(t, ns, "kv-0", "rm role")
+	e2eutil.PodShell(t, ns, "kv-0", "rm role")
 	st := e2eutil.WaitReplication(t, c, r, 2*time.Minute, "Healthy with kv-2 primary", func(st *v1alpha1.ReplicationStatus) bool {
 		return healthyWith(st, "kv-2")
 	})

@@ -138,7 +138,7 @@ func TestFencingBeforeFailover(t *testing.T) {
 	f.mu.Unlock()
 	failedOver := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "failed over, kv-0 back as a secondary", func(st *v1alpha1.ReplicationStatus) bool {
 		p := e2eutil.Primary(st)
-		return st.Phase == v1alpha1.ReplicationHealthy && p != "" && p != "kv-0" && st.Promotion == nil
+		return e2eutil.Healthy(st) && p != "" && p != "kv-0" && st.Promotion == nil
 	})
 	var moved corev1.Pod
 	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "kv-0"}, &moved); err != nil {

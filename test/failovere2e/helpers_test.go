@@ -53,16 +53,7 @@ func shellHook(script string) v1alpha1.Hook {
 
 // healthyWith reports whether every member runs, primary as the primary.
 func healthyWith(st *v1alpha1.ReplicationStatus, primary string) bool {
-	return st.Phase == v1alpha1.ReplicationHealthy && st.Promotion == nil && e2eutil.Primary(st) == primary
-}
-
-func podShell(t *testing.T, ns, pod, script string) string {
-	t.Helper()
-	out, err := clustertest.Kubectl(t, "-n", ns, "exec", pod, "--", "sh", "-c", script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return e2eutil.Healthy(st) && st.Promotion == nil && e2eutil.Primary(st) == primary
 }
 
 // hookLines are a pod's hooks.log entries starting with entry, after since,

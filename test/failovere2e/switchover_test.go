@@ -32,7 +32,7 @@ func TestRolloutSwitchesOverOnce(t *testing.T) {
 	e2eutil.SetImage(t, c, r, "v2")
 	done := e2eutil.WaitRollout(t, c, r, 3*time.Minute, "Completed and Healthy", func(got *v1alpha1.StatefulSetRollout) bool {
 		st := got.Status.Replication
-		return got.Status.Phase == v1alpha1.PhaseCompleted && st != nil && st.Phase == v1alpha1.ReplicationHealthy && e2eutil.NewPods(st, booted)
+		return got.Status.Phase == v1alpha1.PhaseCompleted && st != nil && e2eutil.Healthy(st) && e2eutil.NewPods(st, booted)
 	}).Status.Replication
 
 	var switchovers []string

@@ -44,22 +44,12 @@ func createCompleted(t *testing.T, c client.Client, r *v1alpha1.StatefulSetRollo
 	e2eutil.WaitCompleted(t, c, r, 2*time.Minute)
 }
 
-// podShell runs script in the pod, in its claim's directory.
-func podShell(t *testing.T, ns, pod, script string) string {
-	t.Helper()
-	out, err := clustertest.Kubectl(t, "-n", ns, "exec", pod, "--", "sh", "-c", script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(out)
-}
-
 // writeMarkers has each member write "<value>-<pod>" to its marker file.
 func writeMarkers(t *testing.T, r *v1alpha1.StatefulSetRollout, value string) {
 	t.Helper()
 	for i := range *r.Spec.Replicas {
 		pod := fmt.Sprintf("%s-%d", r.Name, i)
-		podShell(t, r.Namespace, pod, fmt.Sprintf("echo %s-%s > marker", value, pod))
+		e2eutil.PodShell(t, r.Namespace, pod, fmt.Sprintf("echo %s-%s > marker", value, pod))
 	}
 }
 

@@ -48,7 +48,7 @@ func TestPostgresRestoreBringsBackTheSnapshottedRows(t *testing.T) {
 	e2eutil.Patch(t, c, r, fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.AnnotationRestore, set.Name))
 	e2eutil.WaitEvent(t, c, r, snapshot.ReasonRestored, 3*time.Minute, "from snapshot set "+set.Name)
 	recovered := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after the restore", func(st *v1alpha1.ReplicationStatus) bool {
-		return healthy(st) && e2eutil.NewPods(st, booted)
+		return e2eutil.Healthy(st) && e2eutil.NewPods(st, booted)
 	})
 	present := pg.Rows(t, recovered.Seed)
 	if missing := pgtest.Missing(before, present); len(missing) > 0 {
@@ -70,5 +70,3 @@ func TestPostgresRestoreBringsBackTheSnapshottedRows(t *testing.T) {
 		}
 	}
 }
-
-func healthy(st *v1alpha1.ReplicationStatus) bool { return st.Phase == v1alpha1.ReplicationHealthy }

@@ -48,7 +48,7 @@ func TestRestorePutsTheMarkersBack(t *testing.T) {
 	})
 	for i := range replicas {
 		pod := fmt.Sprintf("db-%d", i)
-		if got := podShell(t, ns, pod, "cat marker"); got != "v1-"+pod {
+		if got := e2eutil.PodShell(t, ns, pod, "cat marker"); got != "v1-"+pod {
 			t.Errorf("%s holds marker %q after the restore, want v1-%s", pod, got, pod)
 		}
 	}
