@@ -25,8 +25,11 @@ func (r *Reconciler) ensureService(ctx context.Context, rollout *v1alpha1.Statef
 	if name == "" {
 		return nil
 	}
-	var existing corev1.Service
-	err := r.Get(ctx, client.ObjectKey{Namespace: rollout.Namespace, Name: name}, &existing)
+	// Metadata, as the cache holds Services (SetupWithManager): whether
+	// the name is taken is all this asks.
+	existing := &metav1.PartialObjectMetadata{}
+	existing.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Service"))
+	err := r.Get(ctx, client.ObjectKey{Namespace: rollout.Namespace, Name: name}, existing)
 	if err == nil || !apierrors.IsNotFound(err) {
 		return err
 	}

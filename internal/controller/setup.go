@@ -100,7 +100,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("statefulsetrollout").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrentReconciles}).
 		For(&v1alpha1.StatefulSetRollout{}).
-		Owns(&corev1.Service{}).
+		// Metadata only: the cache holds every Service of the watched
+		// namespaces, and sroll asks only whether a name is taken.
+		Owns(&corev1.Service{}, builder.OnlyMetadata).
 		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(rolloutOfStatefulSet)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod)).
 		Watches(&v1alpha1.RolloutSnapshot{}, handler.EnqueueRequestsFromMapFunc(rolloutOfSet))
