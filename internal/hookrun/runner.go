@@ -124,7 +124,7 @@ func (r *Runner) Go(rollout *v1alpha1.StatefulSetRollout, container string, run 
 
 // run waits for a worker, then runs the hook or webhook call within its timeout.
 func (r *Runner) run(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, container string, run replication.Run) replication.Result {
-	result := replication.Result{Member: run.Member, Incarnation: run.Incarnation, Hook: run.Hook, Node: run.Node}
+	result := replication.Result{Member: run.Member, Incarnation: run.Incarnation, Hook: run.Hook, Node: run.Node, Recovery: run.Recovery}
 	select {
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()

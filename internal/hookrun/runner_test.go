@@ -15,8 +15,9 @@ import (
 )
 
 // A hook past its timeout is a failure that says so; a second hook on a
-// member with one running is refused; the result is kept for the next
-// Observe, which then shows the member free again.
+// member with one running is refused; the result, which gives the run's
+// recovery back, is kept for the next Observe, which then shows the member
+// free again.
 func TestRunnerTimeoutAndOnePerMember(t *testing.T) {
 	exec := func(ctx context.Context, _, _, _ string, _ []string) (Output, error) {
 		<-ctx.Done()
@@ -24,7 +25,8 @@ func TestRunnerTimeoutAndOnePerMember(t *testing.T) {
 	}
 	r := New(exec, clock.RealClock{}, 1)
 	rollout := &v1alpha1.StatefulSetRollout{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "kv"}}
-	run := replication.Run{Member: "kv-0", Incarnation: "uid/0", Hook: replication.HookSequence, Timeout: 50 * time.Millisecond}
+	recovery := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	run := replication.Run{Member: "kv-0", Incarnation: "uid/0", Hook: replication.HookSequence, Timeout: 50 * time.Millisecond, Recovery: recovery}
 	if err := r.Go(rollout, "db", run); err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +37,9 @@ func TestRunnerTimeoutAndOnePerMember(t *testing.T) {
 	results, busy, lastRun := r.Observe(types.NamespacedName{Namespace: "ns", Name: "kv"})
 	if len(results) != 1 || !strings.Contains(results[0].Err, "timed out after 50ms") {
 		t.Fatalf("results = %+v, want one timed out", results)
+	}
+	if !results[0].Recovery.Equal(recovery) {
+		t.Errorf("result of recovery %v, want the run's %v", results[0].Recovery, recovery)
 	}
 	if busy["kv-0"] || lastRun["kv-0"].IsZero() {
 		t.Fatalf("after the hook: busy=%v lastRun=%v", busy, lastRun)

@@ -85,7 +85,9 @@ type Result struct {
 	// Stderr is the end of the hook's stderr.
 	Stderr string
 	// Err is why the hook could not run or finish (exec refused, timed out).
-	Err      string
+	Err string
+	// Recovery is the Run's, given back.
+	Recovery time.Time
 	Finished time.Time
 }
 
@@ -128,6 +130,10 @@ type Run struct {
 	// members on it.
 	Node    string
 	Members []string
+	// Recovery is the recovery the run was asked for in (its
+	// status.recoveryStartedAt; zero outside one), which its Result gives
+	// back: a recovery decides only from hooks it asked for itself.
+	Recovery time.Time
 }
 
 // Slot is where the run takes its turn, one at a time: its member, or for

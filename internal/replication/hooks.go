@@ -42,6 +42,11 @@ func (k HookKind) String() string {
 	return "unknown"
 }
 
+// joins reports whether a hook of kind starts a member in its role.
+func joins(kind HookKind) bool {
+	return kind == HookSeed || kind == HookPrimary || kind == HookSecondary
+}
+
 // Backoff of a hook that failed n times in a row: 5s, 10s, 20s … up to 5m,
 // so a broken hook is retried, never in a tight loop.
 const (
@@ -127,16 +132,35 @@ func (d *decider) start(m *v1alpha1.ReplicationMember, kind HookKind, args ...st
 		// One hook per member at a time: the runner refuses a second.
 		return false
 	}
-	switch kind {
-	case HookSeed, HookPrimary, HookSecondary:
+	if joins(kind) {
 		d.setState(m, v1alpha1.MemberStarting)
 	}
 	d.dec.Run = append(d.dec.Run, Run{
 		Member: m.Name, Incarnation: m.Incarnation, Hook: kind,
 		Command: append(append([]string{}, hook.Command...), args...),
-		Timeout: hook.TimeoutOrDefault(),
+		Timeout: hook.TimeoutOrDefault(), Recovery: d.recovery(),
 	})
 	return true
+}
+
+// recovery is the recovery in progress, as status records it; zero when none.
+func (d *decider) recovery() time.Time {
+	if d.st.RecoveryStartedAt == nil {
+		return time.Time{}
+	}
+	return d.st.RecoveryStartedAt.Time
+}
+
+// askedHere reports whether r's hook was asked for in the recovery in
+// progress, or like it outside any. Whole seconds: status keeps
+// recoveryStartedAt to the second, the decision that started it had it
+// to the nanosecond.
+func (d *decider) askedHere(r Result) bool {
+	now := d.recovery()
+	if now.IsZero() || r.Recovery.IsZero() {
+		return now.IsZero() == r.Recovery.IsZero()
+	}
+	return now.Unix() == r.Recovery.Unix()
 }
 
 // starting reports whether this decision already starts a hook in slot.

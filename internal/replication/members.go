@@ -52,6 +52,19 @@ func (d *decider) fold() {
 		if m == nil || m.Incarnation != r.Incarnation {
 			continue
 		}
+		if !d.askedHere(r) && (r.Hook == HookSequence || joins(r.Hook)) {
+			// Asked before this recovery, answered in it (a lights-out
+			// is seen pod by pod, and a join started on the last view of
+			// the old set runs on), or the other way round: a join
+			// followed a primary of a set that is gone, and a recovery
+			// seeds from the sequences reported since it started
+			// (startRecovery). So the member is not joined, and is asked
+			// again: for its sequence, then to follow this recovery's seed.
+			if joins(r.Hook) && !m.Joined {
+				d.setState(m, v1alpha1.MemberStopped)
+			}
+			continue
+		}
 		if r.failed() {
 			d.failed(m, r)
 			continue

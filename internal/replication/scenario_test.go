@@ -43,7 +43,7 @@ func TestScenarios(t *testing.T) {
 //	  failover and fencing their afterSeconds, fence who confirms,
 //	  without=primary leaves the primary hook out)
 //	data kv-0=1000 kv-1=1077 (each copy's sequence) | fail kv-1 sequence,status | heal kv-1
-//	hang kv-1 (its hooks never finish) | restart-operator
+//	hang kv-1 (its hooks never finish) | finish kv-1 (the one hanging ends now) | restart-operator
 //	kill-app kv-0 (its application dies, its pod stays)
 //	node-down node-0 | node-up node-0 (cut off: what runs there runs on) | fencer refuse|confirm
 //	decide [crash] (one decision; crash: the status is written, the hooks never start)
@@ -117,6 +117,8 @@ func replicationCommands(s *plantest.Sim, w *world, t *testing.T, d *datadriven.
 		delete(w.failing, d.CmdArgs[0].Key)
 	case "hang":
 		w.hanging[d.CmdArgs[0].Key] = true
+	case "finish":
+		w.finish(d.CmdArgs[0].Key, s.Now)
 	case "restart-operator":
 		w.restartOperator()
 	case "kill-app":

@@ -24,10 +24,12 @@ import (
 // off, which stops what ran there, or refuses. A tainted NotReady node's
 // pods are force-deleted, as Kubernetes does, and come back on "spare".
 type world struct {
-	status   *v1alpha1.ReplicationStatus
-	data     map[string]int64
-	failing  map[string]map[replication.HookKind]bool
-	hanging  map[string]bool
+	status  *v1alpha1.ReplicationStatus
+	data    map[string]int64
+	failing map[string]map[replication.HookKind]bool
+	hanging map[string]bool
+	// held are the hooks hanging, by slot, until finish lets them end.
+	held     map[string]replication.Run
 	app      map[string]app
 	results  []replication.Result
 	busy     map[string]bool
@@ -61,7 +63,7 @@ type app struct {
 func newWorld() *world {
 	return &world{
 		data: map[string]int64{}, failing: map[string]map[replication.HookKind]bool{},
-		hanging: map[string]bool{}, app: map[string]app{}, busy: map[string]bool{}, lastRun: map[string]time.Time{},
+		hanging: map[string]bool{}, held: map[string]replication.Run{}, app: map[string]app{}, busy: map[string]bool{}, lastRun: map[string]time.Time{},
 		nodeOf: map[string]string{}, nodes: map[string]*node{}, fenced: map[string]bool{},
 	}
 }
@@ -152,7 +154,21 @@ func (w *world) running(member, incarnation string) (app, bool) {
 func (w *world) restartOperator() {
 	w.results = nil
 	w.busy = map[string]bool{}
+	w.held = map[string]replication.Run{}
 	w.lastRun = map[string]time.Time{}
+}
+
+// finish lets the hook hanging in slot end now, with its effect and
+// result, and the slot's next hooks run at once again.
+func (w *world) finish(slot string, now time.Time) {
+	delete(w.hanging, slot)
+	run, ok := w.held[slot]
+	if !ok {
+		return
+	}
+	delete(w.held, slot)
+	delete(w.busy, slot)
+	w.complete(run, now)
 }
 
 // decide asks the decider, writes its status and, unless crash, runs the hooks.
@@ -188,10 +204,17 @@ func (w *world) run(run replication.Run, now time.Time) {
 	}
 	if w.hanging[slot] {
 		w.busy[slot] = true
+		w.held[slot] = run
 		return
 	}
+	w.complete(run, now)
+}
+
+// complete is a hook's effect on the application and its result.
+func (w *world) complete(run replication.Run, now time.Time) {
+	slot := run.Slot()
 	w.lastRun[slot] = now
-	r := replication.Result{Member: run.Member, Incarnation: run.Incarnation, Hook: run.Hook, Node: run.Node, Finished: now}
+	r := replication.Result{Member: run.Member, Incarnation: run.Incarnation, Hook: run.Hook, Node: run.Node, Recovery: run.Recovery, Finished: now}
 	if w.failing[run.Member][run.Hook] {
 		r.ExitCode, r.Stderr = 3, run.Hook.String()+": connection refused"
 		w.results = append(w.results, r)
