@@ -35,7 +35,7 @@ func TestPostgresKeepsAcknowledgedRows(t *testing.T) {
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	booted := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after bootstrap", healthy)
+	booted := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after bootstrap", e2eutil.Healthy)
 	if booted.Seed != "pg-0" {
 		t.Fatalf("day 1 seeded %s; every copy was empty, so the tie goes to pg-0", booted.Seed)
 	}

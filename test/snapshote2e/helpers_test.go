@@ -3,7 +3,6 @@ package snapshote2e
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"

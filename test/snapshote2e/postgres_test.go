@@ -29,7 +29,7 @@ func TestPostgresRestoreBringsBackTheSnapshottedRows(t *testing.T) {
 	if err := c.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	booted := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after bootstrap", healthy)
+	booted := e2eutil.WaitReplication(t, c, r, 3*time.Minute, "Healthy after bootstrap", e2eutil.Healthy)
 	e2eutil.WaitCompleted(t, c, r, time.Minute)
 
 	w := pg.StartWriter(t)
