@@ -223,7 +223,7 @@ const startTimeout = 90 * time.Second
 // waitFor polls check until it returns nil, a component dies or the step
 // times out.
 func (c *Cluster) waitFor(ctx context.Context, what string, check func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	ctx, cancel := c.stepContext(ctx)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -233,12 +233,35 @@ func (c *Cluster) waitFor(ctx context.Context, what string, check func(context.C
 			return nil
 		}
 		select {
-		case <-c.failed:
-			return c.failErr
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w (last error: %v)", what, ctx.Err(), err)
+			return c.failedOr(fmt.Errorf("waiting for %s: %w (last error: %v)", what, ctx.Err(), err))
 		case <-tick.C:
 		}
+	}
+}
+
+// stepContext bounds a step of Start: it ends after startTimeout, or as
+// soon as a component fails.
+func (c *Cluster) stepContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	go func() {
+		select {
+		case <-c.failed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// failedOr is why the cluster failed, if it did, else err: the step's own
+// error then only says it was cut short.
+func (c *Cluster) failedOr(err error) error {
+	select {
+	case <-c.failed:
+		return c.failErr
+	default:
+		return err
 	}
 }
 

@@ -12,13 +12,10 @@ import (
 	snapshots "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/sroll-dev/sroll/internal/localcluster/localcsi"
 )
@@ -80,54 +77,20 @@ func (c *Cluster) installSnapshots(ctx context.Context) error {
 }
 
 func (c *Cluster) installSnapshotCRDs(ctx context.Context) error {
-	files, err := filepath.Glob(filepath.Join(c.opts.BinDir, snapshotCRDsDir, "*.yaml"))
+	dir := filepath.Join(c.opts.BinDir, snapshotCRDsDir)
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("no snapshot CRDs in %s; run `make k8s-bin`", filepath.Join(c.opts.BinDir, snapshotCRDsDir))
+		return fmt.Errorf("no snapshot CRDs in %s; run `make k8s-bin`", dir)
 	}
-	cs, err := apiextensions.NewForConfig(c.restConfig)
-	if err != nil {
-		return err
+	ctx, cancel := c.stepContext(ctx)
+	defer cancel()
+	if err := InstallCRDs(ctx, c.restConfig, applyOptions.FieldManager, files...); err != nil {
+		return c.failedOr(err)
 	}
-	crds := cs.ApiextensionsV1().CustomResourceDefinitions()
-	var names []string
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return err
-		}
-		var crd apiextensionsv1.CustomResourceDefinition
-		if err := yaml.UnmarshalStrict(data, &crd); err != nil {
-			return fmt.Errorf("%s: %w", file, err)
-		}
-		if _, err := crds.Create(ctx, &crd, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create CRD %s: %w", crd.Name, err)
-		}
-		names = append(names, crd.Name)
-	}
-	return c.waitFor(ctx, "snapshot CRDs established", func(ctx context.Context) error {
-		for _, name := range names {
-			crd, err := crds.Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			if !crdEstablished(crd) {
-				return fmt.Errorf("CRD %s not established", name)
-			}
-		}
-		return nil
-	})
-}
-
-func crdEstablished(crd *apiextensionsv1.CustomResourceDefinition) bool {
-	for _, cond := range crd.Status.Conditions {
-		if cond.Type == apiextensionsv1.Established {
-			return cond.Status == apiextensionsv1.ConditionTrue
-		}
-	}
-	return false
+	return nil
 }
 
 // createStorageObjects creates the CSIDriver, its registration on every
