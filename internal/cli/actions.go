@@ -38,14 +38,12 @@ type done struct {
 }
 
 var actions = map[Action]act{
-	ActionPause:  paused(true, checkPause),
-	ActionResume: paused(false, checkResume),
-	ActionPromote: requested(v1alpha1.AnnotationPromote, "promote",
-		func(r *v1alpha1.StatefulSetRollout) error { return checkPromote(r, false) }),
-	ActionPromoteFull: requested(v1alpha1.AnnotationPromoteFull, "full promote",
-		func(r *v1alpha1.StatefulSetRollout) error { return checkPromote(r, true) }),
-	ActionAbort: requested(v1alpha1.AnnotationAbort, "abort", checkAbort),
-	ActionRetry: requested(v1alpha1.AnnotationRetry, "retry", checkRetry),
+	ActionPause:       paused(ActionPause),
+	ActionResume:      paused(ActionResume),
+	ActionPromote:     requested(ActionPromote, v1alpha1.AnnotationPromote, "promote"),
+	ActionPromoteFull: requested(ActionPromoteFull, v1alpha1.AnnotationPromoteFull, "full promote"),
+	ActionAbort:       requested(ActionAbort, v1alpha1.AnnotationAbort, "abort"),
+	ActionRetry:       requested(ActionRetry, v1alpha1.AnnotationRetry, "retry"),
 	ActionUndo: func(ctx context.Context, s *session, r *v1alpha1.StatefulSetRollout) (done, error) {
 		return s.undo(ctx, r, undoPrevious)
 	},
@@ -71,16 +69,16 @@ func (e *env) do(ctx context.Context, name string, action act) error {
 
 // requested asks the operator for an action by writing a new value to its
 // annotation: the operator carries out each value once (see
-// v1alpha1.AnnotationPromote). check refuses what the operator would ignore
-// in the rollout's phase, so the user hears why now rather than in an event.
-func requested(key, what string, check func(*v1alpha1.StatefulSetRollout) error) act {
+// v1alpha1.AnnotationPromote). It refuses what the operator would ignore
+// in the rollout's phase (standing.refusal), so the user hears why now
+// rather than in an event.
+func requested(action Action, key, what string) act {
 	return func(ctx context.Context, s *session, r *v1alpha1.StatefulSetRollout) (done, error) {
 		var d done
 		if r.Generation > r.Status.ObservedGeneration {
-			// The phase describes the spec before the latest change; the
-			// operator will decide on the new one.
 			d.Note = fmt.Sprintf("the operator has not seen the latest spec of %s yet; it decides whether the request applies", r.Name)
-		} else if err := check(r); err != nil {
+		}
+		if err := (standing{rollout: r}).refusal(action); err != nil {
 			return d, err
 		}
 		if err := s.annotate(ctx, r, key, newRequestValue()); err != nil {

@@ -78,6 +78,7 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 		m.Pods = append(m.Pods, modelPod(r, &pods[i], inFlight[pods[i].Name]))
 	}
 	m.Checks = modelChecks(r.Status.Analysis)
+	m.Actions = standing{rollout: r, statefulSet: sts, revisions: revisions}.applicable()
 	if m.Events, err = s.events(ctx, r); err != nil {
 		return nil, render.Model{}, err
 	}

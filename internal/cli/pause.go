@@ -32,9 +32,11 @@ func checkPause(r *v1alpha1.StatefulSetRollout) error {
 
 // paused writes spec.paused, which the operator obeys on its own: unlike
 // the action annotations it is a state, not a request.
-func paused(value bool, check func(*v1alpha1.StatefulSetRollout) error) act {
+// action is ActionPause or ActionResume.
+func paused(action Action) act {
+	value := action == ActionPause
 	return func(ctx context.Context, s *session, r *v1alpha1.StatefulSetRollout) (done, error) {
-		if err := check(r); err != nil {
+		if err := (standing{rollout: r}).refusal(action); err != nil {
 			return done{}, err
 		}
 		if err := s.patch(ctx, r, fmt.Appendf(nil, `{"spec":{"paused":%t}}`, value)); err != nil {

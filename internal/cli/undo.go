@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
-	"github.com/sroll-dev/sroll/internal/history"
 )
 
 func newUndoCommand(e *env) *cobra.Command {
@@ -42,32 +41,22 @@ func newUndoCommand(e *env) *cobra.Command {
 const undoPrevious = "previous"
 
 // undo resolves the request against the history as the operator will
-// (history.UndoTarget), so a revision that is not there fails here, then
+// (standing.undoTarget), so a revision that is not there fails here, then
 // leaves the rewrite of the template to the operator.
 func (s *session) undo(ctx context.Context, r *v1alpha1.StatefulSetRollout, value string) (done, error) {
-	sts, err := s.statefulSet(ctx, r)
+	w, err := s.standing(ctx, r)
 	if err != nil {
 		return done{}, err
 	}
-	if sts == nil {
-		return done{}, fmt.Errorf("%s has no StatefulSet yet, so there is no history to go back to", r.Name)
-	}
-	revisions, err := history.List(ctx, s, sts)
+	target, err := w.undoTarget(value)
 	if err != nil {
 		return done{}, err
-	}
-	target, err := history.UndoTarget(revisions, sts.Status.UpdateRevision, value)
-	if err != nil {
-		return done{}, fmt.Errorf("cannot undo %s: %w", r.Name, err)
-	}
-	if target == sts.Status.UpdateRevision {
-		return done{}, fmt.Errorf("%s already rolls out revision %s (%s): there is nothing to undo", r.Name, value, target)
 	}
 	if err := s.annotate(ctx, r, v1alpha1.AnnotationUndo, value); err != nil {
 		return done{}, err
 	}
 	var number int64
-	for _, rev := range revisions {
+	for _, rev := range w.revisions {
 		if rev.Name == target {
 			number = rev.Revision
 		}

@@ -39,6 +39,26 @@ type Rollout struct {
 	// does not serve the RolloutSnapshot kind).
 	Snapshots []Snapshot `json:"snapshots"`
 	Events    []Event    `json:"events"`
+	// Actions are the toolbar's buttons, in order, each enabled only when
+	// the plugin would carry it out now.
+	Actions []Action `json:"actions"`
+}
+
+// Action is one button of the toolbar: it applies now, or Reason (the
+// plugin's refusal, word for word) says why not. A page acting on an older
+// view is still refused by the server (409) with the same words.
+type Action struct {
+	Name    string `json:"name"`
+	Applies bool   `json:"applies"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+func actions(states []render.ActionState) []Action {
+	out := make([]Action, 0, len(states))
+	for _, s := range states {
+		out = append(out, Action{Name: s.Action, Applies: s.Refusal == "", Reason: s.Refusal})
+	}
+	return out
 }
 
 // Step is one of the rollout's steps and where the rollout stands with it:
@@ -182,6 +202,7 @@ func newRollout(cluster string, r *v1alpha1.StatefulSetRollout, m render.Model) 
 		Analysis:  checks(r.Status.Analysis),
 		Snapshots: snapshots(m.Snapshots),
 		Events:    events(m.Events),
+		Actions:   actions(m.Actions),
 	}
 	if v.Phase == "" {
 		v.Phase = "Unknown"

@@ -185,3 +185,30 @@ func TestNoticesMergeWhileAPageIsBusy(t *testing.T) {
 		t.Error("the cluster's change did not reach its pages")
 	}
 }
+
+// The buttons are the plugin's actions, in its order, enabled only when
+// it would carry them out, with its refusal as the reason.
+func TestActionsBecomeButtons(t *testing.T) {
+	r, m := midRollout()
+	m.Actions = []render.ActionState{
+		{Action: "pause"},
+		{Action: "resume", Refusal: "kv is not paused by spec.paused: it waits in step 2/3 (pause); use promote to go on"},
+		{Action: "promote"},
+	}
+	v := newRollout("prod", r, m)
+	want := []Action{
+		{Name: "pause", Applies: true},
+		{Name: "resume", Reason: "kv is not paused by spec.paused: it waits in step 2/3 (pause); use promote to go on"},
+		{Name: "promote", Applies: true},
+	}
+	if fmt.Sprint(v.Actions) != fmt.Sprint(want) {
+		t.Errorf("actions %+v, want %+v", v.Actions, want)
+	}
+	data, err := json.Marshal(v.Actions[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(data); got != `[{"name":"pause","applies":true},{"name":"resume","applies":false,"reason":"kv is not paused by spec.paused: it waits in step 2/3 (pause); use promote to go on"}]` {
+		t.Errorf("sent as %s", got)
+	}
+}

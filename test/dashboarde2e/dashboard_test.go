@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/heapprofiler"
 	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -54,9 +55,13 @@ func TestDashboardFollowsARolloutAndActs(t *testing.T) {
 	waitPage(t, browser, time.Minute, "web Completed in the list", `document.querySelector("#rollouts tbody .phase")?.textContent === "Completed"`)
 	screenshot(t, browser, "1-list")
 
-	// The rollout page, from the list's link.
+	// The rollout page, from the list's link. The first revision has
+	// completed: nothing to promote, no previous revision to undo to; the
+	// buttons say so, in the plugin's words.
 	do(t, browser, time.Minute, "open the rollout", chromedp.Click(chromedp.CSS("#rollouts tbody a")))
 	waitPage(t, browser, time.Minute, "200 ready cells", cellCount(".update.ready")+" === 200")
+	waitPage(t, browser, time.Minute, "promote and undo disabled at Completed",
+		refused("promote", "nothing to promote")+" && "+refused("undo", "no previous revision")+" && "+refused("retry", "nothing to retry"))
 	if _, err := chromedp.Run(browser, chromedp.Evaluate[chromedp.Void](recordShown)); err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +70,25 @@ func TestDashboardFollowsARolloutAndActs(t *testing.T) {
 	e2eutil.SetImage(t, c, r, "v2")
 	waitPage(t, browser, 2*time.Minute, "Paused", phaseIs("Paused"))
 	screenshot(t, browser, "2-paused")
+	// While it moved the page could neither resume (nothing paused it)
+	// nor retry (nothing failed); at the pause, promote and undo apply.
+	buttons := eval[map[string]map[string]string](t, browser, "window.buttons")
+	for phase, want := range map[string]map[string]string{
+		"Progressing": {"promote": "", "abort": "", "resume": "is not paused", "retry": "it is moving"},
+		"Paused":      {"promote": "", "promote-full": "", "abort": "", "undo": "", "resume": "use promote to go on", "retry": "use promote to go on"},
+	} {
+		for action, reason := range want {
+			got, seen := buttons[phase][action]
+			switch {
+			case !seen:
+				t.Errorf("the page never showed %s with its %s button: %v", phase, action, buttons)
+			case reason == "" && got != "":
+				t.Errorf("at %s %s was disabled: %s", phase, action, got)
+			case reason != "" && !strings.Contains(got, reason):
+				t.Errorf("at %s %s said %q, want it disabled with %q", phase, action, got, reason)
+			}
+		}
+	}
 
 	// A user who may only read is refused by the API server, and says so.
 	shown := eval[map[string]float64](t, browser, "window.shown")
@@ -90,24 +114,42 @@ func TestDashboardFollowsARolloutAndActs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Abort asks first; cancelling does nothing.
-	do(t, browser, time.Minute, "abort, then cancel",
-		chromedp.Click(chromedp.CSS(`[data-action="abort"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#confirm")),
-		chromedp.Click(chromedp.CSS(`#confirm button[value="cancel"]`)))
-	waitPage(t, browser, time.Minute, "the dialog closed", `!document.querySelector("#confirm").open`)
-	// The cancel gives the focus back to the abort button once the dialog's
-	// close is handled; the promote below must not race it for the focus.
-	waitPage(t, browser, time.Minute, "the focus back on abort", `document.activeElement?.dataset.action === "abort"`)
+	// The keyboard alone: Tab from the top of the page reaches the
+	// toolbar and walks it in order; Enter on abort asks first, with
+	// Cancel focused, and Escape cancels and gives the focus back to abort;
+	// Shift+Tab goes back to promote, and Enter promotes.
+	do(t, browser, time.Minute, "focus the top of the page", chromedp.Focus(chromedp.CSS("a.brand")))
+	var order []string
+	for range 12 {
+		do(t, browser, time.Minute, "Tab", chromedp.KeyEvent(kb.Tab))
+		action := eval[string](t, browser, `document.activeElement?.dataset.action ?? document.activeElement?.tagName`)
+		if len(order) > 0 || action == "pause" {
+			order = append(order, action)
+		}
+		if action == "abort" {
+			break
+		}
+	}
+	if got, want := strings.Join(order, " "), "pause resume promote promote-full abort"; got != want {
+		t.Fatalf("Tab walked the toolbar as %q, want %q", got, want)
+	}
+	do(t, browser, time.Minute, "Enter on abort", chromedp.KeyEvent(kb.Enter))
+	waitPage(t, browser, time.Minute, "the question, Cancel focused",
+		`document.querySelector("#confirm").open && document.activeElement?.value === "cancel"`)
+	screenshot(t, browser, "3b-abort-asks")
+	do(t, browser, time.Minute, "Escape", chromedp.KeyEvent(kb.Escape))
+	waitPage(t, browser, time.Minute, "the dialog closed, the focus back on abort",
+		`!document.querySelector("#confirm").open && document.activeElement?.dataset.action === "abort"`)
 	if text := eval[string](t, browser, `document.querySelector("#action-result").textContent`); text != "" {
 		t.Errorf("a cancelled abort said %q", text)
 	}
-
-	// Promote. (It was pressed from the keyboard, Focus and an Enter key
-	// event; on the CI runs of 2026-12-02 that Enter never reached the
-	// button's handler while a Click always did: a click it is, until that
-	// is understood.)
-	do(t, browser, time.Minute, "promote", chromedp.Click(chromedp.CSS(`[data-action="promote"]`)))
+	do(t, browser, time.Minute, "Shift+Tab twice",
+		chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)),
+		chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+	if focused := eval[string](t, browser, `document.activeElement?.dataset.action ?? ""`); focused != "promote" {
+		t.Fatalf("Shift+Tab twice from abort reached %q, want promote", focused)
+	}
+	do(t, browser, time.Minute, "Enter on promote", chromedp.KeyEvent(kb.Enter))
 	waitPage(t, browser, time.Minute, "the promote's answer", `document.querySelector("#action-result.done")?.textContent.includes("promote requested")`)
 	waitPage(t, browser, time.Minute, "pods being replaced", phaseIs("Progressing")+
 		` && document.querySelectorAll("#r-grid .cell.in-flight").length > 0 && `+cellCount(".update.ready")+" > 50")
@@ -156,18 +198,30 @@ func phaseIs(phase string) string {
 	return `document.querySelector("#rollout-page").dataset.phase === "` + phase + `"`
 }
 
+// refused is true when the action's button is disabled, saying why.
+func refused(action, why string) string {
+	return `(b => b.getAttribute("aria-disabled") === "true" && b.title.includes("` + why + `") && ` +
+		`document.getElementById(b.getAttribute("aria-describedby")).textContent.includes("` + why + `"))` +
+		`(document.querySelector('[data-action="` + action + `"]'))`
+}
+
 func cellCount(class string) string {
 	return `document.querySelectorAll("#r-grid .cell` + class + `").length`
 }
 
 // recordShown notes when the page first shows each resourceVersion of the
-// rollout: window.shown maps it to the time in ms since the epoch.
+// rollout: window.shown maps it to the time in ms since the epoch. And for
+// each phase shown, the last state of each button: window.buttons maps the
+// phase to the action to its reason for being disabled, "" when enabled.
 const recordShown = `(() => {
   const page = document.querySelector("#rollout-page");
   window.shown = {};
+  window.buttons = window.buttons || {};
   new MutationObserver(() => {
     const rv = page.dataset.resourceVersion;
     if (rv && !(rv in window.shown)) window.shown[rv] = Date.now();
+    const states = window.buttons[page.dataset.phase] = {};
+    for (const b of document.querySelectorAll("[data-action]")) states[b.dataset.action] = b.title;
   }).observe(page, { attributes: true, attributeFilter: ["data-resource-version"] });
 })()`
 

@@ -46,9 +46,21 @@ type Model struct {
 	// Checks are the checks of the analyses running (status.analysis), in
 	// status order.
 	Checks []Check
+	// Actions are the ways to steer the rollout, each with why it does not
+	// apply now (the plugin's refusal) or none; the dashboard enables its
+	// buttons by them.
+	Actions []ActionState
 
 	// Now is when the model was read; ages are counted from it.
 	Now time.Time
+}
+
+// ActionState is one action (pause, resume, promote, promote-full, abort,
+// retry, undo) and whether it applies now.
+type ActionState struct {
+	Action string
+	// Refusal is why the action does not apply now; empty when it does.
+	Refusal string
 }
 
 // Revision is one entry of the StatefulSet's history.

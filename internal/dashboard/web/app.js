@@ -191,6 +191,7 @@ function drawRollout(r) {
   $("r-bar").setAttribute("aria-label", counts);
   $("r-counts").textContent = counts;
 
+  drawActions(r.actions);
   drawGrid(r.pods);
   drawAnalysis(r.analysis);
   drawReplication(r.replication);
@@ -291,33 +292,64 @@ function setUpGrid() {
 }
 
 // --- actions -----------------------------------------------------------------
+// Each button is enabled by the view: the server sends, per action, whether
+// the plugin would carry it out now and if not why (the same words a
+// refused `kubectl sroll` verb prints). A button that does not apply stays
+// focusable (aria-disabled, as in a toolbar), so a keyboard or screen
+// reader user reaches it and hears the reason, given by aria-describedby.
+
+let busy = false; // an action's request is on its way
 
 function setUpActions() {
   for (const b of document.querySelectorAll("[data-action]")) {
+    const why = el("span", { id: "why-" + b.dataset.action, class: "visually-hidden" });
+    b.after(why);
+    b.setAttribute("aria-describedby", why.id);
     b.addEventListener("click", async () => {
-      if (!rollout) return;
-      if (b.dataset.confirm && !(await confirmed(b.dataset.confirm))) {
-        b.focus();
-        return;
-      }
+      if (!rollout || busy || b.getAttribute("aria-disabled") === "true") return;
+      if (b.dataset.confirm && !(await confirmed(b.dataset.confirm))) return;
       act(b);
     });
   }
 }
 
+function drawActions(states) {
+  const byName = new Map((states || []).map((a) => [a.name, a]));
+  for (const b of document.querySelectorAll("[data-action]")) {
+    const a = byName.get(b.dataset.action);
+    const reason = !a ? "not known yet" : a.applies ? "" : a.reason;
+    b.setAttribute("aria-disabled", String(!!reason));
+    b.title = reason;
+    $("why-" + b.dataset.action).textContent = reason ? "Not now: " + reason : "";
+  }
+}
+
+// confirmed asks in a modal dialog; Escape or Cancel says no. Closing the
+// dialog gives the focus back to the button that opened it (the browser
+// does, as the dialog closes); the close event comes later, in a task of
+// its own, and must not take the focus back from wherever the user (or a
+// test) moved it meanwhile: only when the focus went nowhere is it put back.
 function confirmed(text) {
   const d = $("confirm");
+  const opener = document.activeElement;
   $("confirm-text").textContent = text;
   $("confirm-ok").textContent = "Yes, " + text.split(":")[0].toLowerCase();
   d.returnValue = "";
   d.showModal();
-  return new Promise((resolve) => d.addEventListener("close", () => resolve(d.returnValue === "ok"), { once: true }));
+  return new Promise((resolve) => d.addEventListener("close", () => {
+    if (opener && (document.activeElement === document.body || !document.activeElement)) opener.focus();
+    resolve(d.returnValue === "ok");
+  }, { once: true }));
 }
 
+// act asks the server to carry out the button's action. The buttons are
+// not disabled meanwhile (a disabled button drops the focus); a second
+// press waits for the first answer.
 async function act(button) {
   const out = $("action-result");
-  const buttons = document.querySelectorAll("[data-action]");
-  buttons.forEach((b) => (b.disabled = true));
+  const toolbar = button.closest("[role=toolbar]");
+  busy = true;
+  toolbar.setAttribute("aria-busy", "true");
   out.className = "action-result";
   out.textContent = button.textContent.replace("…", "") + "…";
   try {
@@ -334,13 +366,13 @@ async function act(button) {
       out.textContent = body.message;
     } else {
       out.className = "action-result refused";
-      out.textContent = (res.status === 403 ? "Refused (403): " : "Refused: ") + body.error;
+      out.textContent = (res.status === 403 ? "Refused (403): " : "Refused (" + res.status + "): ") + body.error;
     }
   } catch (err) {
     out.className = "action-result refused";
     out.textContent = "The dashboard did not answer: " + err.message;
   } finally {
-    buttons.forEach((b) => (b.disabled = false));
-    button.focus();
+    busy = false;
+    toolbar.removeAttribute("aria-busy");
   }
 }
