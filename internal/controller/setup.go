@@ -79,10 +79,13 @@ func New(mgr ctrl.Manager, metrics *Metrics) *Reconciler {
 }
 
 // concurrentReconciles is how many rollouts are reconciled at once (never one
-// rollout twice at once). A reconcile mostly waits for the API server, so
-// with one at a time, rollouts changed together would queue behind each
-// other; kube-controller-manager syncs StatefulSets 5 at a time by default.
-const concurrentReconciles = 10
+// rollout twice at once). A reconcile mostly waits for the API server (a
+// first wave is three writes in a row), so with fewer workers than rollouts
+// moving, a rollout whose image just changed waits in the queue behind the
+// others' pod events: with 10 for 50 rollouts changed together, the first
+// deletion came 3.3 s (median) after the change. A reconcile of 100 pods
+// takes a few milliseconds of CPU, so 50 cost little more than 10.
+const concurrentReconciles = 50
 
 // SetupWithManager watches rollouts, their StatefulSets, their pods and the
 // governing Services they created (one deleted is created again). With
@@ -103,7 +106,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Metadata only: the cache holds every Service of the watched
 		// namespaces, and sroll asks only whether a name is taken.
 		Owns(&corev1.Service{}, builder.OnlyMetadata).
-		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(rolloutOfStatefulSet)).
+		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(rolloutOfStatefulSet), builder.WithPredicates(statefulSetChanged)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod)).
 		Watches(&v1alpha1.RolloutSnapshot{}, handler.EnqueueRequestsFromMapFunc(rolloutOfSet))
 	if r.Notifier != nil {

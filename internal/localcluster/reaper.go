@@ -36,8 +36,11 @@ type reaper struct {
 	clientset kubernetes.Interface
 	nodes     map[string]bool
 	queue     workqueue.TypedDelayingInterface[terminatedPod]
-	cancel    context.CancelFunc
-	done      sync.WaitGroup
+	// pods is the watch's view, which tells whether a queued pod is still
+	// there to remove.
+	pods   cache.Store
+	cancel context.CancelFunc
+	done   sync.WaitGroup
 
 	mu sync.Mutex
 	// removed are the pods removed whose deletion the watch has not shown
@@ -74,6 +77,7 @@ func startReaper(ctx context.Context, cs kubernetes.Interface, nodes []string) (
 		cancel()
 		return nil, err
 	}
+	r.pods = pods.GetStore()
 	factory.Start(ctx.Done())
 	for range reaperWorkers {
 		r.done.Go(func() { r.work(ctx) })
@@ -123,8 +127,15 @@ func (r *reaper) work(ctx context.Context) {
 
 // remove deletes the pod at once (grace period 0) if it is still the one
 // seen terminating. A pod already gone, or replaced under its name (the
-// UID precondition fails with a conflict), is left as it is.
+// UID precondition fails with a conflict), is left as it is. A pod queued
+// again while its removal was in flight (a later event of it) is dropped
+// without a request when the removal succeeded or the watch no longer shows
+// it: with hundreds of pods terminating at once those second deletions were
+// most of the API server's refused requests, and a kubelet sends none.
 func (r *reaper) remove(ctx context.Context, pod terminatedPod) {
+	if !r.stillThere(pod) {
+		return
+	}
 	err := r.clientset.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: new(int64),
 		Preconditions:      &metav1.Preconditions{UID: &pod.uid},
@@ -139,6 +150,23 @@ func (r *reaper) remove(ctx context.Context, pod terminatedPod) {
 	}
 	// Any other failure (the API server busy, say): try again shortly.
 	r.queue.AddAfter(pod, stopDelayMin)
+}
+
+// stillThere says whether pod, by name and UID, is in the watch's view and
+// was not removed already.
+func (r *reaper) stillThere(pod terminatedPod) bool {
+	r.mu.Lock()
+	removed := r.removed[pod.uid]
+	r.mu.Unlock()
+	if removed {
+		return false
+	}
+	obj, ok, err := r.pods.GetByKey(pod.Namespace + "/" + pod.Name)
+	if err != nil || !ok {
+		return false
+	}
+	seen, ok := obj.(*corev1.Pod)
+	return ok && seen.UID == pod.uid
 }
 
 // stop ends the watch and waits for the deletions in flight.

@@ -16,6 +16,20 @@ func (e *env) apiRequests(b *testing.B) map[string]float64 {
 	return e.apiSeries(b, "apiserver_request_total")
 }
 
+// apiRefusals reads the requests the API server refused so far (a 4xx or
+// 5xx answer: a conflict, a pod already gone), keyed "VERB resource code".
+// They are load that moves nothing: the simulated kubelet's and kwok's
+// deletions and patches of pods that changed meanwhile show here.
+func (e *env) apiRefusals(b *testing.B) map[string]float64 {
+	out := map[string]float64{}
+	e.scrapeAPIServer(b, func(name string, labels map[string]string, value float64) {
+		if name == "apiserver_request_total" && labels["code"] >= "400" {
+			out[requestKey(labels)+" "+labels["code"]] += value
+		}
+	})
+	return out
+}
+
 // apiLatency reads the API server's apiserver_request_duration_seconds so
 // far: the seconds spent serving, and the requests served, keyed as
 // apiRequests keys them.
@@ -28,24 +42,36 @@ func (e *env) apiLatency(b *testing.B) apiTimes {
 
 // apiSeries sums the API server's series of one name, keyed "VERB resource".
 func (e *env) apiSeries(b *testing.B, series string) map[string]float64 {
+	out := map[string]float64{}
+	e.scrapeAPIServer(b, func(name string, labels map[string]string, value float64) {
+		if name == series {
+			out[requestKey(labels)] += value
+		}
+	})
+	return out
+}
+
+// requestKey is "VERB resource", with "/subresource" when there is one.
+func requestKey(labels map[string]string) string {
+	key := labels["verb"] + " " + labels["resource"]
+	if sub := labels["subresource"]; sub != "" {
+		key += "/" + sub
+	}
+	return key
+}
+
+// scrapeAPIServer reads the API server's metrics and gives each series to use.
+func (e *env) scrapeAPIServer(b *testing.B, use func(name string, labels map[string]string, value float64)) {
 	b.Helper()
 	data, err := e.clientset.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
 	if err != nil {
 		b.Fatalf("read the API server's metrics: %v", err)
 	}
-	out := map[string]float64{}
 	for _, line := range strings.Split(string(bytes.TrimSpace(data)), "\n") {
-		name, labels, value, ok := parseSeries(line)
-		if !ok || name != series {
-			continue
+		if name, labels, value, ok := parseSeries(line); ok {
+			use(name, labels, value)
 		}
-		key := labels["verb"] + " " + labels["resource"]
-		if sub := labels["subresource"]; sub != "" {
-			key += "/" + sub
-		}
-		out[key] += value
 	}
-	return out
 }
 
 // apiTimes is the API server's time serving requests, by "VERB resource".

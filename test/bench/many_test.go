@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -47,9 +48,10 @@ func BenchmarkManyRollouts(b *testing.B) {
 	f.lone = lone.took[0]
 
 	progress("%d rollouts of %d pods together", n, replicas)
-	cpuBefore, opBefore, apiBefore := e.cpu(op), scrape(b, op), e.apiRequests(b)
+	cpuBefore, opBefore, apiBefore, refusedBefore := e.cpu(op), scrape(b, op), e.apiRequests(b), e.apiRefusals(b)
 	all := e.changeTogether(b, rollouts, "v3")
-	cpuAfter, opAfter, apiAfter := e.cpu(op), scrape(b, op), e.apiRequests(b)
+	cpuAfter, opAfter, apiAfter, refusedAfter := e.cpu(op), scrape(b, op), e.apiRequests(b), e.apiRefusals(b)
+	f.apiRefusals = since(refusedAfter, refusedBefore)
 	f.total = all.total
 	f.took = all.took
 	f.firstDeletion = all.firstDeletion
@@ -58,6 +60,7 @@ func BenchmarkManyRollouts(b *testing.B) {
 	f.operatorRequests = opAfter.minus(opBefore).requests
 	f.apiRequests = since(apiAfter, apiBefore)
 	f.apiServerCPU = cpuAfter.byProcess["kube-apiserver"] - cpuBefore.byProcess["kube-apiserver"]
+	f.cpuUse = cpuAfter.minus(cpuBefore)
 	f.check(b, all)
 	f.load = loadAverage()
 
@@ -203,11 +206,17 @@ type manyFigures struct {
 	podP50       time.Duration
 	operatorCPU  time.Duration
 	apiServerCPU time.Duration
-	peakRSS      int64
+	// cpuUse is every process's CPU while all changed together, and the
+	// machine's: where a saturated cluster's time goes.
+	cpuUse  cpuUse
+	peakRSS int64
 	// operatorRequests are the operator's own, by HTTP method; apiRequests
 	// all the API server served, by verb and resource.
 	operatorRequests map[string]float64
 	apiRequests      map[string]float64
+	// apiRefusals are the requests the API server refused, all clients, by
+	// verb, resource and code.
+	apiRefusals map[string]float64
 	// restartToDeletion is from the operator started again to the next
 	// deletion seen; restartTotal is that round's whole time.
 	restartToDeletion, restartTotal time.Duration
@@ -259,6 +268,7 @@ func (f *manyFigures) rows(row func(figure, value, target string, pass *bool), c
 	row("6. … image change → first deletion seen, p50 / p99", msecs(percentile(f.firstDeletion, 0.5))+" / "+msecs(p99),
 		"p99 < "+secs(targetManyFirstDeletion), check(p99 < targetManyFirstDeletion))
 	row("6. … operator CPU / kube-apiserver CPU", fmt.Sprintf("%.1f s / %.1f s", f.operatorCPU.Seconds(), f.apiServerCPU.Seconds()), "", nil)
+	row("6. … CPU by process; machine busy", cpuByProcess(f.cpuUse), "", nil)
 	row("6. … operator peak RSS (whole run)", mib(f.peakRSS), "", nil)
 	writes := total(sample{requests: f.operatorRequests}.writes()) / f.replaced()
 	row("6. … operator API writes per replaced pod (deletions included)", fmt.Sprintf("%.2f (%s)", writes, perPod(sample{requests: f.operatorRequests}.writes(), f.replaced())),
@@ -266,6 +276,7 @@ func (f *manyFigures) rows(row func(figure, value, target string, pass *bool), c
 	row("6. … operator API requests per replaced pod, by method", perPod(f.operatorRequests, f.replaced()), "", nil)
 	row("6. … API server requests per replaced pod, all clients, by verb", perPod(byVerb(f.apiRequests), f.replaced()), "", nil)
 	row("6. … API server writes per replaced pod, all clients, by verb and resource", perPod(writesOnly(f.apiRequests), f.replaced()), "", nil)
+	row("6. … API server refusals per replaced pod, all clients, by verb, resource and code", perPod(f.apiRefusals, f.replaced()), "", nil)
 	row("7. operator SIGKILLed half-way and started again → next deletion seen", msecs(f.restartToDeletion), "", nil)
 	row("7. … that round: first change → last Completed", secs(f.restartTotal), "", nil)
 	row("6.–7. most pods of one rollout unavailable at one instant", fmt.Sprint(f.worst), fmt.Sprintf("≤ %d", f.budget), check(f.worst <= f.budget))
@@ -291,4 +302,19 @@ func perPod(counts map[string]float64, pods float64) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// cpuByProcess lists each process's CPU seconds, most first, and the share
+// of the machine's CPU time that was busy (every process, ours or not).
+func cpuByProcess(u cpuUse) string {
+	names := slices.SortedFunc(maps.Keys(u.byProcess), func(a, b string) int { return cmp.Compare(u.byProcess[b], u.byProcess[a]) })
+	var parts []string
+	for _, name := range names {
+		parts = append(parts, fmt.Sprintf("%s %.1f s", name, u.byProcess[name].Seconds()))
+	}
+	busy := "unknown"
+	if u.machineAll > 0 {
+		busy = fmt.Sprintf("%.0f%%", 100*float64(u.machineBusy)/float64(u.machineAll))
+	}
+	return strings.Join(parts, ", ") + "; machine busy " + busy
 }
