@@ -98,7 +98,7 @@ func (d *SetDecision) chooseGroup(in SetInput) {
 		d.Status.NotGrouped = "volumeSnapshotClassName " + spec.VolumeSnapshotClassName + " is named, and no volumeGroupSnapshotClassName"
 		return
 	}
-	group, why := groupFor(in)
+	group, why := groupFor(in, d.Status.Volumes)
 	switch {
 	case group != nil:
 		d.Status.Group = group
@@ -114,7 +114,7 @@ func (d *SetDecision) chooseGroup(in SetInput) {
 
 // groupFor is the group that captures the set's volumes, or nil and why
 // none can be taken.
-func groupFor(in SetInput) (*v1alpha1.SnapshotGroup, string) {
+func groupFor(in SetInput, volumes []v1alpha1.SnapshotVolume) (*v1alpha1.SnapshotGroup, string) {
 	g := in.Groups
 	if !g.Served {
 		return nil, "the cluster serves no VolumeGroupSnapshot API (groupsnapshot.storage.k8s.io/v1)"
@@ -126,7 +126,7 @@ func groupFor(in SetInput) (*v1alpha1.SnapshotGroup, string) {
 	members := map[string]bool{}
 	drivers := map[string]bool{}
 	var unbound, unlabelled, noClass []string
-	for _, v := range in.Set.Status.Volumes {
+	for _, v := range volumes {
 		members[v.Claim] = true
 		c, ok := g.Claims[v.Claim]
 		switch {

@@ -173,6 +173,7 @@ func NewSet(r *v1alpha1.StatefulSetRollout, name string, reason v1alpha1.Snapsho
 	}
 	if spec := r.Spec.Snapshots; spec != nil {
 		set.Spec.VolumeSnapshotClassName = spec.VolumeSnapshotClassName
+		set.Spec.Group, set.Spec.VolumeGroupSnapshotClassName = spec.Group, spec.VolumeGroupSnapshotClassName
 		set.Spec.ReadyTimeoutSeconds = spec.ReadyTimeoutSeconds
 		if spec.DeleteWithRollout {
 			set.OwnerReferences = []metav1.OwnerReference{{

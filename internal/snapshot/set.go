@@ -131,10 +131,11 @@ func DecideSet(in SetInput) SetDecision {
 	case len(waiting) == 0:
 		now := metav1.NewTime(in.Now)
 		st.Phase, st.ReadyAt = v1alpha1.SnapshotReady, &now
-		st.Message = fmt.Sprintf("%d volume snapshots of %d members ready, revision %s", total, st.Replicas, st.Revision)
+		st.Message = fmt.Sprintf("%d volume snapshots of %d members ready", total, st.Replicas)
 		if st.Group != nil {
-			st.Message += ", in one VolumeGroupSnapshot " + st.Group.VolumeGroupSnapshot
+			st.Message += " in one VolumeGroupSnapshot " + st.Group.VolumeGroupSnapshot
 		}
+		st.Message += ", revision " + st.Revision
 		d.Events = append(d.Events, event.Event{Type: corev1.EventTypeNormal, Reason: ReasonSnapshotReady,
 			Message: fmt.Sprintf("Snapshot set ready: %s, in %s", st.Message, in.Now.Sub(st.StartedAt.Time).Round(time.Second))})
 	case !in.Now.Before(deadline):

@@ -24,6 +24,7 @@ import (
 //	group-snapshots served class=sroll-local driver=local default (see group_commands.go)
 //	volume-snapshots ready | volume-snapshots error=(out of space) | volume-snapshots pending
 //	sets (print the rollout's snapshot sets, oldest first)
+//	ondemand name=s1 (a set created by hand, reason OnDemand)
 //
 // volume-snapshots runs internal/snapshot's set decider on every set that
 // is not Ready or Failed, with each of its VolumeSnapshots ready, failed
@@ -65,6 +66,11 @@ func snapshotCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, boo
 		return s.takeVolumeSnapshots(t, d), true
 	case "sets":
 		return s.describeSets(), true
+	case "ondemand":
+		set := snapshot.NewSet(s.Rollout, strArg(d, "name", "s1"), v1alpha1.SnapshotOnDemand)
+		set.CreationTimestamp = metav1.NewTime(s.Now)
+		s.Sets = append(s.Sets, *set)
+		return "", true
 	}
 	return "", false
 }
