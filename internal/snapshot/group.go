@@ -5,10 +5,15 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/names"
 )
+
+// memberPoll is how often a ready group's members are looked at again
+// until they are ready too.
+const memberPoll = time.Second
 
 // GroupSupport is what the cluster offers for group snapshots, read when
 // a set decides what it captures (its first round).

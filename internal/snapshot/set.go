@@ -144,6 +144,11 @@ func DecideSet(in SetInput) SetDecision {
 	default:
 		st.Message = fmt.Sprintf("%d/%d %s ready", st.ReadyVolumes, total, kind)
 		d.RequeueAfter = deadline.Sub(in.Now)
+		if st.Group != nil && st.Group.Ready {
+			// Members become ready after their group, and nothing
+			// announces it (they carry no label of the set's).
+			d.RequeueAfter = min(d.RequeueAfter, memberPoll)
+		}
 	}
 	return d
 }
