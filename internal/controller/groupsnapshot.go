@@ -47,8 +47,15 @@ func (r *SnapshotReconciler) observeGroupSupport(ctx context.Context, set *v1alp
 	if !support.Served || set.Spec.GroupOrDefault() == v1alpha1.SnapshotGroupNever {
 		return support, nil
 	}
+	// Both kinds of class are cluster-scoped: an install bound to some
+	// namespaces may not list them, and its sets are then one
+	// VolumeSnapshot per claim (or Failed with group Always), saying why.
 	var classes groupsnapshotv1.VolumeGroupSnapshotClassList
 	if err := r.LiveReader.List(ctx, &classes); err != nil {
+		if apierrors.IsForbidden(err) {
+			support.Unreadable = "the operator may not list VolumeGroupSnapshotClasses: " + err.Error()
+			return support, nil
+		}
 		return support, fmt.Errorf("list VolumeGroupSnapshotClasses: %w", err)
 	}
 	for _, c := range classes.Items {
@@ -56,6 +63,10 @@ func (r *SnapshotReconciler) observeGroupSupport(ctx context.Context, set *v1alp
 	}
 	var storageClasses storagev1.StorageClassList
 	if err := r.LiveReader.List(ctx, &storageClasses); err != nil {
+		if apierrors.IsForbidden(err) {
+			support.Unreadable = "the operator may not list StorageClasses, to tell the claims' driver: " + err.Error()
+			return support, nil
+		}
 		return support, fmt.Errorf("list StorageClasses: %w", err)
 	}
 	provisioners := map[string]string{}

@@ -26,6 +26,9 @@ type GroupSupport struct {
 	// Claims are the PersistentVolumeClaims of the set's namespace, by
 	// name: the members' and any other the group's selector would select.
 	Claims map[string]Claim
+	// Unreadable says why the classes could not be read (a namespaced
+	// install may not list cluster-scoped classes); empty when they were.
+	Unreadable string
 }
 
 // GroupClass is one VolumeGroupSnapshotClass.
@@ -121,8 +124,11 @@ func (d *SetDecision) chooseGroup(in SetInput) {
 // none can be taken.
 func groupFor(in SetInput, volumes []v1alpha1.SnapshotVolume) (*v1alpha1.SnapshotGroup, string) {
 	g := in.Groups
-	if !g.Served {
+	switch {
+	case !g.Served:
 		return nil, "the cluster serves no VolumeGroupSnapshot API (groupsnapshot.storage.k8s.io/v1)"
+	case g.Unreadable != "":
+		return nil, g.Unreadable
 	}
 	selector := GroupSelector(in.Rollout)
 	if len(selector) == 0 {
