@@ -146,8 +146,8 @@ func TestFailingSnapshotDegradesWithNoPodTouched(t *testing.T) {
 
 // keep: 2 keeps the two newest automatic sets after four rollouts, and
 // deletes the older ones with their VolumeSnapshots (group Never: the
-// group's own deletion is in group_test.go); an on-demand set is the
-// user's and stays.
+// group's own deletion is in group_test.go); an on-demand set (a group,
+// group Auto by default on the set) is the user's and stays.
 func TestKeepRetainsTheNewestAutomaticSets(t *testing.T) {
 	t.Parallel()
 	c := e2eutil.Setup(t)
@@ -189,12 +189,27 @@ func TestKeepRetainsTheNewestAutomaticSets(t *testing.T) {
 		}
 		var left []string
 		for _, vs := range list.Items {
-			if !slices.Contains(want, vs.Labels[v1alpha1.LabelSnapshotSet]) {
+			if !slices.Contains(want, setOf(&vs)) {
 				left = append(left, vs.Name)
 			}
 		}
 		return len(left) == 0 && len(list.Items) == 2*len(want), fmt.Sprintf("%d VolumeSnapshots, of deleted sets: %v", len(list.Items), left)
 	})
+}
+
+// setOf names the snapshot set a VolumeSnapshot belongs to: the set's
+// label on one of its own, the VolumeGroupSnapshot (named like its set)
+// owning a member of a group.
+func setOf(vs *snapshotv1.VolumeSnapshot) string {
+	if set := vs.Labels[v1alpha1.LabelSnapshotSet]; set != "" {
+		return set
+	}
+	for _, ref := range vs.OwnerReferences {
+		if ref.Kind == "VolumeGroupSnapshot" {
+			return ref.Name
+		}
+	}
+	return ""
 }
 
 // failingClass creates a VolumeSnapshotClass of the local driver whose
