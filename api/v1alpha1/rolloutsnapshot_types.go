@@ -50,6 +50,20 @@ type RolloutSnapshotSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	VolumeSnapshotClassName string `json:"volumeSnapshotClassName,omitempty"`
 
+	// Group says whether the set is one VolumeGroupSnapshot of every
+	// member's claims (Auto: when one can be taken; Always; Never), as
+	// spec.snapshots.group of a rollout says.
+	// +optional
+	// +kubebuilder:default=Auto
+	Group SnapshotGroupPolicy `json:"group,omitempty"`
+
+	// VolumeGroupSnapshotClassName is the class of the VolumeGroupSnapshot;
+	// unset uses the cluster's default class for the claims' driver.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	VolumeGroupSnapshotClassName string `json:"volumeGroupSnapshotClassName,omitempty"`
+
 	// ReadyTimeoutSeconds is how long the set may take to become Ready
 	// before it is Failed.
 	// +optional
@@ -100,6 +114,14 @@ type RolloutSnapshotStatus struct {
 	// ReadyAt is when the last VolumeSnapshot became ready.
 	// +optional
 	ReadyAt *metav1.Time `json:"readyAt,omitempty"`
+	// Group is the set's VolumeGroupSnapshot, recorded before it is
+	// created; nil when the set is one VolumeSnapshot per claim.
+	// +optional
+	Group *SnapshotGroup `json:"group,omitempty"`
+	// NotGrouped says why a set of group policy Auto is one VolumeSnapshot
+	// per claim; empty when it is a group or the policy is Never.
+	// +optional
+	NotGrouped string `json:"notGrouped,omitempty"`
 	// Volumes has one entry per claim of every member, by member then claim.
 	// +optional
 	// +listType=map
@@ -113,8 +135,11 @@ type SnapshotVolume struct {
 	Claim string `json:"claim"`
 	// Member is the pod whose claim it is.
 	Member string `json:"member"`
-	// VolumeSnapshot is the name of its VolumeSnapshot, owned by the set.
-	VolumeSnapshot string `json:"volumeSnapshot"`
+	// VolumeSnapshot is the name of its VolumeSnapshot: owned by the set,
+	// or, in a group, the member the snapshot controller made for this
+	// claim (empty until it exists).
+	// +optional
+	VolumeSnapshot string `json:"volumeSnapshot,omitempty"`
 	// +optional
 	Ready bool `json:"ready,omitempty"`
 	// Error is the snapshot controllers' last error, if any.
@@ -122,9 +147,35 @@ type SnapshotVolume struct {
 	Error string `json:"error,omitempty"`
 }
 
+// SnapshotGroup is the one VolumeGroupSnapshot of a set: it selects the
+// members' claims by label and the snapshot controller makes one member
+// VolumeSnapshot per claim, all taken at one instant.
+type SnapshotGroup struct {
+	// VolumeGroupSnapshot is its name (the set's), owned by the set.
+	VolumeGroupSnapshot string `json:"volumeGroupSnapshot"`
+	// VolumeGroupSnapshotClassName is the class it is taken with.
+	VolumeGroupSnapshotClassName string `json:"volumeGroupSnapshotClassName"`
+	// Selector is the labels it selects claims by: the StatefulSet's
+	// selector labels, which the StatefulSet controller puts on every
+	// claim it makes (and labels all claim templates share).
+	Selector map[string]string `json:"selector"`
+	// Ready is its readyToUse.
+	// +optional
+	Ready bool `json:"ready,omitempty"`
+	// Error is the snapshot controllers' last error of the group, if any.
+	// +optional
+	Error string `json:"error,omitempty"`
+	// AlsoCaptured are claims the selector selected that are no member's
+	// (left by a scale-down, or another owner's with the same labels):
+	// they are in the group, and a restore leaves them alone.
+	// +optional
+	AlsoCaptured []string `json:"alsoCaptured,omitempty"`
+}
+
 // RolloutSnapshot is a snapshot set: one VolumeSnapshot of each claim of
-// every member of a StatefulSetRollout, taken together, which a restore
-// puts back. It owns its VolumeSnapshots (deleting it deletes them); it is
+// every member of a StatefulSetRollout, taken together (or one
+// VolumeGroupSnapshot of them all), which a restore puts back. It owns its
+// VolumeSnapshots or VolumeGroupSnapshot (deleting it deletes them); it is
 // not owned by its rollout unless spec.snapshots.deleteWithRollout says so.
 //
 // +kubebuilder:object:root=true
@@ -135,6 +186,7 @@ type SnapshotVolume struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.spec.reason`
 // +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.revision`
 // +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.replicas`
+// +kubebuilder:printcolumn:name="Group",type=string,JSONPath=`.status.group.volumeGroupSnapshot`,description="The set's VolumeGroupSnapshot; empty when it is one VolumeSnapshot per claim"
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyVolumes`,description="VolumeSnapshots ready to use"
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
@@ -164,4 +216,12 @@ func (s *RolloutSnapshotSpec) ReadyTimeoutOrDefault() int32 {
 
 func init() {
 	SchemeBuilder.Register(&RolloutSnapshot{}, &RolloutSnapshotList{})
+}
+
+// GroupOrDefault is the set's group policy; unset is Auto.
+func (s *RolloutSnapshotSpec) GroupOrDefault() SnapshotGroupPolicy {
+	if s.Group == "" {
+		return SnapshotGroupAuto
+	}
+	return s.Group
 }

@@ -22,6 +22,27 @@ type SnapshotSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	VolumeSnapshotClassName string `json:"volumeSnapshotClassName,omitempty"`
 
+	// Group says whether a set is one VolumeGroupSnapshot of every
+	// member's claims, taken at one instant (crash-consistent across
+	// members), or one VolumeSnapshot per claim. Auto: a group when the
+	// cluster serves VolumeGroupSnapshots and a VolumeGroupSnapshotClass
+	// exists for the claims' driver (the one named in
+	// volumeGroupSnapshotClassName, else the driver's default), unless
+	// only volumeSnapshotClassName is named (that class is then used, per
+	// claim); else one VolumeSnapshot per claim. Always: a group, or the
+	// set is Failed saying why not. Never: one VolumeSnapshot per claim.
+	// +optional
+	// +kubebuilder:default=Auto
+	Group SnapshotGroupPolicy `json:"group,omitempty"`
+
+	// VolumeGroupSnapshotClassName is the class of the VolumeGroupSnapshots;
+	// unset uses the cluster's default VolumeGroupSnapshotClass for the
+	// claims' driver.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	VolumeGroupSnapshotClassName string `json:"volumeGroupSnapshotClassName,omitempty"`
+
 	// Schedule takes a set (reason Scheduled) at the times of this cron
 	// expression, in UTC: minute hour day-of-month month day-of-week,
 	// e.g. "0 */6 * * *". A time missed while the operator was down gives
@@ -54,6 +75,20 @@ type SnapshotSpec struct {
 	// +optional
 	DeleteWithRollout bool `json:"deleteWithRollout,omitempty"`
 }
+
+// SnapshotGroupPolicy says when a snapshot set is one VolumeGroupSnapshot.
+// +kubebuilder:validation:Enum=Auto;Always;Never
+type SnapshotGroupPolicy string
+
+const (
+	// SnapshotGroupAuto: a group when one can be taken, else one
+	// VolumeSnapshot per claim.
+	SnapshotGroupAuto SnapshotGroupPolicy = "Auto"
+	// SnapshotGroupAlways: a group, or the set fails.
+	SnapshotGroupAlways SnapshotGroupPolicy = "Always"
+	// SnapshotGroupNever: one VolumeSnapshot per claim.
+	SnapshotGroupNever SnapshotGroupPolicy = "Never"
+)
 
 // DefaultSnapshotKeep is the +kubebuilder:default of spec.snapshots.keep.
 const DefaultSnapshotKeep = 5

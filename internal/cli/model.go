@@ -93,8 +93,12 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 			if phase == "" {
 				phase = "Unknown"
 			}
-			m.Snapshots = append(m.Snapshots, render.Snapshot{Name: set.Name, Reason: string(set.Spec.Reason), Phase: phase,
-				ReadyVolumes: int(set.Status.ReadyVolumes), Volumes: len(set.Status.Volumes), Created: set.CreationTimestamp.Time})
+			snap := render.Snapshot{Name: set.Name, Reason: string(set.Spec.Reason), Phase: phase,
+				ReadyVolumes: int(set.Status.ReadyVolumes), Volumes: len(set.Status.Volumes), Created: set.CreationTimestamp.Time}
+			if g := set.Status.Group; g != nil {
+				snap.Group = g.VolumeGroupSnapshot
+			}
+			m.Snapshots = append(m.Snapshots, snap)
 		}
 	}
 	return r, m, nil

@@ -27,7 +27,8 @@ func newSnapshotCommand(e *env) *cobra.Command {
 		Use:   "snapshot NAME",
 		Short: "Take a snapshot set of a rollout's volumes now",
 		Long: "Take a snapshot set of a rollout's volumes now: a RolloutSnapshot (reason\n" +
-			"OnDemand) with one VolumeSnapshot of each claim of every member. It is kept\n" +
+			"OnDemand) with one VolumeSnapshot of each claim of every member, or one\n" +
+			"VolumeGroupSnapshot of them all (spec.snapshots.group). It is kept\n" +
 			"until deleted (kubectl delete rsnap NAME). With --wait, wait until it is\n" +
 			"Ready (exit code 0), Failed (exit code 1) or --timeout passes (exit code 2).",
 		Example: "  kubectl sroll snapshot kv\n  kubectl sroll snapshot kv --wait --timeout 10m",
@@ -153,15 +154,20 @@ func newSnapshotsCommand(e *env) *cobra.Command {
 // ready to restore from.
 func printSets(out io.Writer, sets []v1alpha1.RolloutSnapshot, now time.Time) error {
 	w := tabwriter.NewWriter(out, 6, 4, 3, ' ', 0)
-	fmt.Fprintln(w, "NAME\tREASON\tPHASE\tREVISION\tIMAGES\tREADY\tAGE")
+	fmt.Fprintln(w, "NAME\tREASON\tPHASE\tREVISION\tIMAGES\tREADY\tGROUP\tAGE")
 	for _, set := range sets {
 		st := set.Status
 		phase := string(st.Phase)
 		if phase == "" {
 			phase = "Unknown"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", set.Name, set.Spec.Reason, phase, orNone(st.Revision),
-			orNone(strings.Join(st.Images, ",")), st.ReadyVolumes, len(st.Volumes), duration.HumanDuration(now.Sub(set.CreationTimestamp.Time)))
+		// GROUP names the set's VolumeGroupSnapshot, as kubectl get rsnap does.
+		var group string
+		if st.Group != nil {
+			group = st.Group.VolumeGroupSnapshot
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", set.Name, set.Spec.Reason, phase, orNone(st.Revision),
+			orNone(strings.Join(st.Images, ",")), st.ReadyVolumes, len(st.Volumes), orNone(group), duration.HumanDuration(now.Sub(set.CreationTimestamp.Time)))
 	}
 	return w.Flush()
 }

@@ -40,12 +40,14 @@ func TestSnapshotOnDemand(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAME") {
 		t.Fatalf("snapshots printed %q, want a header and one set", list)
 	}
+	// The local cluster's driver has a default VolumeGroupSnapshotClass:
+	// group Auto makes the set one VolumeGroupSnapshot, named like it.
 	if fields := strings.Fields(lines[1]); fields[0] != created[1] || fields[1] != "OnDemand" || fields[2] != "Ready" ||
-		fields[4] != "registry.example/kv:1.0" || fields[5] != "4/4" {
-		t.Errorf("snapshots row %q, want %s OnDemand Ready <revision> registry.example/kv:1.0 4/4", lines[1], created[1])
+		fields[4] != "registry.example/kv:1.0" || fields[5] != "4/4" || fields[6] != created[1] {
+		t.Errorf("snapshots row %q, want %s OnDemand Ready <revision> registry.example/kv:1.0 4/4 %[2]s", lines[1], created[1])
 	}
 
-	if status := mustSroll(t, ns, "status", "db"); !strings.Contains(status, created[1]+" Ready (OnDemand, 4/4 volumes") {
+	if status := mustSroll(t, ns, "status", "db"); !strings.Contains(status, created[1]+" Ready (OnDemand, 4/4 volumes in VolumeGroupSnapshot "+created[1]) {
 		t.Errorf("status does not show the last set %s:\n%s", created[1], status)
 	}
 

@@ -32,5 +32,9 @@ package controller
 // +kubebuilder:rbac:groups=sroll.dev,resources=rolloutsnapshots/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=sroll.dev,resources=rolloutsnapshots/finalizers,verbs=update
 // +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshots,verbs=get;list;watch;create;delete
+// A set may be one VolumeGroupSnapshot, chosen with the classes; its
+// members are the snapshot controller's VolumeSnapshots, read as above.
+// +kubebuilder:rbac:groups=groupsnapshot.storage.k8s.io,resources=volumegroupsnapshots,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=groupsnapshot.storage.k8s.io,resources=volumegroupsnapshotclasses,verbs=list
 // A restore deletes each claim and creates it again from its snapshot.
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=create;delete

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	groupsnapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumegroupsnapshot/v1"
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -26,7 +27,8 @@ import (
 
 // SnapshotReconciler takes snapshot sets: for each RolloutSnapshot it
 // records what the set captures, creates one VolumeSnapshot per claim of
-// every member, and follows them to Ready or Failed (internal/snapshot
+// every member (or one VolumeGroupSnapshot of them all), and follows them
+// to Ready or Failed (internal/snapshot
 // decides; this only reads and writes). The sets a rollout waits for are
 // created by the rollout's Reconciler; on-demand ones by the user.
 type SnapshotReconciler struct {
@@ -37,6 +39,12 @@ type SnapshotReconciler struct {
 	// Notifier tells the rollout's notification targets that a set ended
 	// (the rollout's Reconciler's dispatcher); nil tells nobody.
 	Notifier *notify.Dispatcher
+	// LiveReader reads what the cache does not hold: claims, classes and
+	// the members of a VolumeGroupSnapshot.
+	LiveReader client.Reader
+	// GroupsServed: the cluster serves VolumeGroupSnapshots and this
+	// controller watches them, so a set may be one.
+	GroupsServed bool
 }
 
 // Reconcile moves one snapshot set on.
@@ -69,6 +77,11 @@ func (r *SnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	for _, v := range d.Create {
 		if err := r.createVolumeSnapshot(ctx, &set, v); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if d.CreateGroup {
+		if err := r.createGroup(ctx, &set); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -133,6 +146,15 @@ func (r *SnapshotReconciler) observe(ctx context.Context, set *v1alpha1.RolloutS
 		} else if !apierrors.IsNotFound(err) {
 			return in, err
 		}
+		var err error
+		if in.Groups, err = r.observeGroupSupport(ctx, set); err != nil {
+			return in, err
+		}
+	}
+	if set.Status.Group != nil {
+		var err error
+		in.Group, err = r.observeGroup(ctx, set)
+		return in, err
 	}
 	var snaps snapshotv1.VolumeSnapshotList
 	if err := r.List(ctx, &snaps, client.InNamespace(set.Namespace), client.MatchingLabels{v1alpha1.LabelSnapshotSet: set.Name}); err != nil {
@@ -206,12 +228,23 @@ func SetupSnapshots(mgr ctrl.Manager, metrics *Metrics, notifier *notify.Dispatc
 		}
 		return fmt.Errorf("look up the VolumeSnapshot API: %w", err)
 	}
-	r := &SnapshotReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(Name), Metrics: metrics, Clock: clock.RealClock{}, Notifier: notifier}
-	return ctrl.NewControllerManagedBy(mgr).
+	served, err := groupSnapshotsServed(mgr.GetRESTMapper())
+	if err != nil {
+		return err
+	}
+	if !served {
+		log.Info("Snapshot sets are one VolumeSnapshot per claim: the cluster serves no VolumeGroupSnapshot API (groupsnapshot.storage.k8s.io/v1)")
+	}
+	r := &SnapshotReconciler{Client: mgr.GetClient(), LiveReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder(Name),
+		Metrics: metrics, Clock: clock.RealClock{}, Notifier: notifier, GroupsServed: served}
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("rolloutsnapshot").
 		For(&v1alpha1.RolloutSnapshot{}).
-		Owns(&snapshotv1.VolumeSnapshot{}).
-		Complete(r)
+		Owns(&snapshotv1.VolumeSnapshot{})
+	if served {
+		b = b.Owns(&groupsnapshotv1.VolumeGroupSnapshot{})
+	}
+	return b.Complete(r)
 }
 
 // rolloutOfSet maps a snapshot set to its rollout: the rollout waits for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	groupsnapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumegroupsnapshot/v1"
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -39,13 +40,15 @@ func NewScheme() *runtime.Scheme {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 	utilruntime.Must(snapshotv1.AddToScheme(scheme))
+	utilruntime.Must(groupsnapshotv1.AddToScheme(scheme))
 	return scheme
 }
 
 // CacheOptions are the manager's cache options: the given namespaces (all
 // when empty), managed fields stripped, and only the pods sroll manages,
 // which its StatefulSets label sroll.dev/rollout, and the VolumeSnapshots
-// of its snapshot sets, labelled sroll.dev/snapshot-set.
+// and VolumeGroupSnapshots of its snapshot sets, labelled
+// sroll.dev/snapshot-set.
 func CacheOptions(namespaces []string) cache.Options {
 	managed, err := labels.NewRequirement(v1alpha1.LabelRollout, selection.Exists, nil)
 	utilruntime.Must(err)
@@ -54,8 +57,9 @@ func CacheOptions(namespaces []string) cache.Options {
 	opts := cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*managed)},
-			&snapshotv1.VolumeSnapshot{}: {Label: labels.NewSelector().Add(*ofSet)},
+			&corev1.Pod{}:                          {Label: labels.NewSelector().Add(*managed)},
+			&snapshotv1.VolumeSnapshot{}:           {Label: labels.NewSelector().Add(*ofSet)},
+			&groupsnapshotv1.VolumeGroupSnapshot{}: {Label: labels.NewSelector().Add(*ofSet)},
 		},
 	}
 	if len(namespaces) > 0 {

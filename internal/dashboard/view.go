@@ -165,9 +165,11 @@ type Snapshot struct {
 	Reason string `json:"reason"`
 	Phase  string `json:"phase"`
 	// ReadyVolumes of Volumes have a ready VolumeSnapshot.
-	ReadyVolumes int       `json:"readyVolumes"`
-	Volumes      int       `json:"volumes"`
-	Created      time.Time `json:"created"`
+	ReadyVolumes int `json:"readyVolumes"`
+	Volumes      int `json:"volumes"`
+	// Group names its VolumeGroupSnapshot; empty when it is none.
+	Group   string    `json:"group,omitempty"`
+	Created time.Time `json:"created"`
 }
 
 // Event is one Kubernetes Event about the rollout.

@@ -32,6 +32,9 @@ func SnapshotEvent(set *v1alpha1.RolloutSnapshot) (Event, bool) {
 	e := Event{Reason: set.Status.Message, Snapshot: &PayloadSnapshot{
 		Name: set.Name, Reason: set.Spec.Reason, Revision: set.Status.Revision, Volumes: int32(len(set.Status.Volumes)),
 	}}
+	if g := set.Status.Group; g != nil {
+		e.Snapshot.VolumeGroupSnapshot = g.VolumeGroupSnapshot
+	}
 	switch set.Status.Phase {
 	case v1alpha1.SnapshotReady:
 		e.Type = v1alpha1.EventSnapshotReady

@@ -73,6 +73,8 @@ type PayloadSnapshot struct {
 	Revision string `json:"revision,omitempty"`
 	// Volumes is the number of VolumeSnapshots in the set.
 	Volumes int32 `json:"volumes"`
+	// VolumeGroupSnapshot names the set's group, when it is one.
+	VolumeGroupSnapshot string `json:"volumeGroupSnapshot,omitempty"`
 }
 
 // PayloadImages are the container images, in container order.

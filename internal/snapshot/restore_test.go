@@ -33,7 +33,7 @@ type restoreWorld struct {
 // TestRestoreScenarios runs testdata/restore/*.txt:
 //
 //	rollout replicas=3 phase=Completed (a rollout with a claim template "data", its claims bound)
-//	set name=s1 phase=Ready replicas=3 [rollout=other] | set-phase NAME Ready|Failed
+//	set name=s1 phase=Ready replicas=3 [rollout=other] [group] | set-phase NAME Ready|Failed
 //	annotate restore=s1 | pods N | claims gone|bound (deleting claims go; restored ones bind)
 //	decide [crash] (one decision; crash: its record is written, nothing else)
 func TestRestoreScenarios(t *testing.T) {
@@ -71,6 +71,13 @@ func (w *restoreWorld) run(t *testing.T, d *datadriven.TestData) string {
 		set := snapshot.NewSet(owner, arg("name", "s1"), v1alpha1.SnapshotOnDemand)
 		set.Status = v1alpha1.RolloutSnapshotStatus{Phase: v1alpha1.SnapshotPhase(arg("phase", "Ready")), Replicas: replicas,
 			Revision: "kv-v1", Volumes: snapshot.Volumes(set.Name, owner)}
+		if d.HasArg("group") {
+			// The members are the snapshot controller's, named after a hash.
+			set.Status.Group = &v1alpha1.SnapshotGroup{VolumeGroupSnapshot: set.Name, Selector: snapshot.GroupSelector(owner), Ready: true}
+			for i := range set.Status.Volumes {
+				set.Status.Volumes[i].VolumeSnapshot = fmt.Sprintf("snapshot-%x", i+10)
+			}
+		}
 		w.sets = append(w.sets, *set)
 	case "set-phase":
 		for i := range w.sets {

@@ -84,18 +84,19 @@ func Decide(in Input) Decision {
 
 // beforeRollout decides the set the new template waits for: the one on
 // record for this template, or a new one when there is none, or when the
-// recorded one failed and the rollout was retried since.
+// recorded one failed and a retry is asked for now. (The retry's value
+// can't be compared with the one on record: the planner forgets a handled
+// value once its annotation is removed, so a retried set that failed too
+// would be taken again at once, unasked.)
 func (d *Decision) beforeRollout(in Input) {
 	r := in.Rollout
-	retry := r.Status.HandledActions[v1alpha1.AnnotationRetry]
-	if value, ok := r.Annotations[v1alpha1.AnnotationRetry]; ok {
-		// The planner carries out this request in the same reconcile.
-		retry = value
-	}
+	retry, retrying := r.Annotations[v1alpha1.AnnotationRetry]
+	// The planner carries out a request not handled yet in this reconcile.
+	retrying = retrying && r.Status.HandledActions[v1alpha1.AnnotationRetry] != retry
 	rec := d.Record.BeforeRollout
 	set := find(in.Sets, rec)
 	renew := rec == nil || rec.TemplateHash != in.TemplateHash ||
-		(set != nil && set.Status.Phase == v1alpha1.SnapshotFailed && rec.Retry != retry)
+		(set != nil && set.Status.Phase == v1alpha1.SnapshotFailed && retrying)
 	if renew {
 		name := NewName(r.Name, in.Now, in.Sets)
 		d.Record.BeforeRollout = &v1alpha1.SnapshotSetRef{Name: name, TemplateHash: in.TemplateHash, Retry: retry}
@@ -173,6 +174,7 @@ func NewSet(r *v1alpha1.StatefulSetRollout, name string, reason v1alpha1.Snapsho
 	}
 	if spec := r.Spec.Snapshots; spec != nil {
 		set.Spec.VolumeSnapshotClassName = spec.VolumeSnapshotClassName
+		set.Spec.Group, set.Spec.VolumeGroupSnapshotClassName = spec.Group, spec.VolumeGroupSnapshotClassName
 		set.Spec.ReadyTimeoutSeconds = spec.ReadyTimeoutSeconds
 		if spec.DeleteWithRollout {
 			set.OwnerReferences = []metav1.OwnerReference{{

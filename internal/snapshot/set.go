@@ -59,7 +59,13 @@ type SetInput struct {
 	Images   []string
 	// Snapshots are the set's VolumeSnapshots that exist, by name.
 	Snapshots map[string]VolumeState
-	Now       time.Time
+	// Groups is what the cluster offers for group snapshots; read only in
+	// the set's first round (no phase yet).
+	Groups GroupSupport
+	// Group is the set's VolumeGroupSnapshot; nil when it does not exist
+	// (or the set is not a group).
+	Group *GroupState
+	Now   time.Time
 }
 
 // SetDecision says what to do with one set, in field order.
@@ -69,6 +75,9 @@ type SetDecision struct {
 	// 2. VolumeSnapshots to create, of Status.Volumes; one that exists
 	// already is left alone.
 	Create []v1alpha1.SnapshotVolume
+	// CreateGroup: create the VolumeGroupSnapshot Status.Group describes
+	// (left alone if it exists).
+	CreateGroup bool
 	// 3. Events on the set, after the status write succeeded.
 	Events []event.Event
 	// RequeueAfter is when the ready timeout ends; 0 = none.
@@ -96,9 +105,59 @@ func DecideSet(in SetInput) SetDecision {
 			d.fail(in, fmt.Sprintf("StatefulSetRollout %s has no volumeClaimTemplates: there is nothing to snapshot", in.Rollout.Name))
 			return d
 		}
+		d.chooseGroup(in)
+		if st.Phase == v1alpha1.SnapshotFailed {
+			return d
+		}
 	}
-	var waiting, failed []string
 	st.ReadyVolumes = 0
+	var waiting, failed []string
+	if st.Group != nil {
+		waiting, failed = d.groupVolumes(in)
+	} else {
+		waiting, failed = d.claimVolumes(in)
+	}
+	total := len(st.Volumes)
+	timeout := time.Duration(in.Set.Spec.ReadyTimeoutOrDefault()) * time.Second
+	deadline := st.StartedAt.Add(timeout)
+	kind := "volume snapshots"
+	if st.Group != nil {
+		kind = "volume snapshots of VolumeGroupSnapshot " + st.Group.VolumeGroupSnapshot
+	}
+	switch {
+	case len(failed) > 0:
+		d.Create, d.CreateGroup = nil, false
+		d.fail(in, fmt.Sprintf("%d/%d %s ready; failed: %s", st.ReadyVolumes, total, kind, strings.Join(failed, "; ")))
+	case len(waiting) == 0:
+		now := metav1.NewTime(in.Now)
+		st.Phase, st.ReadyAt = v1alpha1.SnapshotReady, &now
+		st.Message = fmt.Sprintf("%d volume snapshots of %d members ready", total, st.Replicas)
+		if st.Group != nil {
+			st.Message += " in one VolumeGroupSnapshot " + st.Group.VolumeGroupSnapshot
+		}
+		st.Message += ", revision " + st.Revision
+		d.Events = append(d.Events, event.Event{Type: corev1.EventTypeNormal, Reason: ReasonSnapshotReady,
+			Message: fmt.Sprintf("Snapshot set ready: %s, in %s", st.Message, in.Now.Sub(st.StartedAt.Time).Round(time.Second))})
+	case !in.Now.Before(deadline):
+		d.Create, d.CreateGroup = nil, false
+		d.fail(in, fmt.Sprintf("not ready within %s: %d/%d %s ready; waiting for %s", timeout, st.ReadyVolumes, total, kind, names.Summary(waiting)))
+	default:
+		st.Message = fmt.Sprintf("%d/%d %s ready", st.ReadyVolumes, total, kind)
+		d.RequeueAfter = deadline.Sub(in.Now)
+		if st.Group != nil && st.Group.Ready {
+			// Members become ready after their group, and nothing
+			// announces it (they carry no label of the set's).
+			d.RequeueAfter = min(d.RequeueAfter, memberPoll)
+		}
+	}
+	return d
+}
+
+// claimVolumes follows the set's VolumeSnapshots, one per claim: it asks
+// for those that do not exist and returns the claims still waited for and
+// the failures.
+func (d *SetDecision) claimVolumes(in SetInput) (waiting, failed []string) {
+	st := &d.Status
 	for i := range st.Volumes {
 		v := &st.Volumes[i]
 		state, ok := in.Snapshots[v.VolumeSnapshot]
@@ -117,27 +176,7 @@ func DecideSet(in SetInput) SetDecision {
 			waiting = append(waiting, v.Claim)
 		}
 	}
-	total := len(st.Volumes)
-	timeout := time.Duration(in.Set.Spec.ReadyTimeoutOrDefault()) * time.Second
-	deadline := st.StartedAt.Add(timeout)
-	switch {
-	case len(failed) > 0:
-		d.Create = nil
-		d.fail(in, fmt.Sprintf("%d/%d volume snapshots ready; failed: %s", st.ReadyVolumes, total, strings.Join(failed, "; ")))
-	case int(st.ReadyVolumes) == total:
-		now := metav1.NewTime(in.Now)
-		st.Phase, st.ReadyAt = v1alpha1.SnapshotReady, &now
-		st.Message = fmt.Sprintf("%d volume snapshots of %d members ready, revision %s", total, st.Replicas, st.Revision)
-		d.Events = append(d.Events, event.Event{Type: corev1.EventTypeNormal, Reason: ReasonSnapshotReady,
-			Message: fmt.Sprintf("Snapshot set ready: %s, in %s", st.Message, in.Now.Sub(st.StartedAt.Time).Round(time.Second))})
-	case !in.Now.Before(deadline):
-		d.Create = nil
-		d.fail(in, fmt.Sprintf("not ready within %s: %d/%d volume snapshots ready; waiting for %s", timeout, st.ReadyVolumes, total, names.Summary(waiting)))
-	default:
-		st.Message = fmt.Sprintf("%d/%d volume snapshots ready", st.ReadyVolumes, total)
-		d.RequeueAfter = deadline.Sub(in.Now)
-	}
-	return d
+	return waiting, failed
 }
 
 func (d *SetDecision) fail(in SetInput, message string) {

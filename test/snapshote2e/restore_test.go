@@ -16,23 +16,29 @@ import (
 )
 
 // Markers changed after a snapshot: a restore (the sroll.dev/restore
-// annotation, as kubectl sroll restore writes it) puts every member's
-// marker back, with the operator SIGKILLed and started again half-way, and
-// a BeforeRestore set holds the changed markers.
+// annotation, as kubectl sroll restore writes it) from a set that is one
+// VolumeGroupSnapshot puts every member's marker back, each claim
+// provisioned from the group's member of it, with the operator SIGKILLed
+// and started again half-way; and a BeforeRestore set (group Never, as the
+// rollout says: one VolumeSnapshot per claim) holds the changed markers.
 func TestRestorePutsTheMarkersBack(t *testing.T) {
 	t.Parallel()
 	c := e2eutil.Setup(t)
 	ns := clustertest.Namespace(t)
 	op := e2eutil.StartOperator(t, ns)
 	const replicas = 3
-	r := newRollout(ns, replicas, v1alpha1.SnapshotSpec{})
+	r := newRollout(ns, replicas, v1alpha1.SnapshotSpec{Group: v1alpha1.SnapshotGroupNever})
 	createCompleted(t, c, r)
 	writeMarkers(t, r, "v1")
 	taken := snapshot.NewSet(e2eutil.GetRollout(t, c, r), "taken", v1alpha1.SnapshotOnDemand)
+	taken.Spec.Group = v1alpha1.SnapshotGroupAlways
 	if err := c.Create(context.Background(), taken); err != nil {
 		t.Fatal(err)
 	}
 	taken = waitSet(t, c, ns, taken.Name, v1alpha1.SnapshotReady)
+	if taken.Status.Group == nil {
+		t.Fatalf("set %s is not a group: %s", taken.Name, taken.Status.Message)
+	}
 	writeMarkers(t, r, "changed")
 
 	e2eutil.Patch(t, c, r, fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.AnnotationRestore, taken.Name))
@@ -54,8 +60,8 @@ func TestRestorePutsTheMarkersBack(t *testing.T) {
 	}
 
 	set := waitSet(t, c, ns, before, v1alpha1.SnapshotReady)
-	if set.Spec.Reason != v1alpha1.SnapshotBeforeRestore || set.Status.ReadyVolumes != replicas {
-		t.Fatalf("set %s: reason %s, %d ready volumes; want BeforeRestore with %d", before, set.Spec.Reason, set.Status.ReadyVolumes, replicas)
+	if set.Spec.Reason != v1alpha1.SnapshotBeforeRestore || set.Status.ReadyVolumes != replicas || set.Status.Group != nil {
+		t.Fatalf("set %s: reason %s, %d ready volumes, group %+v; want BeforeRestore with %d, one VolumeSnapshot per claim", before, set.Spec.Reason, set.Status.ReadyVolumes, set.Status.Group, replicas)
 	}
 	restored := e2eutil.Claim("before-restore", "1Gi", set.Status.Volumes[0].VolumeSnapshot)
 	if err := c.Create(context.Background(), withNamespace(restored, ns)); err != nil {

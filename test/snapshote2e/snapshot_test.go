@@ -26,17 +26,18 @@ import (
 	"github.com/sroll-dev/sroll/test/e2eutil"
 )
 
-// With beforeRollout, a new image waits until a Ready set holds one
-// VolumeSnapshot of each of the 5 members' claims, taken before the first
-// pod is deleted (the times this process saw each), and the snapshots hold
-// what the members wrote.
+// With beforeRollout and group Never, a new image waits until a Ready set
+// holds one VolumeSnapshot of each of the 5 members' claims, taken before
+// the first pod is deleted (the times this process saw each), and the
+// snapshots hold what the members wrote. (group_test.go has the same with
+// one VolumeGroupSnapshot, the default on the local cluster.)
 func TestBeforeRolloutSetIsReadyBeforeAnyPodGoes(t *testing.T) {
 	t.Parallel()
 	c := e2eutil.Setup(t)
 	ns := clustertest.Namespace(t)
 	e2eutil.StartOperator(t, ns)
 	const replicas = 5
-	r := newRollout(ns, replicas, v1alpha1.SnapshotSpec{BeforeRollout: true})
+	r := newRollout(ns, replicas, v1alpha1.SnapshotSpec{BeforeRollout: true, Group: v1alpha1.SnapshotGroupNever})
 	createCompleted(t, c, r)
 	stable := e2eutil.GetRollout(t, c, r).Status.StableRevision
 	writeMarkers(t, r, "v1")
@@ -96,7 +97,8 @@ func TestBeforeRolloutSetIsReadyBeforeAnyPodGoes(t *testing.T) {
 	e2eutil.WaitEvent(t, c, set, "SnapshotReady", time.Minute, "5 volume snapshots of 5 members ready")
 }
 
-// A VolumeSnapshotClass whose driver fails every snapshot: the new image
+// A VolumeSnapshotClass whose driver fails every snapshot (named, so group
+// Auto takes one VolumeSnapshot per claim of that class): the new image
 // leaves the rollout Degraded, saying why, with no pod deleted and the
 // StatefulSet on its old template. With the class fixed, a retry takes a
 // new set and rolls out.
@@ -143,15 +145,16 @@ func TestFailingSnapshotDegradesWithNoPodTouched(t *testing.T) {
 }
 
 // keep: 2 keeps the two newest automatic sets after four rollouts, and
-// deletes the older ones with their VolumeSnapshots; an on-demand set is
-// the user's and stays.
+// deletes the older ones with their VolumeSnapshots (group Never: the
+// group's own deletion is in group_test.go); an on-demand set (a group,
+// group Auto by default on the set) is the user's and stays.
 func TestKeepRetainsTheNewestAutomaticSets(t *testing.T) {
 	t.Parallel()
 	c := e2eutil.Setup(t)
 	ns := clustertest.Namespace(t)
 	e2eutil.StartOperator(t, ns)
 	keep := int32(2)
-	r := newRollout(ns, 2, v1alpha1.SnapshotSpec{BeforeRollout: true, Keep: &keep})
+	r := newRollout(ns, 2, v1alpha1.SnapshotSpec{BeforeRollout: true, Keep: &keep, Group: v1alpha1.SnapshotGroupNever})
 	createCompleted(t, c, r)
 	onDemand := &v1alpha1.RolloutSnapshot{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "by-hand"},
@@ -186,12 +189,27 @@ func TestKeepRetainsTheNewestAutomaticSets(t *testing.T) {
 		}
 		var left []string
 		for _, vs := range list.Items {
-			if !slices.Contains(want, vs.Labels[v1alpha1.LabelSnapshotSet]) {
+			if !slices.Contains(want, setOf(&vs)) {
 				left = append(left, vs.Name)
 			}
 		}
 		return len(left) == 0 && len(list.Items) == 2*len(want), fmt.Sprintf("%d VolumeSnapshots, of deleted sets: %v", len(list.Items), left)
 	})
+}
+
+// setOf names the snapshot set a VolumeSnapshot belongs to: the set's
+// label on one of its own, the VolumeGroupSnapshot (named like its set)
+// owning a member of a group.
+func setOf(vs *snapshotv1.VolumeSnapshot) string {
+	if set := vs.Labels[v1alpha1.LabelSnapshotSet]; set != "" {
+		return set
+	}
+	for _, ref := range vs.OwnerReferences {
+		if ref.Kind == "VolumeGroupSnapshot" {
+			return ref.Name
+		}
+	}
+	return ""
 }
 
 // failingClass creates a VolumeSnapshotClass of the local driver whose

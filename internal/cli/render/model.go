@@ -149,7 +149,10 @@ type Row struct {
 type Snapshot struct {
 	Name, Reason, Phase   string
 	ReadyVolumes, Volumes int
-	Created               time.Time
+	// Group names its VolumeGroupSnapshot; empty when it is one
+	// VolumeSnapshot per claim.
+	Group   string
+	Created time.Time
 }
 
 // Replication is where the replicated application stands: each member's

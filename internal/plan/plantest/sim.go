@@ -70,6 +70,8 @@ type Sim struct {
 	// decider's answer for the last Input (see snapshot_commands.go).
 	Sets      []v1alpha1.RolloutSnapshot
 	snapshots snapshot.Decision
+	// groups is the cluster's offer of group snapshots (group_commands.go).
+	groups simGroups
 }
 
 // NewSim is an empty world: no rollout yet (the rollout command makes one).

@@ -20,14 +20,16 @@ import (
 // snapshotCommands set spec.snapshots up and play the snapshot set
 // controller and the CSI snapshot controllers below it:
 //
-//	snapshots before-rollout keep=2 timeout=60 schedule=(0 */6 * * *) (spec.snapshots, and a claim template "data")
+//	snapshots before-rollout keep=2 timeout=60 schedule=(0 */6 * * *) group=Always group-class=x class=y (spec.snapshots, and a claim template "data")
+//	group-snapshots served class=sroll-local driver=local default (see group_commands.go)
 //	volume-snapshots ready | volume-snapshots error=(out of space) | volume-snapshots pending
 //	sets (print the rollout's snapshot sets, oldest first)
+//	ondemand name=s1 (a set created by hand, reason OnDemand)
 //
 // volume-snapshots runs internal/snapshot's set decider on every set that
 // is not Ready or Failed, with each of its VolumeSnapshots ready, failed
-// with the error, or not ready yet, and records its answer as the set
-// controller does. The rollout's own snapshot decider runs in every plan
+// with the error, or not ready yet (for a group: the VolumeGroupSnapshot
+// and its members), and records its answer as the set controller does. The rollout's own snapshot decider runs in every plan
 // (Input) and its record, sets created and sets deleted are applied with
 // the plan (Apply).
 func snapshotCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
@@ -43,6 +45,9 @@ func snapshotCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, boo
 			spec.ReadyTimeoutSeconds = &timeout
 		}
 		spec.Schedule = textArg(d, "schedule", "")
+		spec.Group = v1alpha1.SnapshotGroupPolicy(strArg(d, "group", ""))
+		spec.VolumeGroupSnapshotClassName = strArg(d, "group-class", "")
+		spec.VolumeSnapshotClassName = strArg(d, "class", "")
 		s.Rollout.Spec.Snapshots = spec
 		if len(s.Rollout.Spec.VolumeClaimTemplates) == 0 {
 			s.Rollout.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{
@@ -54,10 +59,18 @@ func snapshotCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, boo
 		}
 		s.Rollout.Generation++
 		return "", true
+	case "group-snapshots":
+		s.setGroupSnapshots(d)
+		return "", true
 	case "volume-snapshots":
 		return s.takeVolumeSnapshots(t, d), true
 	case "sets":
 		return s.describeSets(), true
+	case "ondemand":
+		set := snapshot.NewSet(s.Rollout, strArg(d, "name", "s1"), v1alpha1.SnapshotOnDemand)
+		set.CreationTimestamp = metav1.NewTime(s.Now)
+		s.Sets = append(s.Sets, *set)
+		return "", true
 	}
 	return "", false
 }
@@ -110,14 +123,15 @@ func (s *Sim) takeVolumeSnapshots(t *testing.T, d *datadriven.TestData) string {
 			existing[v.VolumeSnapshot] = state
 		}
 		decision := snapshot.DecideSet(snapshot.SetInput{
-			Set: set, Rollout: s.Rollout, Revision: s.sts.Status.CurrentRevision, Snapshots: existing, Now: s.Now,
+			Set: set, Rollout: s.Rollout, Revision: s.sts.Status.CurrentRevision, Snapshots: existing,
+			Groups: s.groupSupport(), Group: s.groupState(set, state), Now: s.Now,
 		})
 		set.Status = decision.Status
-		if len(existing) == 0 && len(decision.Create) > 0 {
+		if (len(existing) == 0 && len(decision.Create) > 0) || decision.CreateGroup {
 			for _, v := range decision.Create {
 				existing[v.VolumeSnapshot] = state
 			}
-			decision = snapshot.DecideSet(snapshot.SetInput{Set: set, Rollout: s.Rollout, Snapshots: existing, Now: s.Now})
+			decision = snapshot.DecideSet(snapshot.SetInput{Set: set, Rollout: s.Rollout, Snapshots: existing, Group: s.groupState(set, state), Now: s.Now})
 			set.Status = decision.Status
 		}
 		for _, e := range decision.Events {
@@ -138,6 +152,7 @@ func (s *Sim) describeSets() string {
 	for _, set := range s.Sets {
 		fmt.Fprintf(&b, "%s %s %s revision=%s members=%d ready=%d/%d: %s\n", set.Name, set.Spec.Reason, set.Status.Phase,
 			set.Status.Revision, set.Status.Replicas, set.Status.ReadyVolumes, len(set.Status.Volumes), set.Status.Message)
+		b.WriteString(s.describeGroup(&set))
 	}
 	if rec := s.Rollout.Status.Snapshots; rec != nil && rec.BeforeRollout != nil {
 		fmt.Fprintf(&b, "waited for: %s\n", rec.BeforeRollout.Name)
