@@ -26,6 +26,7 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/names"
+	"github.com/sroll-dev/sroll/internal/replication"
 )
 
 // Event reasons are stable: alerts and tests match on them.
@@ -43,6 +44,9 @@ const (
 
 // VolumeState is what the snapshot controllers report of one VolumeSnapshot.
 type VolumeState struct {
+	// Cut: the storage took the point-in-time copy (status.creationTime
+	// is set); the members may be thawed.
+	Cut   bool
 	Ready bool
 	// Error is status.error.message; empty when none.
 	Error string
@@ -59,7 +63,14 @@ type SetInput struct {
 	Images   []string
 	// Snapshots are the set's VolumeSnapshots that exist, by name.
 	Snapshots map[string]VolumeState
-	Now       time.Time
+	// Members are the rollout's pods as hooks see them, by name, and
+	// HookResults the set's freeze and thaw hooks that finished since the
+	// last decision; HookBusy names the members where one runs (see
+	// freeze.go).
+	Members     map[string]replication.Member
+	HookResults []replication.Result
+	HookBusy    map[string]bool
+	Now         time.Time
 }
 
 // SetDecision says what to do with one set, in field order.
@@ -69,9 +80,13 @@ type SetDecision struct {
 	// 2. VolumeSnapshots to create, of Status.Volumes; one that exists
 	// already is left alone.
 	Create []v1alpha1.SnapshotVolume
-	// 3. Events on the set, after the status write succeeded.
+	// 3. Freeze and thaw hooks to start, after the status write
+	// succeeded: the freeze record names every member they run on.
+	Run []replication.Run
+	// 4. Events on the set, after the status write succeeded.
 	Events []event.Event
-	// RequeueAfter is when the ready timeout ends; 0 = none.
+	// RequeueAfter is when the ready timeout or the freeze limit ends, or
+	// a thaw is retried; 0 = none.
 	RequeueAfter time.Duration
 }
 
@@ -81,7 +96,10 @@ func DecideSet(in SetInput) SetDecision {
 	st := &d.Status
 	switch st.Phase {
 	case v1alpha1.SnapshotReady, v1alpha1.SnapshotFailed:
-		return d // a record
+		// A record, whose members are thawed if they may be frozen.
+		d.observeFreeze(in)
+		d.runFreeze(in, false)
+		return d
 	case "":
 		if in.Rollout == nil {
 			d.fail(in, fmt.Sprintf("StatefulSetRollout %q not found in this namespace", in.Set.Spec.RolloutName))
@@ -96,7 +114,10 @@ func DecideSet(in SetInput) SetDecision {
 			d.fail(in, fmt.Sprintf("StatefulSetRollout %s has no volumeClaimTemplates: there is nothing to snapshot", in.Rollout.Name))
 			return d
 		}
+		d.startFreeze(in)
 	}
+	freeze := d.observeFreeze(in)
+	cut := 0
 	var waiting, failed []string
 	st.ReadyVolumes = 0
 	for i := range st.Volumes {
@@ -108,6 +129,9 @@ func DecideSet(in SetInput) SetDecision {
 			continue
 		}
 		v.Ready, v.Error = state.Ready, state.Error
+		if state.Cut || state.Ready {
+			cut++
+		}
 		switch {
 		case v.Ready:
 			st.ReadyVolumes++
@@ -121,10 +145,14 @@ func DecideSet(in SetInput) SetDecision {
 	timeout := time.Duration(in.Set.Spec.ReadyTimeoutOrDefault()) * time.Second
 	deadline := st.StartedAt.Add(timeout)
 	switch {
+	case freeze.failure != "":
+		d.Create = nil
+		d.fail(in, freeze.failure)
+		d.event(corev1.EventTypeWarning, ReasonFreezeFailed, "%s", freeze.failure)
 	case len(failed) > 0:
 		d.Create = nil
 		d.fail(in, fmt.Sprintf("%d/%d volume snapshots ready; failed: %s", st.ReadyVolumes, total, strings.Join(failed, "; ")))
-	case int(st.ReadyVolumes) == total:
+	case int(st.ReadyVolumes) == total && freeze.over:
 		now := metav1.NewTime(in.Now)
 		st.Phase, st.ReadyAt = v1alpha1.SnapshotReady, &now
 		st.Message = fmt.Sprintf("%d volume snapshots of %d members ready, revision %s", total, st.Replicas, st.Revision)
@@ -135,8 +163,15 @@ func DecideSet(in SetInput) SetDecision {
 		d.fail(in, fmt.Sprintf("not ready within %s: %d/%d volume snapshots ready; waiting for %s", timeout, st.ReadyVolumes, total, names.Summary(waiting)))
 	default:
 		st.Message = fmt.Sprintf("%d/%d volume snapshots ready", st.ReadyVolumes, total)
+		if freeze.waiting != "" {
+			st.Message += "; " + freeze.waiting
+		}
 		d.RequeueAfter = deadline.Sub(in.Now)
 	}
+	if !freeze.frozen {
+		d.Create = nil
+	}
+	d.runFreeze(in, cut == total)
 	return d
 }
 
