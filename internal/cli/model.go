@@ -93,7 +93,8 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 				phase = "Unknown"
 			}
 			m.Snapshots = append(m.Snapshots, render.Snapshot{Name: set.Name, Reason: string(set.Spec.Reason), Phase: phase,
-				ReadyVolumes: int(set.Status.ReadyVolumes), Volumes: len(set.Status.Volumes), Created: set.CreationTimestamp.Time})
+				ReadyVolumes: int(set.Status.ReadyVolumes), Volumes: len(set.Status.Volumes), Created: set.CreationTimestamp.Time,
+				Freeze: freezeSummary(&set)})
 		}
 	}
 	return r, m, nil

@@ -148,6 +148,8 @@ type Snapshot struct {
 	ReadyVolumes int       `json:"readyVolumes"`
 	Volumes      int       `json:"volumes"`
 	Created      time.Time `json:"created"`
+	// Freeze is its members' freeze as a phrase; empty without one.
+	Freeze string `json:"freeze,omitempty"`
 }
 
 // Event is one Kubernetes Event about the rollout.

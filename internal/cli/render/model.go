@@ -138,6 +138,9 @@ type Snapshot struct {
 	Name, Reason, Phase   string
 	ReadyVolumes, Volumes int
 	Created               time.Time
+	// Freeze is its members' freeze as a phrase ("frozen 1.2s",
+	// "thawing 2/3"); empty when the set froze nothing.
+	Freeze string
 }
 
 // Replication is where the replicated application stands: each member's

@@ -51,8 +51,12 @@ func (o Options) header(b *strings.Builder, m Model) {
 	}
 	if len(m.Snapshots) > 0 {
 		s := m.Snapshots[0]
-		rows = append(rows, []cell{{"Snapshot:", bold}, {fmt.Sprintf("%s %s (%s, %d/%d volumes, %s ago)", s.Name, s.Phase, s.Reason,
-			s.ReadyVolumes, s.Volumes, duration.HumanDuration(m.Now.Sub(s.Created))), plain}})
+		freeze := ""
+		if s.Freeze != "" {
+			freeze = ", " + s.Freeze
+		}
+		rows = append(rows, []cell{{"Snapshot:", bold}, {fmt.Sprintf("%s %s (%s, %d/%d volumes%s, %s ago)", s.Name, s.Phase, s.Reason,
+			s.ReadyVolumes, s.Volumes, freeze, duration.HumanDuration(m.Now.Sub(s.Created))), plain}})
 	}
 	o.table(b, "", rows)
 }
