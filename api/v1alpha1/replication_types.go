@@ -12,6 +12,7 @@ import (
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.primaries) || self.primaries == 1 || has(self.hooks.primary)",message="spec.replication.hooks.primary is required when primaries is more than 1: it starts the members after the seed as primaries"
 // +kubebuilder:validation:XValidation:rule="has(self.fencing) ? has(self.fencing.webhook) != has(self.hooks.fence) : !has(self.hooks.fence)",message="spec.replication.fencing needs exactly one of fencing.webhook and hooks.fence (who confirms that a NotReady node is powered off or isolated), and hooks.fence is used only with spec.replication.fencing"
+// +kubebuilder:validation:XValidation:rule="has(self.hooks.freeze) == has(self.hooks.thaw)",message="spec.replication.hooks.freeze and hooks.thaw go together: a frozen member must be thawed, and a thaw hook has nothing to undo without a freeze hook"
 // +kubebuilder:validation:XValidation:rule="!has(self.failover) || !self.failover.enabled || !has(self.primaries) || self.primaries == 1",message="spec.replication.failover is for a single primary: with several primaries the others keep taking writes; set failover.enabled to false or primaries to 1"
 type ReplicationSpec struct {
 	// Container is the container the hooks run in; the first one when unset.
@@ -117,6 +118,19 @@ type ReplicationHooks struct {
 	// spec.replication.fencing, instead of fencing.webhook.
 	// +optional
 	Fence *Hook `json:"fence,omitempty"`
+	// Freeze makes the member's data consistent on disk and holds its
+	// writes (flush, checkpoint, fsfreeze) until the thaw hook runs. It
+	// runs on every member before the volume snapshots of a snapshot set
+	// are created, within spec.snapshots.freezeTimeoutSeconds; the
+	// snapshots are created only once every member is frozen.
+	// +optional
+	Freeze *Hook `json:"freeze,omitempty"`
+	// Thaw undoes the freeze hook. It runs on every member asked to
+	// freeze as soon as the volume snapshots are cut, and also when a
+	// freeze or a snapshot fails or the freeze limit passes, so it must
+	// succeed on a member that is not (or only partly) frozen.
+	// +optional
+	Thaw *Hook `json:"thaw,omitempty"`
 }
 
 // Hook is one command run in the member's container.

@@ -127,6 +127,75 @@ type RolloutSnapshotStatus struct {
 	// +listType=map
 	// +listMapKey=claim
 	Volumes []SnapshotVolume `json:"volumes,omitempty"`
+	// Freeze is the freeze of the members around the cut of the volume
+	// snapshots, when the rollout has replication hooks freeze and thaw.
+	// It is written before the first freeze hook runs and before the
+	// first thaw hook runs, so a restarted operator thaws every member it
+	// may have frozen.
+	// +optional
+	Freeze *SnapshotFreeze `json:"freeze,omitempty"`
+	// NotifiedAt is when the set's end (SnapshotReady or SnapshotFailed)
+	// was handed to the rollout's notification targets; a set that ended
+	// without it is handed over after an operator restart, one with it
+	// never again.
+	// +optional
+	NotifiedAt *metav1.Time `json:"notifiedAt,omitempty"`
+}
+
+// SnapshotFreeze is the set's record of its members' freeze.
+type SnapshotFreeze struct {
+	// StartedAt is when the freeze was decided, before any freeze hook
+	// ran; the freeze limit counts from here.
+	StartedAt metav1.Time `json:"startedAt"`
+	// TimeoutSeconds is the freeze limit, taken from the rollout's
+	// spec.snapshots.freezeTimeoutSeconds when the freeze started.
+	TimeoutSeconds int32 `json:"timeoutSeconds"`
+	// CutAt is when every VolumeSnapshot was cut: each has
+	// status.creationTime, the moment the storage took the point-in-time
+	// copy (it may still be uploading: readyToUse comes later).
+	// +optional
+	CutAt *metav1.Time `json:"cutAt,omitempty"`
+	// ThawStartedAt is when the thaw was decided (the snapshots were cut,
+	// a freeze or a snapshot failed, or the limit passed), before any
+	// thaw hook ran.
+	// +optional
+	ThawStartedAt *metav1.Time `json:"thawStartedAt,omitempty"`
+	// ThawedAt is when the last member was thawed.
+	// +optional
+	ThawedAt *metav1.Time `json:"thawedAt,omitempty"`
+	// Members has one entry per member, by ordinal.
+	// +listType=map
+	// +listMapKey=name
+	Members []FrozenMember `json:"members"`
+}
+
+// FrozenMember is one member's freeze and thaw.
+type FrozenMember struct {
+	Name string `json:"name"`
+	// Incarnation is the pod (UID and hook container restarts) the freeze
+	// was asked of: once it is replaced, nothing of the freeze remains.
+	// +optional
+	Incarnation string `json:"incarnation,omitempty"`
+	// FrozenAt is when its freeze hook succeeded.
+	// +optional
+	FrozenAt *metav1.Time `json:"frozenAt,omitempty"`
+	// ThawedAt is when its thaw hook succeeded, or its pod was found
+	// replaced.
+	// +optional
+	ThawedAt *metav1.Time `json:"thawedAt,omitempty"`
+	// FreezeFailed is true when its freeze hook failed: it is thawed once,
+	// not again after a failed thaw (it may never have frozen).
+	// +optional
+	FreezeFailed bool `json:"freezeFailed,omitempty"`
+	// LastError is the last freeze or thaw failure.
+	// +optional
+	LastError string `json:"lastError,omitempty"`
+	// ThawFailures counts its failed thaws in a row, for the retry backoff.
+	// +optional
+	ThawFailures int32 `json:"thawFailures,omitempty"`
+	// LastThawFailure is when its last thaw failed.
+	// +optional
+	LastThawFailure *metav1.Time `json:"lastThawFailure,omitempty"`
 }
 
 // SnapshotVolume is one claim of one member and its VolumeSnapshot.

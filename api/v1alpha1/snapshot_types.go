@@ -69,6 +69,16 @@ type SnapshotSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	ReadyTimeoutSeconds *int32 `json:"readyTimeoutSeconds,omitempty"`
 
+	// FreezeTimeoutSeconds bounds how long the members stay frozen by
+	// spec.replication.hooks.freeze, counted from when the freeze is
+	// recorded in the set's status (before the first freeze hook runs) to
+	// the last thaw: a set whose members are frozen longer is Failed and
+	// they are thawed. Default 30; only with a freeze hook.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3600
+	FreezeTimeoutSeconds *int32 `json:"freezeTimeoutSeconds,omitempty"`
+
 	// DeleteWithRollout makes the rollout an owner of its sets, so that
 	// deleting the rollout deletes them (and their VolumeSnapshots). By
 	// default a set outlives its rollout: data outlives its app.
@@ -96,6 +106,20 @@ const DefaultSnapshotKeep = 5
 // DefaultSnapshotReadyTimeoutSeconds is the +kubebuilder:default of
 // readyTimeoutSeconds.
 const DefaultSnapshotReadyTimeoutSeconds = 600
+
+// DefaultFreezeTimeoutSeconds is the freeze limit when
+// spec.snapshots.freezeTimeoutSeconds is unset: short, because a frozen
+// application takes no writes.
+const DefaultFreezeTimeoutSeconds = 30
+
+// FreezeTimeoutOrDefault is the freeze limit, in seconds; s may be nil
+// (an on-demand set of a rollout without spec.snapshots).
+func (s *SnapshotSpec) FreezeTimeoutOrDefault() int32 {
+	if s == nil || s.FreezeTimeoutSeconds == nil {
+		return DefaultFreezeTimeoutSeconds
+	}
+	return *s.FreezeTimeoutSeconds
+}
 
 // KeepOrDefault is how many automatic sets are kept.
 func (s *SnapshotSpec) KeepOrDefault() int {

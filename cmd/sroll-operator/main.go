@@ -147,7 +147,7 @@ func run() error {
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up controller: %w", err)
 	}
-	if err := controller.SetupSnapshots(mgr, reconciler.Metrics, reconciler.Notifier); err != nil {
+	if err := controller.SetupSnapshots(mgr, reconciler.Metrics, reconciler.Notifier, reconciler.Hooks); err != nil {
 		return fmt.Errorf("set up the snapshot set controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

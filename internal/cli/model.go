@@ -94,7 +94,8 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 				phase = "Unknown"
 			}
 			snap := render.Snapshot{Name: set.Name, Reason: string(set.Spec.Reason), Phase: phase,
-				ReadyVolumes: int(set.Status.ReadyVolumes), Volumes: len(set.Status.Volumes), Created: set.CreationTimestamp.Time}
+				ReadyVolumes: int(set.Status.ReadyVolumes), Volumes: len(set.Status.Volumes), Created: set.CreationTimestamp.Time,
+				Freeze: freezeSummary(&set)}
 			if g := set.Status.Group; g != nil {
 				snap.Group = g.VolumeGroupSnapshot
 			}

@@ -154,7 +154,7 @@ func newSnapshotsCommand(e *env) *cobra.Command {
 // ready to restore from.
 func printSets(out io.Writer, sets []v1alpha1.RolloutSnapshot, now time.Time) error {
 	w := tabwriter.NewWriter(out, 6, 4, 3, ' ', 0)
-	fmt.Fprintln(w, "NAME\tREASON\tPHASE\tREVISION\tIMAGES\tREADY\tGROUP\tAGE")
+	fmt.Fprintln(w, "NAME\tREASON\tPHASE\tREVISION\tIMAGES\tREADY\tGROUP\tFREEZE\tAGE")
 	for _, set := range sets {
 		st := set.Status
 		phase := string(st.Phase)
@@ -166,10 +166,37 @@ func printSets(out io.Writer, sets []v1alpha1.RolloutSnapshot, now time.Time) er
 		if st.Group != nil {
 			group = st.Group.VolumeGroupSnapshot
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", set.Name, set.Spec.Reason, phase, orNone(st.Revision),
-			orNone(strings.Join(st.Images, ",")), st.ReadyVolumes, len(st.Volumes), orNone(group), duration.HumanDuration(now.Sub(set.CreationTimestamp.Time)))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", set.Name, set.Spec.Reason, phase, orNone(st.Revision),
+			orNone(strings.Join(st.Images, ",")), st.ReadyVolumes, len(st.Volumes), orNone(group), orNone(freezeSummary(&set)),
+			duration.HumanDuration(now.Sub(set.CreationTimestamp.Time)))
 	}
 	return w.Flush()
+}
+
+// freezeSummary is a set's freeze as a phrase: "frozen 1.2s" once every
+// member is thawed, else how far the freeze or the thaw got; empty when
+// the set froze nothing.
+func freezeSummary(set *v1alpha1.RolloutSnapshot) string {
+	f := set.Status.Freeze
+	if f == nil {
+		return ""
+	}
+	if frozen, ok := snapshot.FrozenFor(set); ok {
+		return "frozen " + frozen.Round(10*time.Millisecond).String()
+	}
+	var frozen, thawed int
+	for _, m := range f.Members {
+		if m.FrozenAt != nil {
+			frozen++
+		}
+		if m.ThawedAt != nil {
+			thawed++
+		}
+	}
+	if f.ThawStartedAt == nil {
+		return fmt.Sprintf("freezing %d/%d", frozen, len(f.Members))
+	}
+	return fmt.Sprintf("thawing %d/%d", thawed, len(f.Members))
 }
 
 func orNone(s string) string {

@@ -105,6 +105,8 @@ func (r *SnapshotReconciler) observeGroup(ctx context.Context, set *v1alpha1.Rol
 	}
 	state := &snapshot.GroupState{Members: map[string]snapshot.Member{}}
 	if st := group.Status; st != nil {
+		// creationTime: the storage took the whole group's copy.
+		state.Cut = st.CreationTime != nil
 		state.Ready = ptr.Deref(st.ReadyToUse, false)
 		if st.Error != nil {
 			state.Error = ptr.Deref(st.Error.Message, "failed")
@@ -120,6 +122,7 @@ func (r *SnapshotReconciler) observeGroup(ctx context.Context, set *v1alpha1.Rol
 		}
 		m := snapshot.Member{VolumeSnapshot: s.Name}
 		if st := s.Status; st != nil {
+			m.Cut = st.CreationTime != nil
 			m.Ready = ptr.Deref(st.ReadyToUse, false)
 			if st.Error != nil {
 				m.Error = ptr.Deref(st.Error.Message, "failed")

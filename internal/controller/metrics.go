@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/snapshot"
 )
 
 // phases are every phase a rollout reports, so sroll_rollout_phase has one
@@ -29,6 +30,7 @@ type Metrics struct {
 
 	snapshotDuration *prometheus.HistogramVec
 	snapshotFailures *prometheus.CounterVec
+	snapshotFreeze   *prometheus.HistogramVec
 }
 
 // NewMetrics registers the operator's metrics with reg; the operator passes
@@ -79,7 +81,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "sroll_snapshot_failures_total",
 		Help: "Snapshot sets that failed: a VolumeSnapshot error, or not ready within readyTimeoutSeconds.",
 	}, []string{"namespace", "rollout", "reason"})
-	reg.MustRegister(m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.stepDuration, m.reconcileErrors, m.snapshotDuration, m.snapshotFailures)
+	m.snapshotFreeze = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "sroll_snapshot_freeze_seconds",
+		Help: "Time the members of a snapshot set were frozen: from the freeze's start to the last thaw.",
+		// 100 milliseconds to about 7 minutes.
+		Buckets: prometheus.ExponentialBuckets(0.1, 2, 13),
+	}, []string{"namespace", "rollout", "reason"})
+	reg.MustRegister(m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.stepDuration, m.reconcileErrors, m.snapshotDuration, m.snapshotFailures, m.snapshotFreeze)
 	return m
 }
 
@@ -120,7 +128,7 @@ func (m *Metrics) forget(rollout types.NamespacedName) {
 	labels := prometheus.Labels{"namespace": rollout.Namespace, "rollout": rollout.Name}
 	for _, vec := range []interface {
 		DeletePartialMatch(prometheus.Labels) int
-	}{m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.stepDuration, m.snapshotDuration, m.snapshotFailures} {
+	}{m.phase, m.step, m.updatedPods, m.deletedPods, m.duration, m.stepDuration, m.snapshotDuration, m.snapshotFailures, m.snapshotFreeze} {
 		vec.DeletePartialMatch(labels)
 	}
 }
@@ -135,5 +143,16 @@ func (m *Metrics) snapshotEnded(set *v1alpha1.RolloutSnapshot) {
 		m.snapshotDuration.WithLabelValues(labels...).Observe(st.ReadyAt.Sub(st.StartedAt.Time).Seconds())
 	case st.Phase == v1alpha1.SnapshotFailed:
 		m.snapshotFailures.WithLabelValues(labels...).Inc()
+	}
+}
+
+// freezeEnded times the freeze of a set whose last member was just thawed
+// (its status before the write was previous).
+func (m *Metrics) freezeEnded(set *v1alpha1.RolloutSnapshot, previous *v1alpha1.RolloutSnapshotStatus) {
+	if previous.Freeze != nil && previous.Freeze.ThawedAt != nil {
+		return
+	}
+	if frozen, ok := snapshot.FrozenFor(set); ok {
+		m.snapshotFreeze.WithLabelValues(set.Namespace, set.Spec.RolloutName, string(set.Spec.Reason)).Observe(frozen.Seconds())
 	}
 }

@@ -170,6 +170,8 @@ type Snapshot struct {
 	// Group names its VolumeGroupSnapshot; empty when it is none.
 	Group   string    `json:"group,omitempty"`
 	Created time.Time `json:"created"`
+	// Freeze is its members' freeze as a phrase; empty without one.
+	Freeze string `json:"freeze,omitempty"`
 }
 
 // Event is one Kubernetes Event about the rollout.

@@ -31,6 +31,18 @@ type Runner struct {
 	slots   chan struct{}
 	mu      sync.Mutex
 	rollout map[types.NamespacedName]*rolloutHooks
+	set     map[types.NamespacedName]*setHooks
+	// Sets are the snapshot sets to reconcile because one of their freeze
+	// or thaw hooks finished, for the set controller's watch.
+	Sets *wake.Queue[*v1alpha1.RolloutSnapshot]
+}
+
+// setHooks is what the runner knows of one snapshot set's freeze and thaw
+// hooks: they take their member's slot in its rollout like any hook (one
+// hook per member at a time), but their results are the set's.
+type setHooks struct {
+	busy    map[string]bool
+	results []replication.Result
 }
 
 // rolloutHooks is what the runner knows of one rollout's members.
@@ -55,7 +67,18 @@ func New(exec Exec, clock clock.PassiveClock, workers int) *Runner {
 		Rollouts: wake.New(),
 		exec:     exec, clock: clock, slots: make(chan struct{}, workers),
 		rollout: map[types.NamespacedName]*rolloutHooks{},
+		set:     map[types.NamespacedName]*setHooks{},
+		Sets:    wake.NewQueue[*v1alpha1.RolloutSnapshot](),
 	}
+}
+
+func (r *Runner) setHooks(key types.NamespacedName) *setHooks {
+	h, ok := r.set[key]
+	if !ok {
+		h = &setHooks{busy: map[string]bool{}}
+		r.set[key] = h
+	}
+	return h
 }
 
 func (r *Runner) hooks(key types.NamespacedName) *rolloutHooks {
@@ -98,6 +121,38 @@ func (r *Runner) Return(key types.NamespacedName, results []replication.Result) 
 // (the decider never asks for one).
 func (r *Runner) Go(rollout *v1alpha1.StatefulSetRollout, container string, run replication.Run) error {
 	key := types.NamespacedName{Namespace: rollout.Namespace, Name: rollout.Name}
+	woken := rollout.DeepCopy()
+	return r.start(rollout, container, run, nil, func(ctx context.Context, result replication.Result) {
+		h := r.hooks(key)
+		h.lastRun[run.Slot()] = result.Finished
+		h.results = append(h.results, result)
+		r.mu.Unlock()
+		r.Wake(ctx, woken)
+	})
+}
+
+// GoForSet runs a freeze or thaw hook of a snapshot set in a member of
+// its rollout. It waits for no other hook of the member: one running there
+// refuses it, and the set's decider asks again.
+func (r *Runner) GoForSet(set *v1alpha1.RolloutSnapshot, rollout *v1alpha1.StatefulSetRollout, container string, run replication.Run) error {
+	key := types.NamespacedName{Namespace: set.Namespace, Name: set.Name}
+	woken := set.DeepCopy()
+	mark := func() { r.setHooks(key).busy[run.Member] = true }
+	return r.start(rollout, container, run, mark, func(ctx context.Context, result replication.Result) {
+		h := r.setHooks(key)
+		delete(h.busy, run.Member)
+		h.results = append(h.results, result)
+		r.mu.Unlock()
+		r.Sets.Wake(ctx, woken)
+	})
+}
+
+// start takes run's slot in rollout (mark, under the lock, records it
+// elsewhere too) and runs it; done is called with the result, under the
+// lock, which it releases.
+func (r *Runner) start(rollout *v1alpha1.StatefulSetRollout, container string, run replication.Run, mark func(),
+	done func(context.Context, replication.Result)) error {
+	key := types.NamespacedName{Namespace: rollout.Namespace, Name: rollout.Name}
 	slot := run.Slot()
 	ctx := r.Context()
 	r.mu.Lock()
@@ -107,19 +162,50 @@ func (r *Runner) Go(rollout *v1alpha1.StatefulSetRollout, container string, run 
 		return fmt.Errorf("a hook already runs on %s", slot)
 	}
 	h.busy[slot] = true
+	if mark != nil {
+		mark()
+	}
 	r.mu.Unlock()
-	woken := rollout.DeepCopy()
+	target := rollout.DeepCopy()
 	go func() {
-		result := r.run(ctx, woken, container, run)
+		result := r.run(ctx, target, container, run)
 		r.mu.Lock()
-		h := r.hooks(key)
-		delete(h.busy, slot)
-		h.lastRun[slot] = result.Finished
-		h.results = append(h.results, result)
-		r.mu.Unlock()
-		r.Wake(ctx, woken)
+		delete(r.hooks(key).busy, slot)
+		done(ctx, result)
 	}()
 	return nil
+}
+
+// ObserveSet hands over what a set's decider reads: the results of its
+// hooks since the last call (taken, like Observe's) and the members where
+// one of them runs.
+func (r *Runner) ObserveSet(key types.NamespacedName) (results []replication.Result, busy map[string]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.setHooks(key)
+	results, h.results = h.results, nil
+	busy = map[string]bool{}
+	for k, v := range h.busy {
+		busy[k] = v
+	}
+	return results, busy
+}
+
+// ReturnSet gives back results a set's decision could not record.
+func (r *Runner) ReturnSet(key types.NamespacedName, results []replication.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.setHooks(key)
+	h.results = append(results, h.results...)
+}
+
+// ForgetSet drops what is kept of a set that needs no more hooks.
+func (r *Runner) ForgetSet(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h := r.set[key]; h != nil && len(h.busy) == 0 {
+		delete(r.set, key)
+	}
 }
 
 // run waits for a worker, then runs the hook or webhook call within its timeout.

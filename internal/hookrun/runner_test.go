@@ -57,3 +57,45 @@ func TestOutputIsBounded(t *testing.T) {
 		t.Fatalf("head=%q tail=%q, want 1234 and 6789", h.String(), tl.String())
 	}
 }
+
+// A snapshot set's freeze hook takes its member's slot in the rollout (a
+// replication hook there is refused meanwhile), its result is the set's,
+// not the rollout's, and the set, not the rollout, is woken.
+func TestSetHookResultsAreTheSets(t *testing.T) {
+	release := make(chan struct{})
+	exec := func(ctx context.Context, _, _, _ string, command []string) (Output, error) {
+		<-release
+		return Output{Stdout: strings.Join(command, " ")}, nil
+	}
+	r := New(exec, clock.RealClock{}, 2)
+	rollout := &v1alpha1.StatefulSetRollout{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "kv"}}
+	set := &v1alpha1.RolloutSnapshot{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "kv-s1"}}
+	freeze := replication.Run{Member: "kv-0", Incarnation: "uid/0", Hook: replication.HookFreeze, Command: []string{"freeze"}, Timeout: time.Minute}
+	if err := r.GoForSet(set, rollout, "db", freeze); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Go(rollout, "db", replication.Run{Member: "kv-0", Hook: replication.HookStatus, Timeout: time.Minute}); err == nil {
+		t.Fatal("a status hook on kv-0 was accepted while its freeze hook ran")
+	}
+	setKey := types.NamespacedName{Namespace: "ns", Name: "kv-s1"}
+	if _, busy := r.ObserveSet(setKey); !busy["kv-0"] {
+		t.Fatalf("busy = %v while the freeze hook runs", busy)
+	}
+	close(release)
+	woken := <-r.Sets.Events()
+	if woken.Object.Name != "kv-s1" {
+		t.Fatalf("woke %s, want the set kv-s1", woken.Object.Name)
+	}
+	results, busy := r.ObserveSet(setKey)
+	if len(results) != 1 || results[0].Hook != replication.HookFreeze || results[0].Stdout != "freeze" || busy["kv-0"] {
+		t.Fatalf("set results = %+v, busy = %v", results, busy)
+	}
+	if rolloutResults, rolloutBusy, _ := r.Observe(types.NamespacedName{Namespace: "ns", Name: "kv"}); len(rolloutResults) != 0 || rolloutBusy["kv-0"] {
+		t.Fatalf("the rollout got results %+v, busy %v", rolloutResults, rolloutBusy)
+	}
+	select {
+	case e := <-r.Events():
+		t.Fatalf("the rollout %s was woken for its set's hook", e.Object.Name)
+	default:
+	}
+}

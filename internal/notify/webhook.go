@@ -143,8 +143,15 @@ func payloadJSON(s Report, e Event, cluster string) []byte {
 // idempotencyKey derives the key from what names the event in the rollout's
 // status, so a restarted operator derives the same one: the rollout's UID,
 // the attempt (template hash, start at second precision as the status keeps
-// it, retry request), the event and its step.
+// it, retry request), the event and its step. A snapshot set's end is
+// named by the set alone: two sets ending in one step are two events, and
+// a set's end handed over after a restart, when the rollout may have
+// moved on, keeps its key.
 func idempotencyKey(s Report, e Event) string {
+	if e.Snapshot != nil {
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s/snapshot/%s/%s", s.UID, e.Snapshot.Name, e.Type))
+		return hex.EncodeToString(sum[:16])
+	}
 	var started int64
 	if !s.StartedAt.IsZero() {
 		started = s.StartedAt.Unix()

@@ -11,6 +11,7 @@ package replication
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -92,6 +93,22 @@ type Result struct {
 }
 
 func (r Result) failed() bool { return r.Err != "" || r.ExitCode != 0 }
+
+// Failure says how the hook failed, with the end of its stderr: "stop hook
+// failed: exit code 3: …". Empty when it succeeded.
+func (r Result) Failure() string {
+	if !r.failed() {
+		return ""
+	}
+	why := r.Err
+	if why == "" {
+		why = fmt.Sprintf("exit code %d", r.ExitCode)
+		if stderr := strings.TrimSpace(r.Stderr); stderr != "" {
+			why += ": " + tail(stderr, 256)
+		}
+	}
+	return fmt.Sprintf("%s hook failed: %s", r.Hook, why)
+}
 
 // Decision is what the controller must do, in field order.
 type Decision struct {

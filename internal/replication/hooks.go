@@ -18,6 +18,10 @@ const (
 	HookStatus
 	HookSwitchover
 	HookFence
+	// HookFreeze and HookThaw are run by the snapshot set decider
+	// (internal/snapshot) around the cut of a set's volume snapshots.
+	HookFreeze
+	HookThaw
 )
 
 func (k HookKind) String() string {
@@ -38,6 +42,10 @@ func (k HookKind) String() string {
 		return "switchover"
 	case HookFence:
 		return "fence"
+	case HookFreeze:
+		return "freeze"
+	case HookThaw:
+		return "thaw"
 	}
 	return "unknown"
 }

@@ -114,14 +114,7 @@ func (d *decider) fold() {
 // warning Event; a join that failed leaves the member Stopped, a status
 // hook that failed makes a joined member Failed.
 func (d *decider) failed(m *v1alpha1.ReplicationMember, r Result) {
-	why := r.Err
-	if why == "" {
-		why = fmt.Sprintf("exit code %d", r.ExitCode)
-		if stderr := strings.TrimSpace(r.Stderr); stderr != "" {
-			why += ": " + tail(stderr, 256)
-		}
-	}
-	m.LastError = fmt.Sprintf("%s hook failed: %s", r.Hook, why)
+	m.LastError = r.Failure()
 	m.Failures++
 	d.event(eventWarning, ReasonHookFailed, "%s on %s", m.LastError, m.Name)
 	switch r.Hook {

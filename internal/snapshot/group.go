@@ -53,7 +53,11 @@ type GroupState struct {
 	// Foreign: a VolumeGroupSnapshot of the set's name exists that the
 	// set does not own.
 	Foreign bool
-	Ready   bool
+	// Cut: the storage took the group's point-in-time copy (its
+	// status.creationTime is set), so every member is cut and the members
+	// may be thawed.
+	Cut   bool
+	Ready bool
 	// Error is status.error.message; empty when none.
 	Error string
 	// Members are its member VolumeSnapshots, by the claim each captured.
@@ -228,7 +232,7 @@ func formatLabels(labels map[string]string) string {
 // does not exist, records its readiness and error, and maps each claim to
 // the member VolumeSnapshot that captured it. It returns the claims still
 // waited for and the failures, as the per-claim path does.
-func (d *SetDecision) groupVolumes(in SetInput) (waiting, failed []string) {
+func (d *SetDecision) groupVolumes(in SetInput) (waiting, failed []string, cut int) {
 	st := &d.Status
 	group := st.Group
 	observed := in.Group
@@ -238,9 +242,9 @@ func (d *SetDecision) groupVolumes(in SetInput) (waiting, failed []string) {
 		for _, v := range st.Volumes {
 			waiting = append(waiting, v.Claim)
 		}
-		return waiting, nil
+		return waiting, nil, 0
 	case observed.Foreign:
-		return nil, []string{fmt.Sprintf("VolumeGroupSnapshot %s exists and is not this set's", group.VolumeGroupSnapshot)}
+		return nil, []string{fmt.Sprintf("VolumeGroupSnapshot %s exists and is not this set's", group.VolumeGroupSnapshot)}, 0
 	}
 	group.Ready, group.Error = observed.Ready, observed.Error
 	if group.Error != "" {
@@ -259,6 +263,9 @@ func (d *SetDecision) groupVolumes(in SetInput) (waiting, failed []string) {
 			continue
 		}
 		v.VolumeSnapshot, v.Ready, v.Error = m.VolumeSnapshot, m.Ready, m.Error
+		if m.Cut || m.Ready {
+			cut++
+		}
 		switch {
 		case v.Ready:
 			st.ReadyVolumes++
@@ -271,5 +278,8 @@ func (d *SetDecision) groupVolumes(in SetInput) (waiting, failed []string) {
 	if len(waiting) == 0 && len(failed) == 0 && !group.Ready {
 		waiting = append(waiting, "VolumeGroupSnapshot "+group.VolumeGroupSnapshot)
 	}
-	return waiting, failed
+	if observed.Cut {
+		cut = len(st.Volumes)
+	}
+	return waiting, failed, cut
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/names"
+	"github.com/sroll-dev/sroll/internal/replication"
 )
 
 // Event reasons are stable: alerts and tests match on them.
@@ -43,6 +44,9 @@ const (
 
 // VolumeState is what the snapshot controllers report of one VolumeSnapshot.
 type VolumeState struct {
+	// Cut: the storage took the point-in-time copy (status.creationTime
+	// is set); the members may be thawed.
+	Cut   bool
 	Ready bool
 	// Error is status.error.message; empty when none.
 	Error string
@@ -65,7 +69,14 @@ type SetInput struct {
 	// Group is the set's VolumeGroupSnapshot; nil when it does not exist
 	// (or the set is not a group).
 	Group *GroupState
-	Now   time.Time
+	// Members are the rollout's pods as hooks see them, by name, and
+	// HookResults the set's freeze and thaw hooks that finished since the
+	// last decision; HookBusy names the members where one runs (see
+	// freeze.go).
+	Members     map[string]replication.Member
+	HookResults []replication.Result
+	HookBusy    map[string]bool
+	Now         time.Time
 }
 
 // SetDecision says what to do with one set, in field order.
@@ -78,9 +89,13 @@ type SetDecision struct {
 	// CreateGroup: create the VolumeGroupSnapshot Status.Group describes
 	// (left alone if it exists).
 	CreateGroup bool
-	// 3. Events on the set, after the status write succeeded.
+	// 3. Freeze and thaw hooks to start, after the status write
+	// succeeded: the freeze record names every member they run on.
+	Run []replication.Run
+	// 4. Events on the set, after the status write succeeded.
 	Events []event.Event
-	// RequeueAfter is when the ready timeout ends; 0 = none.
+	// RequeueAfter is when the ready timeout or the freeze limit ends, or
+	// a thaw is retried; 0 = none.
 	RequeueAfter time.Duration
 }
 
@@ -90,7 +105,10 @@ func DecideSet(in SetInput) SetDecision {
 	st := &d.Status
 	switch st.Phase {
 	case v1alpha1.SnapshotReady, v1alpha1.SnapshotFailed:
-		return d // a record
+		// A record, whose members are thawed if they may be frozen.
+		d.observeFreeze(in)
+		d.runFreeze(in, false)
+		return d
 	case "":
 		if in.Rollout == nil {
 			d.fail(in, fmt.Sprintf("StatefulSetRollout %q not found in this namespace", in.Set.Spec.RolloutName))
@@ -109,13 +127,16 @@ func DecideSet(in SetInput) SetDecision {
 		if st.Phase == v1alpha1.SnapshotFailed {
 			return d
 		}
+		d.startFreeze(in)
 	}
+	freeze := d.observeFreeze(in)
 	st.ReadyVolumes = 0
 	var waiting, failed []string
+	var cut int
 	if st.Group != nil {
-		waiting, failed = d.groupVolumes(in)
+		waiting, failed, cut = d.groupVolumes(in)
 	} else {
-		waiting, failed = d.claimVolumes(in)
+		waiting, failed, cut = d.claimVolumes(in)
 	}
 	total := len(st.Volumes)
 	timeout := time.Duration(in.Set.Spec.ReadyTimeoutOrDefault()) * time.Second
@@ -125,10 +146,14 @@ func DecideSet(in SetInput) SetDecision {
 		kind = "volume snapshots of VolumeGroupSnapshot " + st.Group.VolumeGroupSnapshot
 	}
 	switch {
+	case freeze.failure != "":
+		d.Create, d.CreateGroup = nil, false
+		d.fail(in, freeze.failure)
+		d.event(corev1.EventTypeWarning, ReasonFreezeFailed, "%s", freeze.failure)
 	case len(failed) > 0:
 		d.Create, d.CreateGroup = nil, false
 		d.fail(in, fmt.Sprintf("%d/%d %s ready; failed: %s", st.ReadyVolumes, total, kind, strings.Join(failed, "; ")))
-	case len(waiting) == 0:
+	case len(waiting) == 0 && freeze.over:
 		now := metav1.NewTime(in.Now)
 		st.Phase, st.ReadyAt = v1alpha1.SnapshotReady, &now
 		st.Message = fmt.Sprintf("%d volume snapshots of %d members ready", total, st.Replicas)
@@ -143,6 +168,9 @@ func DecideSet(in SetInput) SetDecision {
 		d.fail(in, fmt.Sprintf("not ready within %s: %d/%d %s ready; waiting for %s", timeout, st.ReadyVolumes, total, kind, names.Summary(waiting)))
 	default:
 		st.Message = fmt.Sprintf("%d/%d %s ready", st.ReadyVolumes, total, kind)
+		if freeze.waiting != "" {
+			st.Message += "; " + freeze.waiting
+		}
 		d.RequeueAfter = deadline.Sub(in.Now)
 		if st.Group != nil && st.Group.Ready {
 			// Members become ready after their group, and nothing
@@ -150,13 +178,18 @@ func DecideSet(in SetInput) SetDecision {
 			d.RequeueAfter = min(d.RequeueAfter, memberPoll)
 		}
 	}
+	if !freeze.frozen {
+		// Nothing is cut before every member is frozen.
+		d.Create, d.CreateGroup = nil, false
+	}
+	d.runFreeze(in, cut == total)
 	return d
 }
 
 // claimVolumes follows the set's VolumeSnapshots, one per claim: it asks
 // for those that do not exist and returns the claims still waited for and
-// the failures.
-func (d *SetDecision) claimVolumes(in SetInput) (waiting, failed []string) {
+// the failures, and counts the VolumeSnapshots already cut.
+func (d *SetDecision) claimVolumes(in SetInput) (waiting, failed []string, cut int) {
 	st := &d.Status
 	for i := range st.Volumes {
 		v := &st.Volumes[i]
@@ -167,6 +200,9 @@ func (d *SetDecision) claimVolumes(in SetInput) (waiting, failed []string) {
 			continue
 		}
 		v.Ready, v.Error = state.Ready, state.Error
+		if state.Cut || state.Ready {
+			cut++
+		}
 		switch {
 		case v.Ready:
 			st.ReadyVolumes++
@@ -176,7 +212,7 @@ func (d *SetDecision) claimVolumes(in SetInput) (waiting, failed []string) {
 			waiting = append(waiting, v.Claim)
 		}
 	}
-	return waiting, failed
+	return waiting, failed, cut
 }
 
 func (d *SetDecision) fail(in SetInput, message string) {

@@ -1,13 +1,14 @@
 // Package wake links a background effector (the hook runner, the
 // measurement scheduler, the Consul watcher) to the controller: its work
 // runs under the manager's context, and when a piece of it ends, the
-// rollout it was for is reconciled.
+// rollout (or snapshot set) it was for is reconciled.
 package wake
 
 import (
 	"context"
 	"sync"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
@@ -16,15 +17,26 @@ import (
 // Rollouts is embedded by an effector: the manager runs it (Start), the
 // controller watches Events.
 type Rollouts struct {
-	mu     sync.Mutex
-	base   context.Context
-	events chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]
+	mu   sync.Mutex
+	base context.Context
+	*Queue[*v1alpha1.StatefulSetRollout]
 }
 
 // New is ready before Start: work begun then runs under the background
 // context until the manager's replaces it.
 func New() *Rollouts {
-	return &Rollouts{base: context.Background(), events: make(chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout], 64)}
+	return &Rollouts{base: context.Background(), Queue: NewQueue[*v1alpha1.StatefulSetRollout]()}
+}
+
+// Queue is the objects of one kind to reconcile, for a controller's
+// watch: a rollout, or (for its freeze and thaw hooks) a snapshot set.
+type Queue[T client.Object] struct {
+	events chan event.TypedGenericEvent[T]
+}
+
+// NewQueue is an empty queue.
+func NewQueue[T client.Object]() *Queue[T] {
+	return &Queue[T]{events: make(chan event.TypedGenericEvent[T], 64)}
 }
 
 // Start keeps the manager's context for the work begun from then on, so
@@ -44,15 +56,15 @@ func (w *Rollouts) Context() context.Context {
 	return w.base
 }
 
-// Events are the rollouts to reconcile, for the controller's watch.
-func (w *Rollouts) Events() <-chan event.TypedGenericEvent[*v1alpha1.StatefulSetRollout] {
-	return w.events
+// Events are the objects to reconcile, for the controller's watch.
+func (q *Queue[T]) Events() <-chan event.TypedGenericEvent[T] {
+	return q.events
 }
 
-// Wake asks for rollout's reconcile; false when ctx ended first.
-func (w *Rollouts) Wake(ctx context.Context, rollout *v1alpha1.StatefulSetRollout) bool {
+// Wake asks for obj's reconcile; false when ctx ended first.
+func (q *Queue[T]) Wake(ctx context.Context, obj T) bool {
 	select {
-	case w.events <- event.TypedGenericEvent[*v1alpha1.StatefulSetRollout]{Object: rollout}:
+	case q.events <- event.TypedGenericEvent[T]{Object: obj}:
 		return true
 	case <-ctx.Done():
 		return false

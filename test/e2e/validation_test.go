@@ -124,6 +124,19 @@ func TestInvalidSpecsAreRefused(t *testing.T) {
 			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
 			r.Spec.ServiceName = ""
 		}, "spec.serviceName is required with spec.replication"},
+		{"freeze hook without a thaw hook", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Hooks.Freeze = &v1alpha1.Hook{Command: []string{"true"}}
+		}, "spec.replication.hooks.freeze and hooks.thaw go together"},
+		{"thaw hook without a freeze hook", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
+			r.Spec.Replication.Hooks.Thaw = &v1alpha1.Hook{Command: []string{"true"}}
+		}, "spec.replication.hooks.freeze and hooks.thaw go together"},
+		{"freeze limit without a freeze hook", func(r *v1alpha1.StatefulSetRollout) {
+			r.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"}}}
+			limit := int32(10)
+			r.Spec.Snapshots = &v1alpha1.SnapshotSpec{FreezeTimeoutSeconds: &limit}
+		}, "spec.snapshots.freezeTimeoutSeconds bounds the freeze of spec.replication.hooks.freeze"},
 		{"hook without a command", func(r *v1alpha1.StatefulSetRollout) {
 			r.Spec.Replication = e2eutil.ShellReplication("echo 1", "true", "true", "true", "true")
 			r.Spec.Replication.Hooks.Stop.Command = nil

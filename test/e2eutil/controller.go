@@ -60,7 +60,7 @@ func StartController(t testing.TB, cfg *rest.Config, ns string, adjust func(*con
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	if err := controller.SetupSnapshots(mgr, reconciler.Metrics, reconciler.Notifier); err != nil {
+	if err := controller.SetupSnapshots(mgr, reconciler.Metrics, reconciler.Notifier, reconciler.Hooks); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -31,7 +31,7 @@ func TestPostgresExampleShipsItsHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := rollout.Spec.Replication.Hooks
-	for _, hook := range []*v1alpha1.Hook{&h.Sequence, &h.Seed, h.Primary, h.Secondary, &h.Stop, &h.Status.Hook} {
+	for _, hook := range []*v1alpha1.Hook{&h.Sequence, &h.Seed, h.Primary, h.Secondary, &h.Stop, &h.Status.Hook, h.Switchover, h.Freeze, h.Thaw} {
 		if hook == nil {
 			continue
 		}

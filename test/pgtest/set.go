@@ -62,7 +62,7 @@ func Example(t testing.TB, ns string) *Set {
 	r.Namespace = ns
 	s := &Set{Rollout: r, PortBase: freePorts(t, maxMembers), hooks: filepath.Join(dir, "hooks")}
 	hooks := &r.Spec.Replication.Hooks
-	for _, h := range []*v1alpha1.Hook{&hooks.Sequence, &hooks.Seed, hooks.Primary, hooks.Secondary, &hooks.Stop, &hooks.Status.Hook, hooks.Switchover} {
+	for _, h := range []*v1alpha1.Hook{&hooks.Sequence, &hooks.Seed, hooks.Primary, hooks.Secondary, &hooks.Stop, &hooks.Status.Hook, hooks.Switchover, hooks.Freeze, hooks.Thaw} {
 		if h != nil {
 			h.Command = s.command(h.Command)
 		}

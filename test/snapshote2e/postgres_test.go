@@ -39,8 +39,14 @@ func TestPostgresRestoreBringsBackTheSnapshottedRows(t *testing.T) {
 	if err := c.Create(context.Background(), set); err != nil {
 		t.Fatal(err)
 	}
-	waitSet(t, c, ns, set.Name, v1alpha1.SnapshotReady)
+	ready := waitSet(t, c, ns, set.Name, v1alpha1.SnapshotReady)
 	snapshotted := len(w.Acked())
+	// The example's freeze hook (a CHECKPOINT) ran on every member before
+	// the cut, and its thaw after it.
+	if f := ready.Status.Freeze; f == nil || f.CutAt == nil || f.ThawedAt == nil || len(f.Members) != len(pg.Members()) ||
+		slices.ContainsFunc(f.Members, func(m v1alpha1.FrozenMember) bool { return m.FrozenAt == nil || m.LastError != "" }) {
+		t.Errorf("the set's freeze record: %+v", f)
+	}
 	w.WaitAcked(t, 50, time.Minute)
 	all := w.Stop()
 	after := all[snapshotted:]

@@ -153,6 +153,9 @@ type Snapshot struct {
 	// VolumeSnapshot per claim.
 	Group   string
 	Created time.Time
+	// Freeze is its members' freeze as a phrase ("frozen 1.2s",
+	// "thawing 2/3"); empty when the set froze nothing.
+	Freeze string
 }
 
 // Replication is where the replicated application stands: each member's

@@ -55,6 +55,9 @@ func (o Options) header(b *strings.Builder, m Model) {
 		if s.Group != "" {
 			volumes += " in VolumeGroupSnapshot " + s.Group
 		}
+		if s.Freeze != "" {
+			volumes += ", " + s.Freeze
+		}
 		rows = append(rows, []cell{{"Snapshot:", bold}, {fmt.Sprintf("%s %s (%s, %s, %s ago)", s.Name, s.Phase, s.Reason,
 			volumes, duration.HumanDuration(m.Now.Sub(s.Created))), plain}})
 	}

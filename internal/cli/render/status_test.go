@@ -105,7 +105,7 @@ func completed() Model {
 	}
 	m.Events = nil
 	m.Snapshots = []Snapshot{
-		{Name: "kv-20261122-095500", Reason: "BeforeRollout", Phase: "Ready", ReadyVolumes: 10, Volumes: 10, Created: now.Add(-5 * time.Minute)},
+		{Name: "kv-20261122-095500", Reason: "BeforeRollout", Phase: "Ready", ReadyVolumes: 10, Volumes: 10, Created: now.Add(-5 * time.Minute), Freeze: "frozen 1.25s"},
 		{Name: "kv-20261121-080000", Reason: "OnDemand", Phase: "Ready", ReadyVolumes: 10, Volumes: 10, Created: now.Add(-26 * time.Hour)},
 	}
 	return m
