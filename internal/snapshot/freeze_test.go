@@ -30,12 +30,17 @@ type freezeWorld struct {
 	running   map[string]replication.Run
 	results   []replication.Result
 	snapshots map[string]snapshot.VolumeState
-	now       time.Time
+	// groups is what the cluster offers for group snapshots (none unless
+	// the rollout says group), group the set's VolumeGroupSnapshot once
+	// created.
+	groups snapshot.GroupSupport
+	group  *snapshot.GroupState
+	now    time.Time
 }
 
 // TestFreezeScenarios runs testdata/freeze/*.txt:
 //
-//	rollout replicas=3 [freeze-timeout=30] (freeze and thaw hooks; pods running)
+//	rollout replicas=3 [freeze-timeout=30] [group] (freeze and thaw hooks; pods running; group: a default VolumeGroupSnapshotClass for the claims' driver)
 //	set (an on-demand set of it)
 //	decide (one decision of the set decider, carried out)
 //	finish freeze|thaw [members=kv-0] [fail=kv-1,kv-2] [stderr=(...)] (the running hooks of that kind end, or those of members)
@@ -72,6 +77,14 @@ func (w *freezeWorld) run(t *testing.T, d *datadriven.TestData) string {
 			r.Spec.Snapshots.FreezeTimeoutSeconds = &seconds
 		}
 		w.rollout, w.pods = r, map[string]replication.Member{}
+		w.groups, w.group = snapshot.GroupSupport{}, nil
+		if d.HasArg("group") {
+			w.groups = snapshot.GroupSupport{Served: true, Classes: []snapshot.GroupClass{{Name: "sroll-local", Driver: "local", Default: true}},
+				Claims: map[string]snapshot.Claim{}}
+			for _, v := range snapshot.Volumes("", r) {
+				w.groups.Claims[v.Claim] = snapshot.Claim{Labels: r.Spec.Selector.MatchLabels, Driver: "local", Bound: true}
+			}
+		}
 		w.running, w.snapshots = map[string]replication.Run{}, map[string]snapshot.VolumeState{}
 		for i := range *r.Spec.Replicas {
 			name := fmt.Sprintf("%s-%d", r.Name, i)
@@ -98,6 +111,14 @@ func (w *freezeWorld) run(t *testing.T, d *datadriven.TestData) string {
 			delete(w.running, name)
 		}
 	case "volume-snapshots":
+		if g := w.group; g != nil {
+			// The members appear once the group is cut.
+			g.Cut = true
+			g.Ready = g.Ready || d.HasArg("ready")
+			for _, v := range w.set.Status.Volumes {
+				g.Members[v.Claim] = snapshot.Member{VolumeSnapshot: "snapshot-" + v.Claim, VolumeState: snapshot.VolumeState{Cut: true, Ready: g.Ready}}
+			}
+		}
 		for name, state := range w.snapshots {
 			switch {
 			case d.HasArg("cut"):
@@ -135,7 +156,7 @@ func (w *freezeWorld) decide() string {
 		busy[name] = true
 	}
 	in := snapshot.SetInput{Set: w.set, Rollout: w.rollout, Revision: "kv-v1", Snapshots: w.snapshots,
-		Members: w.pods, HookResults: w.results, HookBusy: busy, Now: w.now}
+		Groups: w.groups, Group: w.group, Members: w.pods, HookResults: w.results, HookBusy: busy, Now: w.now}
 	d := snapshot.DecideSet(in)
 	w.results = nil
 	w.set.Status = d.Status
@@ -157,6 +178,10 @@ func (w *freezeWorld) decide() string {
 			}
 			b.WriteString("\n")
 		}
+	}
+	if d.CreateGroup {
+		fmt.Fprintf(&b, "create group: %s\n", st.Group.VolumeGroupSnapshot)
+		w.group = &snapshot.GroupState{Members: map[string]snapshot.Member{}}
 	}
 	for _, v := range d.Create {
 		fmt.Fprintf(&b, "create: %s\n", v.VolumeSnapshot)
