@@ -227,7 +227,8 @@ function drawSnapshots(sets) {
   $("r-snapshots-section").hidden = !sets.length;
   fill($("r-snapshots").tBodies[0], sets.map((s) => el("tr", {},
     el("td", { text: s.name }), el("td", { text: s.reason }), el("td", { text: s.phase }),
-    el("td", { text: s.readyVolumes + "/" + s.volumes }), ageCell(s.created))));
+    el("td", { text: s.readyVolumes + "/" + s.volumes }), el("td", { text: s.group || "—" }),
+    el("td", { text: s.freeze || "—" }), ageCell(s.created))));
 }
 
 // --- the pod grid ------------------------------------------------------------
