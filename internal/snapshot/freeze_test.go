@@ -111,7 +111,9 @@ func (w *freezeWorld) run(t *testing.T, d *datadriven.TestData) string {
 			delete(w.running, name)
 		}
 	case "volume-snapshots":
-		if g := w.group; g != nil {
+		if g := w.group; g != nil && d.HasArg("error") {
+			g.Error = arg("error", "failed")
+		} else if g != nil {
 			// The members appear once the group is cut.
 			g.Cut = true
 			g.Ready = g.Ready || d.HasArg("ready")

@@ -247,7 +247,7 @@ func (d *SetDecision) groupVolumes(in SetInput) (waiting, failed []string, cut i
 		return nil, []string{fmt.Sprintf("VolumeGroupSnapshot %s exists and is not this set's", group.VolumeGroupSnapshot)}, 0
 	}
 	group.Ready, group.Error = observed.Ready, observed.Error
-	if group.Error != "" {
+	if Failed(group.Error) && !group.Ready {
 		failed = append(failed, "VolumeGroupSnapshot "+group.VolumeGroupSnapshot+": "+group.Error)
 	}
 	for i := range st.Volumes {
@@ -269,7 +269,7 @@ func (d *SetDecision) groupVolumes(in SetInput) (waiting, failed []string, cut i
 		switch {
 		case v.Ready:
 			st.ReadyVolumes++
-		case v.Error != "":
+		case Failed(v.Error):
 			failed = append(failed, fmt.Sprintf("%s: %s", v.Claim, v.Error))
 		default:
 			waiting = append(waiting, v.Claim)

@@ -52,6 +52,17 @@ type VolumeState struct {
 	Error string
 }
 
+// Failed says whether a VolumeSnapshot's or VolumeGroupSnapshot's
+// status.error ends the set. The snapshot controllers keep retrying after
+// an error and record the last one; the one they recover from at once is
+// the API server refusing their own status write of an object that moved
+// on ("the object has been modified"): a group is then ready half a second
+// later. Any other error (a driver's) fails the set, so a failing class
+// fails a rollout instead of holding it until readyTimeoutSeconds.
+func Failed(message string) bool {
+	return message != "" && !strings.Contains(message, "the object has been modified")
+}
+
 // SetInput is what one reconcile of a set observed.
 type SetInput struct {
 	Set *v1alpha1.RolloutSnapshot
@@ -206,7 +217,7 @@ func (d *SetDecision) claimVolumes(in SetInput) (waiting, failed []string, cut i
 		switch {
 		case v.Ready:
 			st.ReadyVolumes++
-		case v.Error != "":
+		case Failed(v.Error):
 			failed = append(failed, fmt.Sprintf("%s: %s", v.Claim, v.Error))
 		default:
 			waiting = append(waiting, v.Claim)
