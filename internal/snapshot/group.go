@@ -246,9 +246,10 @@ func (d *SetDecision) groupVolumes(in SetInput) (waiting, failed []string, cut i
 	case observed.Foreign:
 		return nil, []string{fmt.Sprintf("VolumeGroupSnapshot %s exists and is not this set's", group.VolumeGroupSnapshot)}, 0
 	}
+	var t tally
 	group.Ready, group.Error = observed.Ready, observed.Error
 	if Failed(group.Error) && !group.Ready {
-		failed = append(failed, "VolumeGroupSnapshot "+group.VolumeGroupSnapshot+": "+group.Error)
+		t.failed = append(t.failed, "VolumeGroupSnapshot "+group.VolumeGroupSnapshot+": "+group.Error)
 	}
 	for i := range st.Volumes {
 		v := &st.Volumes[i]
@@ -256,30 +257,19 @@ func (d *SetDecision) groupVolumes(in SetInput) (waiting, failed []string, cut i
 		switch {
 		case !ok && group.Ready:
 			// Every member exists before the group is ready.
-			failed = append(failed, fmt.Sprintf("%s: not in VolumeGroupSnapshot %s (its labels changed after the set started?)", v.Claim, group.VolumeGroupSnapshot))
-			continue
+			t.failed = append(t.failed, fmt.Sprintf("%s: not in VolumeGroupSnapshot %s (its labels changed after the set started?)", v.Claim, group.VolumeGroupSnapshot))
 		case !ok:
-			waiting = append(waiting, v.Claim)
-			continue
-		}
-		v.VolumeSnapshot, v.Ready, v.Error = m.VolumeSnapshot, m.Ready, m.Error
-		if m.Cut || m.Ready {
-			cut++
-		}
-		switch {
-		case v.Ready:
-			st.ReadyVolumes++
-		case Failed(v.Error):
-			failed = append(failed, fmt.Sprintf("%s: %s", v.Claim, v.Error))
+			t.waiting = append(t.waiting, v.Claim)
 		default:
-			waiting = append(waiting, v.Claim)
+			v.VolumeSnapshot = m.VolumeSnapshot
+			t.add(st, v, m.VolumeState)
 		}
 	}
-	if len(waiting) == 0 && len(failed) == 0 && !group.Ready {
-		waiting = append(waiting, "VolumeGroupSnapshot "+group.VolumeGroupSnapshot)
+	if len(t.waiting) == 0 && len(t.failed) == 0 && !group.Ready {
+		t.waiting = append(t.waiting, "VolumeGroupSnapshot "+group.VolumeGroupSnapshot)
 	}
 	if observed.Cut {
-		cut = len(st.Volumes)
+		t.cut = len(st.Volumes)
 	}
-	return waiting, failed, cut
+	return t.waiting, t.failed, t.cut
 }

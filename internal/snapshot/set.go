@@ -201,29 +201,41 @@ func DecideSet(in SetInput) SetDecision {
 // for those that do not exist and returns the claims still waited for and
 // the failures, and counts the VolumeSnapshots already cut.
 func (d *SetDecision) claimVolumes(in SetInput) (waiting, failed []string, cut int) {
-	st := &d.Status
-	for i := range st.Volumes {
-		v := &st.Volumes[i]
+	var t tally
+	for i := range d.Status.Volumes {
+		v := &d.Status.Volumes[i]
 		state, ok := in.Snapshots[v.VolumeSnapshot]
 		if !ok {
 			d.Create = append(d.Create, *v)
-			waiting = append(waiting, v.Claim)
+			t.waiting = append(t.waiting, v.Claim)
 			continue
 		}
-		v.Ready, v.Error = state.Ready, state.Error
-		if state.Cut || state.Ready {
-			cut++
-		}
-		switch {
-		case v.Ready:
-			st.ReadyVolumes++
-		case Failed(v.Error):
-			failed = append(failed, fmt.Sprintf("%s: %s", v.Claim, v.Error))
-		default:
-			waiting = append(waiting, v.Claim)
-		}
+		t.add(&d.Status, v, state)
 	}
-	return waiting, failed, cut
+	return t.waiting, t.failed, t.cut
+}
+
+// tally counts a set's volumes as they are followed: the claims waited
+// for, the failures, and the VolumeSnapshots already cut.
+type tally struct {
+	waiting, failed []string
+	cut             int
+}
+
+// add records one VolumeSnapshot's state on its volume and counts it.
+func (t *tally) add(st *v1alpha1.RolloutSnapshotStatus, v *v1alpha1.SnapshotVolume, state VolumeState) {
+	v.Ready, v.Error = state.Ready, state.Error
+	if state.Cut || state.Ready {
+		t.cut++
+	}
+	switch {
+	case v.Ready:
+		st.ReadyVolumes++
+	case Failed(v.Error):
+		t.failed = append(t.failed, fmt.Sprintf("%s: %s", v.Claim, v.Error))
+	default:
+		t.waiting = append(t.waiting, v.Claim)
+	}
 }
 
 func (d *SetDecision) fail(in SetInput, message string) {
