@@ -148,14 +148,7 @@ func ownedBy(obj metav1.Object, uid types.UID) bool {
 func (r *SnapshotReconciler) createGroup(ctx context.Context, set *v1alpha1.RolloutSnapshot) error {
 	g := set.Status.Group
 	group := &groupsnapshotv1.VolumeGroupSnapshot{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: set.Namespace, Name: g.VolumeGroupSnapshot,
-			Labels: map[string]string{v1alpha1.LabelSnapshotSet: set.Name, v1alpha1.LabelRollout: set.Spec.RolloutName},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: v1alpha1.GroupVersion.String(), Kind: "RolloutSnapshot", Name: set.Name, UID: set.UID,
-				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-			}},
-		},
+		ObjectMeta: ownedBySet(set, g.VolumeGroupSnapshot),
 		Spec: groupsnapshotv1.VolumeGroupSnapshotSpec{
 			Source:                       groupsnapshotv1.VolumeGroupSnapshotSource{Selector: &metav1.LabelSelector{MatchLabels: g.Selector}},
 			VolumeGroupSnapshotClassName: ptr.To(g.VolumeGroupSnapshotClassName),

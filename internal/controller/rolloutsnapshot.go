@@ -281,21 +281,28 @@ func (r *SnapshotReconciler) writeStatus(ctx context.Context, set *v1alpha1.Roll
 	return nil
 }
 
+// ownedBySet is the metadata of an object a set creates: owned by the set
+// (deleting the set deletes it) and labelled with it and its rollout (the
+// set lists its own).
+func ownedBySet(set *v1alpha1.RolloutSnapshot, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Namespace: set.Namespace, Name: name,
+		Labels: map[string]string{v1alpha1.LabelSnapshotSet: set.Name, v1alpha1.LabelRollout: set.Spec.RolloutName},
+		OwnerReferences: []metav1.OwnerReference{{
+			APIVersion: v1alpha1.GroupVersion.String(), Kind: "RolloutSnapshot", Name: set.Name, UID: set.UID,
+			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+		}},
+	}
+}
+
 // createVolumeSnapshot creates one VolumeSnapshot of the set, owned by it
 // (deleting the set deletes it) and labelled with it (the set lists its
 // own).
 func (r *SnapshotReconciler) createVolumeSnapshot(ctx context.Context, set *v1alpha1.RolloutSnapshot, v v1alpha1.SnapshotVolume) error {
 	claim := v.Claim
 	vs := &snapshotv1.VolumeSnapshot{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: set.Namespace, Name: v.VolumeSnapshot,
-			Labels: map[string]string{v1alpha1.LabelSnapshotSet: set.Name, v1alpha1.LabelRollout: set.Spec.RolloutName},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: v1alpha1.GroupVersion.String(), Kind: "RolloutSnapshot", Name: set.Name, UID: set.UID,
-				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-			}},
-		},
-		Spec: snapshotv1.VolumeSnapshotSpec{Source: snapshotv1.VolumeSnapshotSource{PersistentVolumeClaimName: &claim}},
+		ObjectMeta: ownedBySet(set, v.VolumeSnapshot),
+		Spec:       snapshotv1.VolumeSnapshotSpec{Source: snapshotv1.VolumeSnapshotSource{PersistentVolumeClaimName: &claim}},
 	}
 	if class := set.Spec.VolumeSnapshotClassName; class != "" {
 		vs.Spec.VolumeSnapshotClassName = &class
