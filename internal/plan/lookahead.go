@@ -21,8 +21,8 @@ import (
 // A pod whose handover (the stop hook, a switchover, a Consul drain) must
 // come before its deletion, or whose availability reads more than that
 // controller reads (a replication role, Consul health), is never left to
-// it. Neither is a pod while the StatefulSet recreates every pod at the
-// target revision anyway (pin).
+// it. Nor is any pod while pods below the partition come back at the
+// target revision anyway, as in a rollback: pin keeps every pod pinned then.
 func (d *decider) kcmFollows(w world) bool {
 	return w.current != w.target && d.in.Replication == nil && d.in.Consul == nil &&
 		d.in.StatefulSet != nil && kcmMaxUnavailableIsOne(d.in.StatefulSet)
