@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -83,10 +84,20 @@ func TestNewTemplateAndFirstBatchInOneReconcile(t *testing.T) {
 		t.Errorf("StatefulSet image %s, want kv:v2", got)
 	}
 	// The fake client keeps maxUnavailable as an API server with the
-	// MaxUnavailableStatefulSet gate does: the partition runs a budget's
-	// worth (1) ahead of the batch.
-	if got := *sts.Spec.UpdateStrategy.RollingUpdate.Partition; got != 2 {
-		t.Errorf("StatefulSet partition %d, want 2: kv-3 deleted, kv-2 in the lookahead", got)
+	// MaxUnavailableStatefulSet gate does: the template goes out with the
+	// first batch's partition (a budget's worth, 1, from the top), so the
+	// first batch needs no StatefulSet write of its own.
+	if got := *sts.Spec.UpdateStrategy.RollingUpdate.Partition; got != 3 {
+		t.Errorf("StatefulSet partition %d, want 3: kv-3 authorised with the template", got)
+	}
+	stsWrites := 0
+	for _, w := range writes {
+		if strings.HasPrefix(w, "patch StatefulSet ") || strings.HasPrefix(w, "update StatefulSet ") {
+			stsWrites++
+		}
+	}
+	if stsWrites != 1 {
+		t.Errorf("%d StatefulSet writes in %v, want 1: the template and the first batch's partition together", stsWrites, writes)
 	}
 	var pods corev1.PodList
 	if err := f.r.List(ctx, &pods, client.InNamespace("default")); err != nil {

@@ -167,9 +167,7 @@ func (d *decider) move() {
 			d.setTemplate(hash, "", partition)
 			return
 		}
-		// The new template goes out with every pod pinned, so the
-		// StatefulSet controller replaces nothing by itself.
-		d.setTemplate(wantHash, wantRevision, d.replicas)
+		d.setTemplate(wantHash, wantRevision, d.templatePartition(wantRevision != ""))
 		d.waiting("writing the new template to the StatefulSet")
 		return
 	}

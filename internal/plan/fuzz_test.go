@@ -190,8 +190,11 @@ func checkInvariants(in plan.Input, p plan.Plan) error {
 // the highest ordinal down.
 func checkPartition(in plan.Input, p plan.Plan) error {
 	sts := in.StatefulSet
+	if p.TemplateHash != sts.Annotations[v1alpha1.AnnotationTemplateHash] {
+		return checkTemplatePartition(in, p)
+	}
 	target := targetOf(in)
-	if p.TemplateHash != sts.Annotations[v1alpha1.AnnotationTemplateHash] || target == "" ||
+	if target == "" ||
 		sts.Status.CurrentRevision == target || p.Status.Phase == v1alpha1.PhaseCompleted {
 		return nil
 	}
@@ -239,6 +242,29 @@ func checkPartition(in plan.Input, p plan.Plan) error {
 		if live(o) {
 			return fmt.Errorf("held (%s) with partition %d: %s-%d, not acted on, is authorised", p.View.Hold.Kind, p.Partition, plantest.Name, o)
 		}
+	}
+	return nil
+}
+
+// checkTemplatePartition: a new template goes out with every pod pinned;
+// with the StatefulSet controller's gated rolling update, moving forward,
+// at most a budget's worth of pods from the top, none below the step's goal.
+func checkTemplatePartition(in plan.Input, p plan.Plan) error {
+	replicas := *in.Rollout.Spec.Replicas
+	gate := in.StatefulSet.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable != nil
+	if !gate || p.Status.RollbackReason != "" || in.Rollout.Spec.Replication != nil {
+		if p.Partition < replicas {
+			return fmt.Errorf("new template with partition %d, want every pod pinned (%d)", p.Partition, replicas)
+		}
+		return nil
+	}
+	budget := int32(1)
+	value := in.Rollout.Spec.Rollout.MaxUnavailableOrDefault()
+	if n, err := intstr.GetScaledValueFromIntOrPercent(&value, int(replicas), false); err == nil && n > 1 {
+		budget = int32(n)
+	}
+	if goal := goalOf(in.Rollout, p.Status.CurrentStepIndex); p.Partition < max(goal, replicas-budget) {
+		return fmt.Errorf("new template with partition %d, below the goal %d or a budget (%d) from the top", p.Partition, goal, budget)
 	}
 	return nil
 }

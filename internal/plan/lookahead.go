@@ -24,8 +24,32 @@ import (
 // it. Nor is any pod while pods below the partition come back at the
 // target revision anyway, as in a rollback: pin keeps every pod pinned then.
 func (d *decider) kcmFollows(w world) bool {
-	return w.current != w.target && d.in.Replication == nil && d.in.Consul == nil &&
+	return w.current != w.target && d.kcmMayFollow()
+}
+
+// kcmMayFollow is kcmFollows but for the revisions, which a template not yet
+// written does not have.
+func (d *decider) kcmMayFollow() bool {
+	return d.in.Replication == nil && d.in.Consul == nil &&
 		d.in.StatefulSet != nil && kcmMaxUnavailableIsOne(d.in.StatefulSet)
+}
+
+// templatePartition is the partition a new template goes out with: every
+// pod pinned, so that the StatefulSet controller replaces nothing by
+// itself; or, moving forward where that controller may follow
+// (kcmMayFollow), a budget's worth of the current step's pods from the top
+// already, the first batch's lookahead, so that the first batch goes with
+// no partition write of its own after the template's. Should the template
+// turn out to be the current revision's (pin then pins every pod again),
+// that controller has replaced at most the highest outdated pod meanwhile,
+// and only while every pod was available: the pod a rollback to it replaces
+// first.
+func (d *decider) templatePartition(rollingBack bool) int32 {
+	if rollingBack || !d.kcmMayFollow() {
+		return d.replicas
+	}
+	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas)
+	return max(stepGoal(d.steps, d.status.CurrentStepIndex, d.replicas), d.replicas-budget)
 }
 
 // kcmMaxUnavailableIsOne says whether the StatefulSet carries the

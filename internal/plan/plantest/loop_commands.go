@@ -35,7 +35,7 @@ func loopCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 		out := Describe(s.Plan())
 		s.Apply()
 		s.Sync()
-		return out + "pods: " + s.PodsSummary(), true
+		return out + "pods: " + s.PodsSummary() + s.kcmDeleted(), true
 	case "run":
 		return s.run(intArg(d, "max", 100)), true
 	case "view":
