@@ -3,42 +3,94 @@ package controller
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
-func TestHeldEventsBecomeOneBatchDeletedWithTheNextWrite(t *testing.T) {
-	refs := func(names ...string) []plan.PodRef {
-		var out []plan.PodRef
-		for _, n := range names {
-			out = append(out, plan.PodRef{Name: n})
-		}
-		return out
+func refs(names ...string) []plan.PodRef {
+	var out []plan.PodRef
+	for _, n := range names {
+		out = append(out, plan.PodRef{Name: n})
 	}
-	batch := func(names ...string) []event.Event { return []event.Event{plan.BatchDeleted(names)} }
-	started := event.Event{Type: corev1.EventTypeNormal, Reason: plan.ReasonStepStarted, Message: "step 2/2 (100%) started"}
-	key := types.NamespacedName{Namespace: "ns", Name: "kv"}
+	return out
+}
 
+func batch(names ...string) []event.Event { return []event.Event{plan.BatchDeleted(names)} }
+
+func TestHeldWavesAreToldOncePerEventWindow(t *testing.T) {
+	rollout := &v1alpha1.StatefulSetRollout{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "kv"}}
+	key := client.ObjectKeyFromObject(rollout)
+	start := time.Unix(1000, 0)
 	var h heldEvents
-	if got := h.with(key, batch("kv-9"), refs("kv-9")); !reflect.DeepEqual(got, batch("kv-9")) {
-		t.Errorf("nothing held: %v, want the plan's own events", got)
+
+	h.hold(rollout, batch("kv-9"), refs("kv-9"))
+	if got, _ := h.due(key, start); !reflect.DeepEqual(got, batch("kv-9")) {
+		t.Errorf("the first wave: %v, want it told at once", got)
 	}
-	h.hold(key, batch("kv-9", "kv-8"), refs("kv-9", "kv-8"))
-	h.hold(key, batch("kv-7"), refs("kv-7"))
-	want := []event.Event{started, plan.BatchDeleted([]string{"kv-6", "kv-7", "kv-8", "kv-9"})}
-	if got := h.with(key, append([]event.Event{started}, batch("kv-6")...), refs("kv-6")); !reflect.DeepEqual(got, want) {
-		t.Errorf("two deferred batches, then a written one: %v, want %v", got, want)
+	h.hold(rollout, batch("kv-8"), refs("kv-8"))
+	h.hold(rollout, batch("kv-7", "kv-6"), refs("kv-7", "kv-6"))
+	got, wait := h.due(key, start.Add(4*time.Second))
+	if got != nil || wait != eventWindow-4*time.Second {
+		t.Errorf("two waves 4 s after the first: %v, wait %v; want held for %v", got, wait, eventWindow-4*time.Second)
 	}
-	if got := h.with(key, nil, nil); got != nil {
-		t.Errorf("after a write: %v, want nothing held", got)
+	if got := h.others(key); got != nil {
+		t.Errorf("a report's status write: %v, want the waves still held", got)
 	}
-	h.hold(key, batch("kv-5"), refs("kv-5"))
-	want = []event.Event{started, plan.BatchDeleted([]string{"kv-5"})}
-	if got := h.with(key, []event.Event{started}, nil); !reflect.DeepEqual(got, want) {
-		t.Errorf("a deferred batch, then a write that deletes nothing: %v, want %v", got, want)
+	if got, wait := h.due(key, start.Add(eventWindow)); !reflect.DeepEqual(got, batch("kv-6", "kv-7", "kv-8")) || wait != 0 {
+		t.Errorf("at the window's end: %v, wait %v; want one event naming both waves' pods", got, wait)
+	}
+	if got, wait := h.due(key, start.Add(eventWindow+time.Second)); got != nil || wait != 0 {
+		t.Errorf("nothing held: %v, wait %v; want nothing and no wait", got, wait)
+	}
+	h.hold(rollout, batch("kv-5"), refs("kv-5"))
+	if got, wait := h.due(key, start.Add(eventWindow+time.Second)); got != nil || wait != eventWindow-time.Second {
+		t.Errorf("a wave a second after the last told: %v, wait %v; want held for %v", got, wait, eventWindow-time.Second)
+	}
+}
+
+func TestADecisionTellsTheHeldWavesFirst(t *testing.T) {
+	rollout := &v1alpha1.StatefulSetRollout{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "kv"}}
+	key := client.ObjectKeyFromObject(rollout)
+	start := time.Unix(1000, 0)
+	stepCompleted := event.Event{Type: corev1.EventTypeNormal, Reason: plan.ReasonStepCompleted, Message: "step 1/2 (50%) completed"}
+	stepStarted := event.Event{Type: corev1.EventTypeNormal, Reason: plan.ReasonStepStarted, Message: "step 2/2 (100%) started"}
+	unavailable := event.Event{Type: corev1.EventTypeWarning, Reason: "Other", Message: "held with a deferred status"}
+	var h heldEvents
+
+	h.hold(rollout, batch("kv-9"), refs("kv-9"))
+	h.due(key, start)
+	h.hold(rollout, batch("kv-8"), refs("kv-8"))
+	h.hold(rollout, append(batch("kv-7"), unavailable), refs("kv-7"))
+	if got := h.others(key); !reflect.DeepEqual(got, []event.Event{unavailable}) {
+		t.Errorf("a report's status write: %v, want the deferred plan's other event", got)
+	}
+	h.hold(rollout, batch("kv-6"), refs("kv-6"))
+	decision := append([]event.Event{stepCompleted, stepStarted}, batch("kv-4", "kv-5")...)
+	want := append(batch("kv-6", "kv-7", "kv-8"), decision...)
+	if got := h.all(rollout, decision, start.Add(time.Second)); !reflect.DeepEqual(got, want) {
+		t.Errorf("a decision 1 s after the first wave:\n got %v\nwant %v: the held waves, then the decision's own events", got, want)
+	}
+	h.hold(rollout, batch("kv-3"), refs("kv-3"))
+	if got, wait := h.due(key, start.Add(2*time.Second)); got != nil || wait != eventWindow-time.Second {
+		t.Errorf("a wave after the decision's own batch: %v, wait %v; want the window counted from that batch", got, wait)
+	}
+
+	h.hold(rollout, batch("kv-2"), refs("kv-2"))
+	got, events := h.forget(key)
+	if got == nil || got.Name != "kv" || got.Namespace != "ns" {
+		t.Errorf("forget returned the rollout %v, want kv in ns to record on", got)
+	}
+	if !reflect.DeepEqual(events, batch("kv-2", "kv-3")) {
+		t.Errorf("forget returned %v, want the held waves to record", events)
+	}
+	if _, events := h.forget(key); events != nil {
+		t.Errorf("forgotten twice: %v, want nothing", events)
 	}
 }
