@@ -147,7 +147,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, rollout *v1alpha1.Stateful
 		return false, staleOr(fmt.Errorf("patch status: %w", err))
 	}
 	r.ownWrites.wrote(client.ObjectKeyFromObject(rollout), before.ResourceVersion)
-	ctrl.LoggerFrom(ctx).Info("Patched rollout status",
+	ctrl.LoggerFrom(ctx).Info("Patched rollout status", "decision", !observedOnly(before.Status, want),
 		"phase", want.Phase, "step", want.CurrentStepIndex, "partition", want.Partition,
 		"updatedReplicas", want.UpdatedReplicas, "message", want.Message)
 	return true, nil
