@@ -246,3 +246,20 @@ func playStatefulSetController(t *testing.T, f *fixture, key types.NamespacedNam
 		t.Fatal(err)
 	}
 }
+
+// The waves held when a rollout is deleted are told on it then, not lost.
+func TestReconcileOfADeletedRolloutTellsItsHeldWaves(t *testing.T) {
+	f := newFixture(t)
+	rollout := newRollout("kv", 4, "kv:v1")
+	f.r.heldEvents.hold(rollout, batch("kv-3"), refs("kv-3"))
+	f.r.heldEvents.due(client.ObjectKeyFromObject(rollout), f.clock.Now())
+	f.r.heldEvents.hold(rollout, batch("kv-2"), refs("kv-2"))
+	f.recorded()
+	reconcileOnce(t, f, "kv")
+	if got := reasons(f.recorded()); !reflect.DeepEqual(got, []string{"BatchDeleted: Deleted 1 pods: kv-2"}) {
+		t.Errorf("the reconcile that found the rollout gone recorded %v, want the held wave", got)
+	}
+	if _, events := f.r.heldEvents.forget(client.ObjectKeyFromObject(rollout)); events != nil {
+		t.Errorf("still held after the rollout was forgotten: %v", events)
+	}
+}
