@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -77,7 +78,10 @@ const deleteConcurrency = 16
 // the planner saw (UID and resourceVersion preconditions), several at once:
 // the partition already authorised all of them, so their order does not
 // matter. A pod that changed meanwhile is left alone and the reconcile
-// retried; the others are deleted.
+// retried, unless it changed by being deleted: the StatefulSet controller
+// may replace a pod the partition authorised first (the planner's
+// lookahead), and that deletion is the one the plan wanted. The others are
+// deleted.
 func (r *Reconciler) deletePods(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, refs []plan.PodRef) error {
 	log := ctrl.LoggerFrom(ctx)
 	key := client.ObjectKeyFromObject(rollout)
@@ -93,6 +97,19 @@ func (r *Reconciler) deletePods(ctx context.Context, rollout *v1alpha1.StatefulS
 			if errs[i] == nil {
 				r.deletions.expect(key, ref.UID, r.Clock.Now())
 				log.Info("Deleted pod", "pod", ref.Name, "uid", ref.UID)
+				return
+			}
+			if apierrors.IsConflict(errs[i]) {
+				if gone, err := r.goneAlready(ctx, rollout.Namespace, ref); err != nil || gone {
+					errs[i] = err
+				}
+			}
+			if errs[i] == nil || apierrors.IsNotFound(errs[i]) {
+				// Deleted by someone else: until the cache shows it, the
+				// planner must not count it as available.
+				r.deletions.expect(key, ref.UID, r.Clock.Now())
+				log.V(1).Info("Found pod deleted already", "pod", ref.Name, "uid", ref.UID)
+				errs[i] = errDeletedAlready
 			}
 		})
 	}
@@ -104,8 +121,8 @@ func (r *Reconciler) deletePods(ctx context.Context, rollout *v1alpha1.StatefulS
 		switch {
 		case err == nil:
 			deleted++
-		case apierrors.IsNotFound(err):
-			// Gone already: what the deletion wanted.
+		case errors.Is(err, errDeletedAlready):
+			// What the deletion wanted.
 		case apierrors.IsConflict(err):
 			changed = append(changed, refs[i].Name)
 		case failed == nil:
@@ -120,4 +137,22 @@ func (r *Reconciler) deletePods(ctx context.Context, rollout *v1alpha1.StatefulS
 		return fmt.Errorf("%w: pods %v changed since they were observed", errStale, changed)
 	}
 	return nil
+}
+
+// errDeletedAlready marks a planned deletion someone else did first.
+var errDeletedAlready = errors.New("deleted already")
+
+// goneAlready says whether the pod a deletion was refused for is deleted:
+// terminating, gone, or replaced by a pod of the same name, as the API
+// server (not the cache) has it.
+func (r *Reconciler) goneAlready(ctx context.Context, namespace string, ref plan.PodRef) (bool, error) {
+	var pod corev1.Pod
+	err := r.LiveReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, &pod)
+	if apierrors.IsNotFound(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get pod %s: %w", ref.Name, err)
+	}
+	return pod.UID != ref.UID || pod.DeletionTimestamp != nil, nil
 }

@@ -124,6 +124,44 @@ func TestDeletePodsHonoursPreconditions(t *testing.T) {
 	}
 }
 
+// A pod of a batch that the StatefulSet controller deleted first (the
+// partition's lookahead authorised it), or replaced already, is deleted as
+// the plan wanted: no error, no retry, and a stale cache still shows it
+// going.
+func TestDeletePodsTakesADeletionByAnotherAsDone(t *testing.T) {
+	ctx := context.Background()
+	rollout := newRollout("kv", 3, "kv:v1")
+	terminating := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kv-2", Namespace: "default", UID: "uid-2", Finalizers: []string{"test/hold"}}}
+	replaced := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kv-1", Namespace: "default", UID: "uid-1-new"}}
+	f := newFixture(t, rollout, terminating, replaced)
+	if err := f.r.Get(ctx, client.ObjectKeyFromObject(terminating), terminating); err != nil {
+		t.Fatal(err)
+	}
+	observed := terminating.ResourceVersion
+	if err := f.r.Delete(ctx, terminating.DeepCopy()); err != nil { // the StatefulSet controller's
+		t.Fatal(err)
+	}
+
+	err := f.r.deletePods(ctx, rollout, []plan.PodRef{
+		{Name: "kv-2", UID: "uid-2", ResourceVersion: observed},
+		{Name: "kv-1", UID: "uid-1", ResourceVersion: "1"},
+	})
+	if err != nil {
+		t.Errorf("deletePods error = %v, want none: both deletions happened", err)
+	}
+	if err := f.r.Get(ctx, client.ObjectKeyFromObject(replaced), &corev1.Pod{}); err != nil {
+		t.Errorf("the pod that replaced the deleted one was deleted: %v", err)
+	}
+	stale := []corev1.Pod{*terminating, *replaced}
+	stale[0].DeletionTimestamp = nil
+	stale[1].UID = "uid-1"
+	for _, pod := range f.r.deletions.observe(client.ObjectKeyFromObject(rollout), stale) {
+		if pod.DeletionTimestamp == nil {
+			t.Errorf("%s (%s), deleted by another, would count as available in a stale cache", pod.Name, pod.UID)
+		}
+	}
+}
+
 func TestReconcileForgetsDeletedRollout(t *testing.T) {
 	f := newFixture(t)
 	key := types.NamespacedName{Namespace: "default", Name: "kv"}

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -89,8 +90,12 @@ func desiredStatefulSet(rollout *v1alpha1.StatefulSetRollout, revisions []appsv1
 	spec := rollout.Spec.StatefulSetSpec.DeepCopy()
 	spec.Template = *template
 	spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{
-		Type:          appsv1.RollingUpdateStatefulSetStrategyType,
-		RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr.To(p.Partition)},
+		Type: appsv1.RollingUpdateStatefulSetStrategyType,
+		// maxUnavailable 1 (the StatefulSet controller's default) makes that
+		// controller's gated rolling update as strict as the planner's
+		// lookahead needs; the API server drops it while the gate is off,
+		// which is how the planner tells (plan kcmFollows).
+		RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr.To(p.Partition), MaxUnavailable: ptr.To(intstr.FromInt32(1))},
 	}
 	if spec.PodManagementPolicy == "" {
 		// OrderedReady would recreate a batch one pod at a time.
@@ -168,9 +173,13 @@ func mergeStatefulSet(existing, desired *appsv1.StatefulSet) (*appsv1.StatefulSe
 	if spec.UpdateStrategy.RollingUpdate == nil {
 		spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{}
 	}
-	// Only the partition: maxUnavailable is defaulted by the API server when
-	// its feature gate is on, and sroll does not use it.
 	spec.UpdateStrategy.RollingUpdate.Partition = want.UpdateStrategy.RollingUpdate.Partition
+	if spec.UpdateStrategy.RollingUpdate.MaxUnavailable != nil {
+		// Only where the API server keeps the field (its feature gate is
+		// on): where it drops it, writing it would be a write on every
+		// reconcile, each dropped again.
+		spec.UpdateStrategy.RollingUpdate.MaxUnavailable = want.UpdateStrategy.RollingUpdate.MaxUnavailable
+	}
 	return merged, !equality.Semantic.DeepEqual(existing, merged)
 }
 

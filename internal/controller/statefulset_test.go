@@ -30,6 +30,9 @@ func TestDesiredStatefulSetFromSpec(t *testing.T) {
 	if got := *sts.Spec.UpdateStrategy.RollingUpdate.Partition; got != 5 || sts.Spec.UpdateStrategy.Type != appsv1.RollingUpdateStatefulSetStrategyType {
 		t.Errorf("update strategy = %+v, want RollingUpdate with partition 5", sts.Spec.UpdateStrategy)
 	}
+	if got := sts.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable; got == nil || got.IntValue() != 1 {
+		t.Errorf("maxUnavailable = %v, want 1 written", got)
+	}
 	if sts.Spec.PodManagementPolicy != appsv1.ParallelPodManagement {
 		t.Errorf("podManagementPolicy = %q, want Parallel by default", sts.Spec.PodManagementPolicy)
 	}
@@ -121,6 +124,27 @@ func TestMergeStatefulSet(t *testing.T) {
 		if !changed || merged.Spec.Template.Spec.Containers[0].Image != "kv:v2" ||
 			merged.Annotations[v1alpha1.AnnotationTemplateHash] != want.Annotations[v1alpha1.AnnotationTemplateHash] {
 			t.Errorf("template not replaced: changed=%v template=%+v", changed, merged.Spec.Template)
+		}
+	})
+
+	t.Run("gate off", func(t *testing.T) {
+		// The API server dropped maxUnavailable: writing it again would be
+		// dropped again, a write on every reconcile.
+		dropped := existing.DeepCopy()
+		dropped.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = nil
+		if merged, changed := mergeStatefulSet(dropped, desired); changed {
+			t.Errorf("a StatefulSet whose maxUnavailable the API server dropped would be written: %+v", merged.Spec.UpdateStrategy)
+		}
+	})
+
+	t.Run("maxUnavailable not 1", func(t *testing.T) {
+		// Left by whoever managed the StatefulSet before: the planner's
+		// lookahead needs the StatefulSet controller at 1.
+		wide := existing.DeepCopy()
+		wide.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromInt32(5))
+		merged, changed := mergeStatefulSet(wide, desired)
+		if got := merged.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable; !changed || got == nil || got.IntValue() != 1 {
+			t.Errorf("maxUnavailable = %v (changed=%v), want 1 written", got, changed)
 		}
 	})
 

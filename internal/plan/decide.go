@@ -69,6 +69,7 @@ func Decide(in Input) Plan {
 	if d.hold == nil {
 		d.hold = d.keptHold()
 	}
+	d.holdPartition()
 	d.scaleDown()
 	d.fillStatus()
 	d.plan.RequeueAfter = d.nextTimer()

@@ -68,7 +68,7 @@ func (d *decider) forward(w world) {
 			d.degrade(w)
 			return
 		}
-		d.plan.Partition = d.pin(w, max(b.lowest, d.deleteBatch(b.delete)))
+		d.plan.Partition = d.lookahead(w, goal, max(b.lowest, d.deleteBatch(b.delete)))
 		d.progress(goal, w.target)
 		d.timer(d.status.ProgressedAt.Add(d.deadline()).Sub(d.now))
 		return

@@ -122,6 +122,12 @@ func randomWorld(data []byte) plan.Input {
 		}
 		pods = append(pods, *pod)
 	}
+	if src.next(2) == 1 {
+		// The MaxUnavailableStatefulSet gate: the API server kept the
+		// maxUnavailable the operator writes.
+		one := intstr.FromInt32(1)
+		sts.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = &one
+	}
 	return plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, History: history, Now: now}
 }
 
@@ -166,6 +172,103 @@ func targetOf(in plan.Input) string {
 // checkInvariants holds for every plan, whatever the world. It works the
 // budget out from the pods itself rather than asking the planner.
 func checkInvariants(in plan.Input, p plan.Plan) error {
+	if p.Undo != nil {
+		return nil
+	}
+	if err := checkPartition(in, p); err != nil {
+		return err
+	}
+	return checkDeletions(in, p)
+}
+
+// checkPartition: what a plan's partition authorises and it does not
+// delete. Without the StatefulSet controller's gated rolling update
+// (maxUnavailable kept on the StatefulSet), nothing: the partition comes
+// down to the batch and no further. With it, at most a budget's worth of
+// outdated pods, all inside the current step (the lookahead); and a plan
+// that holds the rollout pins every pod it has not acted on, counted from
+// the highest ordinal down.
+func checkPartition(in plan.Input, p plan.Plan) error {
+	sts := in.StatefulSet
+	target := targetOf(in)
+	if p.TemplateHash != sts.Annotations[v1alpha1.AnnotationTemplateHash] || target == "" ||
+		sts.Status.CurrentRevision == target || p.Status.Phase == v1alpha1.PhaseCompleted {
+		return nil
+	}
+	replicas := *in.Rollout.Spec.Replicas
+	gate := sts.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable != nil
+	byOrdinal := map[int32]*corev1.Pod{}
+	for i := range in.Pods {
+		var o int32
+		if _, err := fmt.Sscanf(in.Pods[i].Name, plantest.Name+"-%d", &o); err == nil {
+			byOrdinal[o] = &in.Pods[i]
+		}
+	}
+	deleted := map[string]bool{}
+	for _, ref := range p.Delete {
+		deleted[ref.Name] = true
+	}
+	live := func(o int32) bool {
+		pod, ok := byOrdinal[o]
+		return ok && pod.DeletionTimestamp == nil && pod.Labels[appsv1.ControllerRevisionHashLabelKey] != target && !deleted[pod.Name]
+	}
+	was := *sts.Spec.UpdateStrategy.RollingUpdate.Partition
+	var left int32
+	for o := p.Partition; o < min(was, replicas); o++ {
+		if live(o) {
+			left++
+		}
+	}
+	budget := int32(1)
+	value := in.Rollout.Spec.Rollout.MaxUnavailableOrDefault()
+	if n, err := intstr.GetScaledValueFromIntOrPercent(&value, int(replicas), false); err == nil && n > 1 {
+		budget = int32(n)
+	}
+	switch {
+	case !gate && left > 0:
+		return fmt.Errorf("partition %d (was %d) authorises %d outdated pods it does not delete", p.Partition, was, left)
+	case left > budget:
+		return fmt.Errorf("partition %d (was %d) authorises %d outdated pods it does not delete, more than the budget %d", p.Partition, was, left, budget)
+	case left > 0 && p.Partition < goalOf(in.Rollout, p.Status.CurrentStepIndex):
+		return fmt.Errorf("partition %d authorises pods below the goal %d of step %d", p.Partition, goalOf(in.Rollout, p.Status.CurrentStepIndex), p.Status.CurrentStepIndex)
+	}
+	if !gate || p.View.Hold == nil || sts.Status.ObservedGeneration < sts.Generation {
+		return nil
+	}
+	for o := replicas - 1; o >= p.Partition; o-- {
+		if live(o) {
+			return fmt.Errorf("held (%s) with partition %d: %s-%d, not acted on, is authorised", p.View.Hold.Kind, p.Partition, plantest.Name, o)
+		}
+	}
+	return nil
+}
+
+// goalOf is the lowest ordinal a step updates: its share of the replicas,
+// rounded up, from the top; a pause or analysis step holds the share of
+// the percent step before it, the final step every pod.
+func goalOf(r *v1alpha1.StatefulSetRollout, index int32) int32 {
+	replicas := *r.Spec.Replicas
+	steps := r.Spec.Rollout.Steps
+	if len(steps) == 0 {
+		steps = []v1alpha1.RolloutStep{{Percent: ptrTo(int32(100))}}
+	}
+	percent := int32(100)
+	if int(index) < len(steps) {
+		percent = 0
+		for i := index; i >= 0; i-- {
+			if steps[i].Percent != nil {
+				percent = *steps[i].Percent
+				break
+			}
+		}
+	}
+	return replicas - int32((int64(replicas)*int64(percent)+99)/100)
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// checkDeletions: what a plan deletes.
+func checkDeletions(in plan.Input, p plan.Plan) error {
 	sts := in.StatefulSet
 	if len(p.Delete) == 0 {
 		return nil

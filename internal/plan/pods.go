@@ -178,6 +178,21 @@ func (ps pods) inFlight(from int32, target string, deleting []PodRef) []string {
 	return names
 }
 
+// actedFrom is the lowest ordinal from which every ordinal up to the
+// replicas was acted on: its pod runs target, is terminating or is deleted
+// by this plan, or it has no pod (deleted, not recreated yet).
+func (ps pods) actedFrom(target string, deleting []PodRef) int32 {
+	from := ps.replicas
+	for ordinal := ps.replicas - 1; ordinal >= 0; ordinal-- {
+		p, ok := ps.byOrdinal[ordinal]
+		if ok && !p.Terminating && p.Revision != target && !slices.ContainsFunc(deleting, func(ref PodRef) bool { return ref.Name == p.Ref.Name }) {
+			break
+		}
+		from = ordinal
+	}
+	return from
+}
+
 // ordinalsOf are the ordinals of pods named as inFlight names them.
 func (ps pods) ordinalsOf(podNames []string) []int32 {
 	var ordinals []int32

@@ -19,6 +19,8 @@ import (
 //	plan (print the plan) | apply | sync (print the pods after)
 //	step (plan, apply, sync) | run max=100 (until nothing changes) | tick 30s
 //	view (the last plan's View and Progressing condition)
+//	down max=100 (the operator is down: sync and ready, until nothing changes)
+//	writes (the StatefulSet writes since the last writes)
 func loopCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 	switch d.Cmd {
 	case "plan":
@@ -38,6 +40,12 @@ func loopCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 		return s.run(intArg(d, "max", 100)), true
 	case "view":
 		return describeView(s.last), true
+	case "down":
+		return s.down(intArg(d, "max", 100)), true
+	case "writes":
+		out := fmt.Sprintf("statefulset writes: %d\n", s.stsWrites)
+		s.stsWrites = 0
+		return out, true
 	case "tick":
 		dur, err := time.ParseDuration(d.CmdArgs[0].Key)
 		if err != nil {
@@ -64,6 +72,7 @@ func (s *Sim) run(maxRounds int) string {
 		if n := len(p.Delete); n > 0 {
 			line += fmt.Sprintf(" deleted=%d(%s..%s)", n, p.Delete[0].Name, p.Delete[n-1].Name)
 		}
+		line += s.kcmDeleted()
 		for _, e := range p.Events {
 			if e.Reason != plan.ReasonBatchDeleted {
 				line += " " + e.Reason
@@ -79,6 +88,37 @@ func (s *Sim) run(maxRounds int) string {
 	}
 	fmt.Fprintf(&b, "not stable after %d rounds: %s\n", maxRounds, s.PodsSummary())
 	return b.String()
+}
+
+// down plays the world with the operator down: the StatefulSet controller
+// syncs and every pod that can be Ready is, one second apart, until the
+// world stops changing; one line per round.
+func (s *Sim) down(maxRounds int) string {
+	var b strings.Builder
+	for round := 1; round <= maxRounds; round++ {
+		before := s.PodsSummary()
+		s.Sync()
+		s.ReadyAll()
+		fmt.Fprintf(&b, "%s%s\n", s.PodsSummary(), s.kcmDeleted())
+		if s.PodsSummary() == before {
+			fmt.Fprintf(&b, "stable after %d rounds\n", round)
+			return b.String()
+		}
+		s.Now = s.Now.Add(time.Second)
+	}
+	fmt.Fprintf(&b, "not stable after %d rounds\n", maxRounds)
+	return b.String()
+}
+
+// kcmDeleted reports the pods the StatefulSet controller deleted since the
+// last report: " kcm-deleted=kv-9".
+func (s *Sim) kcmDeleted() string {
+	if len(s.KcmDeleted) == 0 {
+		return ""
+	}
+	out := " kcm-deleted=" + strings.Join(s.KcmDeleted, ",")
+	s.KcmDeleted = nil
+	return out
 }
 
 // describeView is what the readers of a plan (notifier, plugin) are shown,

@@ -72,6 +72,16 @@ type Sim struct {
 	snapshots snapshot.Decision
 	// groups is the cluster's offer of group snapshots (group_commands.go).
 	groups simGroups
+	// gate is the MaxUnavailableStatefulSet feature gate of the API server
+	// and the StatefulSet controller: on, the API server keeps the
+	// StatefulSet's maxUnavailable and Sync plays that controller's gated
+	// rolling update; off, it drops the field and Sync plays the legacy one.
+	gate bool
+	// KcmDeleted are the pods the simulated StatefulSet controller deleted
+	// (rollingUpdate) since a command last reported them.
+	KcmDeleted []string
+	// stsWrites counts the StatefulSet writes Apply made (writes prints it).
+	stsWrites int
 }
 
 // NewSim is an empty world: no rollout yet (the rollout command makes one).
@@ -185,6 +195,12 @@ func (s *Sim) Apply() {
 		s.sts.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{
 			Type: appsv1.RollingUpdateStatefulSetStrategyType, RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{Partition: &pin},
 		}
+		if s.gate {
+			// The operator writes maxUnavailable 1; the API server keeps
+			// it only with the gate on.
+			one := intstr.FromInt32(1)
+			s.sts.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = &one
+		}
 		changed = true
 	}
 	if s.sts.Spec.Replicas == nil || *s.sts.Spec.Replicas != p.Replicas {
@@ -194,6 +210,7 @@ func (s *Sim) Apply() {
 	}
 	if changed {
 		s.sts.Generation++
+		s.stsWrites++
 	}
 	for _, ref := range p.Delete {
 		pod, ok := s.pods[ordinal(ref.Name)]
@@ -250,6 +267,7 @@ func (s *Sim) Sync() {
 		}
 		s.pods[o] = s.NewPod(o, rev)
 	}
+	s.rollingUpdate(update)
 	allUpdated := true
 	for _, pod := range s.pods {
 		if pod.Labels[appsv1.ControllerRevisionHashLabelKey] != update || !plan.PodReady(pod) {
@@ -259,6 +277,61 @@ func (s *Sim) Sync() {
 	if allUpdated {
 		st.CurrentRevision = update
 	}
+}
+
+// rollingUpdate plays the StatefulSet controller's own rolling update,
+// which deletes outdated pods at or above the partition. With the gate
+// (maxUnavailable 1 kept on the StatefulSet) it deletes the highest one
+// while no pod at all is unavailable; without, the highest one unless a
+// pod above it is unavailable, whatever is broken below.
+func (s *Sim) rollingUpdate(update string) {
+	replicas, pin := *s.sts.Spec.Replicas, partition(s.sts)
+	outdated := func(pod *corev1.Pod) bool {
+		return pod.DeletionTimestamp == nil && pod.Labels[appsv1.ControllerRevisionHashLabelKey] != update
+	}
+	if s.sts.Spec.UpdateStrategy.RollingUpdate != nil && s.sts.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable != nil {
+		for o := range replicas {
+			if s.unavailable(s.pods[o]) {
+				return
+			}
+		}
+		for o := replicas - 1; o >= pin; o-- {
+			if outdated(s.pods[o]) {
+				s.kcmDelete(o)
+				return
+			}
+		}
+		return
+	}
+	for o := replicas - 1; o >= pin; o-- {
+		if outdated(s.pods[o]) {
+			s.kcmDelete(o)
+			return
+		}
+		if s.unavailable(s.pods[o]) {
+			return
+		}
+	}
+}
+
+// unavailable is the StatefulSet controller's reading of a pod: not Ready
+// for minReadySeconds, or terminating.
+func (s *Sim) unavailable(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			minReady := time.Duration(s.Rollout.Spec.MinReadySeconds) * time.Second
+			return pod.DeletionTimestamp != nil || s.Now.Before(c.LastTransitionTime.Add(minReady))
+		}
+	}
+	return true
+}
+
+// kcmDelete is a deletion by the StatefulSet controller; KcmDeleted names
+// the pods it deleted since the last look.
+func (s *Sim) kcmDelete(o int32) {
+	now := metav1.NewTime(s.Now)
+	s.pods[o].DeletionTimestamp = &now
+	s.KcmDeleted = append(s.KcmDeleted, s.pods[o].Name)
 }
 
 // record keeps the StatefulSet's template as a ControllerRevision, the way

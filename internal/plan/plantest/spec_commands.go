@@ -19,6 +19,8 @@ import (
 //	        rollback-max-unavailable=1 deadline=60 auto-rollback min-ready=5 policy=OrderedReady
 //	set-image v2 | scale 12 | pause | resume | annotate promote undo=previous
 //	refuse message=(spec.x: Invalid value) | accept
+//	gate on | gate off (MaxUnavailableStatefulSet, on the API server and the
+//	StatefulSet controller at once)
 //
 // refuse makes the API server refuse every StatefulSet write with message
 // (the write and what follows it in the plan do not happen) until accept.
@@ -42,6 +44,8 @@ func specCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 		s.refusal = textArg(d, "message", "")
 	case "accept":
 		s.refusal = ""
+	case "gate":
+		s.gate = d.CmdArgs[0].Key == "on"
 	case "annotate":
 		if s.Rollout.Annotations == nil {
 			s.Rollout.Annotations = map[string]string{}
