@@ -23,6 +23,7 @@ import (
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/claims"
 	"github.com/sroll-dev/sroll/internal/consul/watch"
+	"github.com/sroll-dev/sroll/internal/event"
 	"github.com/sroll-dev/sroll/internal/history"
 	"github.com/sroll-dev/sroll/internal/hookrun"
 	"github.com/sroll-dev/sroll/internal/measure"
@@ -240,8 +241,9 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 //     taints and events, which only that write allows, and the snapshot
 //     sets it names (internal/snapshot);
 //  2. what describes the status just committed: events (with those of the
-//     plans deferred since the last write, heldEvents), metrics and
-//     notifications, now, so that a later step failing does not lose them;
+//     plans deferred since the last write; the waves' BatchDeleted are
+//     gathered over eventWindow, heldEvents), metrics and notifications,
+//     now, so that a later step failing does not lose them;
 //  3. a storage increase's claims (internal/claims), and when it replaces
 //     the StatefulSet, its orphan deletion, after which nothing below
 //     happens: the next reconcile creates the StatefulSet again;
@@ -259,7 +261,8 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 // stays out of each wave of deletions. Such a status is also written at most
 // once per statusInterval, and in turn with the other rollouts' (statusWrites),
 // since a rollout's pods change every few milliseconds and each change would
-// be a write; apply then returns when the deferred status is due. When the
+// be a write; apply then returns when the deferred status, or the held
+// BatchDeleted, is due. When the
 // StatefulSet took a new template, apply returns it as the API server
 // answered.
 func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep) (time.Duration, *appsv1.StatefulSet, error) {
@@ -283,13 +286,21 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	if err != nil {
 		return 0, nil, err
 	}
+	// What the events tell happened, whether or not the status is written now.
+	r.heldEvents.hold(rollout, p.Events, p.Delete)
+	key := client.ObjectKeyFromObject(rollout)
+	var deferred time.Duration
 	if !equality.Semantic.DeepEqual(rollout.Status, want) {
-		if wait := r.statusWrites.wait(client.ObjectKeyFromObject(rollout), r.Clock.Now()); wait > 0 {
-			r.heldEvents.hold(client.ObjectKeyFromObject(rollout), p.Events, p.Delete)
-			return wait, template, nil
+		deferred = r.statusWrites.wait(key, r.Clock.Now())
+	}
+	if deferred == 0 {
+		if err := r.commit(ctx, rollout, obs, p, rep, snap, previous, want); err != nil {
+			return 0, nil, err
 		}
 	}
-	return 0, template, r.commit(ctx, rollout, obs, p, rep, snap, previous, want)
+	told, tell := r.heldEvents.due(key, r.Clock.Now())
+	r.recordEvents(rollout, actionRollout, told)
+	return sooner(deferred, tell), template, nil
 }
 
 // commit is steps 1 and 2 of apply: it writes the status want over previous,
@@ -307,11 +318,22 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 		replicated = r.replicate(ctx, rollout, rep)
 	}
 	snapped := r.takeSnapshots(ctx, rollout, snap)
-	r.recordEvents(rollout, actionRollout, r.heldEvents.with(client.ObjectKeyFromObject(rollout), p.Events, p.Delete))
+	r.recordEvents(rollout, actionRollout, r.eventsOf(rollout, p, previous, want))
 	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.View)
 	return errors.Join(replicated, snapped)
+}
+
+// eventsOf are the events to record with the status want written over
+// previous: a decision's own, with everything held before them; for a
+// report, whose plan's events apply holds, those held but the waves'
+// BatchDeleted, which wait for eventWindow (heldEvents).
+func (r *Reconciler) eventsOf(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, previous *v1alpha1.StatefulSetRolloutStatus, want v1alpha1.StatefulSetRolloutStatus) []event.Event {
+	if !observedOnly(*previous, want) {
+		return r.heldEvents.all(rollout, p.Events, r.Clock.Now())
+	}
+	return r.heldEvents.others(client.ObjectKeyFromObject(rollout))
 }
 
 // act is steps 3 to 6 of apply; it returns the StatefulSet when it gave it
@@ -348,7 +370,10 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.ownStatefulSetWrites.forget(key)
 	r.refusals.forget(key)
 	r.statusWrites.forget(key)
-	r.heldEvents.forget(key)
+	if rollout, events := r.heldEvents.forget(key); len(events) > 0 {
+		// Deleted, the rollout is still what the events regard.
+		r.recordEvents(rollout, actionRollout, events)
+	}
 	r.Metrics.forget(key)
 	if r.Hooks != nil {
 		r.Hooks.Forget(key)
