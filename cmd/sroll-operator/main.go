@@ -59,9 +59,11 @@ func run() error {
 		watchNodes              bool
 		concurrentMeasurements  int
 		consulInterval          time.Duration
+		pprofAddr               string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address Go's /debug/pprof endpoints bind to, for profiling; empty serves none.")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "Elect a leader, so only one of several replicas acts at a time.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election lease; needed when running outside a cluster.")
 	flag.StringVar(&namespaces, "namespace", "", "Comma-separated namespaces to watch; empty watches all.")
@@ -113,6 +115,7 @@ func run() error {
 		Cache:                         controller.CacheOptions(watched),
 		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:        probeAddr,
+		PprofBindAddress:              pprofAddr,
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "sroll-operator.sroll.dev",
 		LeaderElectionNamespace:       leaderElectionNamespace,

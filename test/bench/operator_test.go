@@ -32,6 +32,10 @@ func (e *env) startOperator(b *testing.B, namespaces ...string) *operator {
 	if err != nil {
 		b.Fatal(err)
 	}
+	pprofPort, err := freePort()
+	if err != nil {
+		b.Fatal(err)
+	}
 	op := &operator{
 		Operator: &e2eutil.Operator{
 			Bin: e2eutil.BuildOperator(b, e.stateDir),
@@ -40,6 +44,7 @@ func (e *env) startOperator(b *testing.B, namespaces ...string) *operator {
 				"--leader-elect=false",
 				fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port),
 				"--health-probe-bind-address=0",
+				fmt.Sprintf("--pprof-bind-address=127.0.0.1:%d", pprofPort),
 				"--zap-time-encoding=rfc3339nano",
 			},
 			Kubeconfig: e.cluster.KubeconfigPath(),
@@ -48,6 +53,8 @@ func (e *env) startOperator(b *testing.B, namespaces ...string) *operator {
 		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port),
 	}
 	op.Start(b)
+	// A profile of the operator during a benchmark: go tool pprof this URL.
+	progress("operator for %s: CPU profile at http://127.0.0.1:%d/debug/pprof/profile?seconds=30", namespaces[0], pprofPort)
 
 	deadline := time.Now().Add(time.Minute)
 	for {
