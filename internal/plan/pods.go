@@ -205,11 +205,17 @@ func (ps pods) ordinalsOf(podNames []string) []int32 {
 }
 
 // byOrdinalOrder lists the pods lowest ordinal first.
+// It sorts the ordinals, not the pods: moving a Pod is copying its whole
+// struct, and a plan lists every pod of the set (its view) at each reconcile.
 func (ps pods) byOrdinalOrder() []Pod {
-	out := make([]Pod, 0, len(ps.byOrdinal))
-	for _, p := range ps.byOrdinal {
-		out = append(out, p)
+	ordinals := make([]int32, 0, len(ps.byOrdinal))
+	for o := range ps.byOrdinal {
+		ordinals = append(ordinals, o)
 	}
-	slices.SortFunc(out, func(a, b Pod) int { return int(a.Ordinal) - int(b.Ordinal) })
+	slices.Sort(ordinals)
+	out := make([]Pod, len(ordinals))
+	for i, o := range ordinals {
+		out[i] = ps.byOrdinal[o]
+	}
 	return out
 }
