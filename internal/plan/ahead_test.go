@@ -19,13 +19,9 @@ func TestTemplateAheadWaitsForAPodOnAnUnknownRevision(t *testing.T) {
 	s := plantest.NewSim(t)
 	s.Rollout = plantest.NewRollout(4, "v1")
 	for range 3 {
-		s.Plan()
-		s.Apply()
-		s.Sync()
-		s.ReadyAll()
+		s.Round()
 	}
-	s.Rollout.Spec.Template.Spec.Containers[0].Image = "v2"
-	s.Rollout.Generation++
+	s.SetImage("v2")
 	s.Plan()
 	s.Apply() // the new template, not observed: no Sync
 

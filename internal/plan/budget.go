@@ -12,6 +12,11 @@ func maxUnavailable(value intstr.IntOrString, replicas int32) int32 {
 	return int32(n)
 }
 
+// budget is the forward rollout's maxUnavailable, resolved.
+func (d *decider) budget() int32 {
+	return maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas)
+}
+
 // batch is the outcome of one walk down the ordinals.
 type batch struct {
 	// delete are the pods to replace now, highest ordinal first.

@@ -38,6 +38,14 @@ type decider struct {
 	// records are the analysis records the analyses judged this time; a
 	// forward rollout keeps these alone in status (keepRecords).
 	records []v1alpha1.CheckRecord
+	// known is the StatefulSet's world once worldOf read it: move and
+	// holdPartition both ask, and templateAhead decodes the history.
+	known *knownWorld
+}
+
+type knownWorld struct {
+	w  world
+	ok bool
 }
 
 // Decide returns what to do next for one rollout. It reads nothing but its
@@ -172,7 +180,7 @@ func (d *decider) move() {
 		return
 	}
 	d.setTemplate(wantHash, wantRevision, partition)
-	w, ok := d.worldOf(sts)
+	w, ok := d.worldOf()
 	if !ok {
 		// Keep the message: it would flip to this and back around every
 		// partition change, a status write each time for no news.
@@ -253,8 +261,17 @@ func templateObserved(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevi
 // it: when the StatefulSet controller observed the template, its status
 // says; before that, when the template is one this planner can place
 // (templateAhead), the first batch need not wait for that controller's
-// round trip. ok is false while the target is unknown.
-func (d *decider) worldOf(sts *appsv1.StatefulSet) (world, bool) {
+// round trip. ok is false while the target is unknown. It is read once per
+// decision.
+func (d *decider) worldOf() (world, bool) {
+	if d.known == nil {
+		w, ok := d.readWorld(d.in.StatefulSet)
+		d.known = &knownWorld{w, ok}
+	}
+	return d.known.w, d.known.ok
+}
+
+func (d *decider) readWorld(sts *appsv1.StatefulSet) (world, bool) {
 	w := world{
 		target:    sts.Status.UpdateRevision,
 		current:   sts.Status.CurrentRevision,

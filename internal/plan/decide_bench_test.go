@@ -15,20 +15,14 @@ func BenchmarkDecide1000Pods(b *testing.B) {
 	s := plantest.NewSim(b)
 	s.Rollout = plantest.NewRollout(1000, "v1")
 	for range 10 {
-		s.Plan()
-		s.Apply()
-		s.Sync()
-		s.ReadyAll()
+		s.Round()
 	}
 	if s.Rollout.Status.Phase != v1alpha1.PhaseCompleted {
 		b.Fatalf("the first release did not complete: %s", s.Rollout.Status.Message)
 	}
-	s.Rollout.Spec.Template.Spec.Containers[0].Image = "v2"
-	s.Rollout.Generation++
+	s.SetImage("v2")
 	for range 3 {
-		s.Plan()
-		s.Apply()
-		s.Sync()
+		s.Step()
 	}
 	in := s.Input()
 	if p := plan.Decide(in); p.Status.Phase != v1alpha1.PhaseProgressing {

@@ -51,8 +51,7 @@ func (d *decider) forward(w world) {
 			return
 		}
 		goal := stepGoal(d.steps, index, d.replicas)
-		budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas) -
-			d.pods.unavailable()
+		budget := d.budget() - d.pods.unavailable()
 		b := d.pods.nextBatch(goal, budget, w.target)
 		partition := d.pin(w, b.lowest)
 		if b.done && (w.current == w.target || partition <= goal) {

@@ -48,8 +48,13 @@ func (d *decider) templatePartition(rollingBack bool) int32 {
 	if rollingBack || !d.kcmMayFollow() {
 		return d.replicas
 	}
-	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas)
-	return max(stepGoal(d.steps, d.status.CurrentStepIndex, d.replicas), d.replicas-budget)
+	return d.ahead(stepGoal(d.steps, d.status.CurrentStepIndex, d.replicas), d.replicas)
+}
+
+// ahead is the partition a budget's worth of ordinals below from, never
+// below the step's goal.
+func (d *decider) ahead(goal, from int32) int32 {
+	return max(goal, from-d.budget())
 }
 
 // kcmMaxUnavailableIsOne says whether the StatefulSet carries the
@@ -84,8 +89,7 @@ func (d *decider) lookahead(w world, goal, lowest int32) int32 {
 	if partition >= w.partition || !d.kcmFollows(w) {
 		return partition
 	}
-	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas)
-	return max(goal, lowest-budget)
+	return d.ahead(goal, lowest)
 }
 
 // holdPartition raises the partition of a rollout that does not move (any
@@ -96,11 +100,10 @@ func (d *decider) lookahead(w world, goal, lowest int32) int32 {
 // StatefulSet controller can't move a held rollout. Without that controller
 // following, the partition is never below that ordinal.
 func (d *decider) holdPartition() {
-	sts := d.in.StatefulSet
-	if d.hold == nil || sts == nil {
+	if d.hold == nil || d.in.StatefulSet == nil {
 		return
 	}
-	w, ok := d.worldOf(sts)
+	w, ok := d.worldOf()
 	if !ok || !d.kcmFollows(w) {
 		return
 	}

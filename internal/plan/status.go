@@ -47,7 +47,7 @@ func (d *decider) setConditions() {
 	status, reason := d.progressing()
 	d.condition(ConditionProgressing, status, reason, s.Message)
 
-	budget := maxUnavailable(d.rollout.Spec.Rollout.MaxUnavailableOrDefault(), d.replicas)
+	budget := d.budget()
 	available := d.replicas - d.pods.unavailable()
 	if available >= d.replicas-budget {
 		d.condition(ConditionAvailable, metav1.ConditionTrue, ReasonWithinBudget,

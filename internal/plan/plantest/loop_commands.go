@@ -32,9 +32,7 @@ func loopCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 		s.Sync()
 		return s.PodsSummary(), true
 	case "step":
-		out := Describe(s.Plan())
-		s.Apply()
-		s.Sync()
+		out := Describe(s.Step())
 		return out + "pods: " + s.PodsSummary() + s.kcmDeleted(), true
 	case "run":
 		return s.run(intArg(d, "max", 100)), true
@@ -64,10 +62,7 @@ func (s *Sim) run(maxRounds int) string {
 	for round := 1; round <= maxRounds; round++ {
 		before := s.PodsSummary()
 		beforeStatus := s.Rollout.Status.DeepCopy()
-		p := s.Plan()
-		s.Apply()
-		s.Sync()
-		s.ReadyAll()
+		p := s.Round()
 		line := fmt.Sprintf("%s step=%d partition=%d", p.Status.Phase, p.Status.CurrentStepIndex, p.Partition)
 		if n := len(p.Delete); n > 0 {
 			line += fmt.Sprintf(" deleted=%d(%s..%s)", n, p.Delete[0].Name, p.Delete[n-1].Name)

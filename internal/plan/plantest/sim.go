@@ -151,6 +151,29 @@ func (s *Sim) Plan() plan.Plan {
 	return s.last
 }
 
+// Step is one reconcile and the StatefulSet controller's sync after it: the
+// scenarios' step command.
+func (s *Sim) Step() plan.Plan {
+	p := s.Plan()
+	s.Apply()
+	s.Sync()
+	return p
+}
+
+// Round is a Step, then every pod that can be Ready is: one turn of the
+// scenarios' run command.
+func (s *Sim) Round() plan.Plan {
+	p := s.Step()
+	s.ReadyAll()
+	return p
+}
+
+// SetImage is a new release: the rollout's image, in a new generation.
+func (s *Sim) SetImage(image string) {
+	s.Rollout.Spec.Template.Spec.Containers[0].Image = image
+	s.Rollout.Generation++
+}
+
 // Apply carries out the last plan as the controller does: an undo alone,
 // or the status, then the StatefulSet, then deletions.
 func (s *Sim) Apply() {

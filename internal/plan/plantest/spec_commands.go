@@ -31,8 +31,7 @@ func specCommands(s *Sim, t *testing.T, d *datadriven.TestData) (string, bool) {
 		s.Rollout = NewRollout(int32(intArg(d, "replicas", 10)), strArg(d, "image", "v1"))
 		s.configure(t, d)
 	case "set-image":
-		s.Rollout.Spec.Template.Spec.Containers[0].Image = d.CmdArgs[0].Key
-		s.Rollout.Generation++
+		s.SetImage(d.CmdArgs[0].Key)
 	case "scale":
 		n := int32(mustInt(t, d.CmdArgs[0].Key))
 		s.Rollout.Spec.Replicas = &n
