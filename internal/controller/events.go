@@ -135,13 +135,7 @@ func (h *heldEvents) all(rollout *v1alpha1.StatefulSetRollout, events []event.Ev
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	kept := h.of(rollout)
-	var out []event.Event
-	if len(kept.deleted) > 0 {
-		out = append(out, plan.BatchDeleted(kept.deleted))
-	}
-	out = append(out, kept.other...)
-	out = append(out, events...)
-	kept.deleted, kept.other = nil, nil
+	out := append(kept.take(), events...)
 	if slices.ContainsFunc(out, func(e event.Event) bool { return e.Reason == plan.ReasonBatchDeleted }) {
 		kept.told = now
 	}
@@ -176,9 +170,17 @@ func (h *heldEvents) forget(key types.NamespacedName) (*v1alpha1.StatefulSetRoll
 	if kept == nil {
 		return nil, nil
 	}
+	return kept.rollout, kept.take()
+}
+
+// take empties the record: one BatchDeleted for the held waves, which
+// happened first, then the other events held.
+func (k *held) take() []event.Event {
 	var out []event.Event
-	if len(kept.deleted) > 0 {
-		out = append(out, plan.BatchDeleted(kept.deleted))
+	if len(k.deleted) > 0 {
+		out = append(out, plan.BatchDeleted(k.deleted))
 	}
-	return kept.rollout, append(out, kept.other...)
+	out = append(out, k.other...)
+	k.deleted, k.other = nil, nil
+	return out
 }

@@ -2,20 +2,14 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
 	"github.com/sroll-dev/sroll/internal/event"
@@ -108,22 +102,7 @@ func TestADecisionTellsTheHeldWavesFirst(t *testing.T) {
 // events of the decision that completes it.
 func TestReconcileTellsWavesOncePerEventWindow(t *testing.T) {
 	ctx := context.Background()
-	key := types.NamespacedName{Namespace: "default", Name: "kv"}
-	f := newFixtureOn(t, fake.NewClientBuilder().WithObjects(newRollout("kv", 4, "kv:v1")).
-		WithInterceptorFuncs(interceptor.Funcs{Patch: bumpStatefulSetGeneration}))
-	reconcileOnce(t, f, "kv")
-	var rollout v1alpha1.StatefulSetRollout
-	for range 3 {
-		playStatefulSetController(t, f, key)
-		f.clock.Step(statusInterval)
-		reconcileOnce(t, f, "kv")
-	}
-	if err := f.r.Get(ctx, key, &rollout); err != nil {
-		t.Fatal(err)
-	}
-	if rollout.Status.Phase != v1alpha1.PhaseCompleted {
-		t.Fatalf("the rollout is %s before the new image, want Completed: %s", rollout.Status.Phase, rollout.Status.Message)
-	}
+	f, key, rollout := firstReleaseCompleted(t)
 	f.recorded()
 
 	rollout.Spec.Template.Spec.Containers[0].Image = "kv:v2"
@@ -175,76 +154,6 @@ func reasons(recorded []string) []string {
 		out = append(out, fields[1])
 	}
 	return out
-}
-
-// playStatefulSetController does what the StatefulSet controller does for
-// the fixture's rollouts, at once: the revision of the current template
-// (kv-1 for image kv:v1, kv-2 for kv:v2), the status observed, and Ready
-// pods for the missing ordinals, those below the partition at the current
-// revision and the others at the update revision.
-func playStatefulSetController(t *testing.T, f *fixture, key types.NamespacedName) {
-	t.Helper()
-	ctx := context.Background()
-	var sts appsv1.StatefulSet
-	if err := f.r.Get(ctx, key, &sts); err != nil {
-		t.Fatal(err)
-	}
-	number := int64(strings.TrimPrefix(sts.Spec.Template.Spec.Containers[0].Image, "kv:v")[0] - '0')
-	update := fmt.Sprintf("kv-%d", number)
-	rev := revisionOf(t, &sts, update, number, &sts.Spec.Template)
-	if err := f.r.Create(ctx, &rev); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	current := sts.Status.CurrentRevision
-	if current == "" {
-		current = update
-	}
-	var partition int32
-	if s := sts.Spec.UpdateStrategy.RollingUpdate; s != nil && s.Partition != nil {
-		partition = *s.Partition
-	}
-	var pods corev1.PodList
-	if err := f.r.List(ctx, &pods, client.InNamespace(key.Namespace)); err != nil {
-		t.Fatal(err)
-	}
-	running := map[string]bool{}
-	updated := 0
-	for _, p := range pods.Items {
-		running[p.Name] = true
-		if p.Labels[appsv1.ControllerRevisionHashLabelKey] == update {
-			updated++
-		}
-	}
-	for ordinal := range *sts.Spec.Replicas {
-		name := fmt.Sprintf("%s-%d", key.Name, ordinal)
-		if running[name] {
-			continue
-		}
-		revision := update
-		if ordinal < partition {
-			revision = current
-		}
-		if revision == update {
-			updated++
-		}
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: key.Namespace, UID: types.UID(name + "-" + revision),
-			Labels:          map[string]string{"app": key.Name, v1alpha1.LabelRollout: key.Name, appsv1.ControllerRevisionHashLabelKey: revision},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(&sts, appsv1.SchemeGroupVersion.WithKind("StatefulSet"))},
-		}}
-		pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(f.clock.Now())}}
-		if err := f.r.Create(ctx, pod); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if updated == int(*sts.Spec.Replicas) {
-		current = update
-	}
-	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: *sts.Spec.Replicas, ReadyReplicas: *sts.Spec.Replicas,
-		CurrentRevision: current, UpdateRevision: update, UpdatedReplicas: int32(updated)}
-	if err := f.r.Status().Update(ctx, &sts); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // The waves held when a rollout is deleted are told on it then, not lost.

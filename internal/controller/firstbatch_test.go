@@ -9,13 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-
-	"github.com/sroll-dev/sroll/api/v1alpha1"
 )
 
 // The reconcile that writes a new template also deletes the first batch,
@@ -24,47 +18,7 @@ import (
 // before it.
 func TestNewTemplateAndFirstBatchInOneReconcile(t *testing.T) {
 	ctx := context.Background()
-	key := types.NamespacedName{Namespace: "default", Name: "kv"}
-	f := newFixtureOn(t, fake.NewClientBuilder().WithObjects(newRollout("kv", 4, "kv:v1")).
-		WithInterceptorFuncs(interceptor.Funcs{Patch: bumpStatefulSetGeneration}))
-	reconcileOnce(t, f, "kv")
-
-	// Play the StatefulSet controller: the revision, the pods, the status.
-	var sts appsv1.StatefulSet
-	if err := f.r.Get(ctx, key, &sts); err != nil {
-		t.Fatal(err)
-	}
-	rev := revisionOf(t, &sts, "kv-1", 1, &sts.Spec.Template)
-	if err := f.r.Create(ctx, &rev); err != nil {
-		t.Fatal(err)
-	}
-	for ordinal := range 4 {
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-			Name: "kv-" + string(rune('0'+ordinal)), Namespace: "default",
-			Labels:          map[string]string{"app": "kv", v1alpha1.LabelRollout: "kv", appsv1.ControllerRevisionHashLabelKey: "kv-1"},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(&sts, appsv1.SchemeGroupVersion.WithKind("StatefulSet"))},
-		}}
-		pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-		if err := f.r.Create(ctx, pod); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 4, ReadyReplicas: 4,
-		CurrentRevision: "kv-1", UpdateRevision: "kv-1"}
-	if err := f.r.Status().Update(ctx, &sts); err != nil {
-		t.Fatal(err)
-	}
-	var rollout v1alpha1.StatefulSetRollout
-	for range 3 {
-		f.clock.Step(statusInterval)
-		reconcileOnce(t, f, "kv")
-		if err := f.r.Get(ctx, key, &rollout); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if rollout.Status.Phase != v1alpha1.PhaseCompleted {
-		t.Fatalf("the rollout is %s before the new image, want Completed: %s", rollout.Status.Phase, rollout.Status.Message)
-	}
+	f, key, rollout := firstReleaseCompleted(t)
 	f.writes.Take()
 
 	rollout.Spec.Template.Spec.Containers[0].Image = "kv:v2"
@@ -77,6 +31,7 @@ func TestNewTemplateAndFirstBatchInOneReconcile(t *testing.T) {
 	if !slices.Contains(writes, "delete Pod default/kv-3") {
 		t.Errorf("the reconcile that wrote the new template wrote %v, want the first batch (kv-3) deleted too", writes)
 	}
+	var sts appsv1.StatefulSet
 	if err := f.r.Get(ctx, key, &sts); err != nil {
 		t.Fatal(err)
 	}

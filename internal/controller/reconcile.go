@@ -276,7 +276,7 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 	}
 	want := r.statusToWrite(rollout, p, resize, rep, snap)
 	if !observedOnly(rollout.Status, want) {
-		if err := r.commit(ctx, rollout, obs, p, rep, snap, previous, want); err != nil {
+		if err := r.commit(ctx, rollout, obs, p, rep, snap, previous, want, true); err != nil {
 			return 0, nil, err
 		}
 		template, err := r.act(ctx, rollout, obs, p, previous, resize)
@@ -294,7 +294,7 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 		deferred = r.statusWrites.wait(key, r.Clock.Now())
 	}
 	if deferred == 0 {
-		if err := r.commit(ctx, rollout, obs, p, rep, snap, previous, want); err != nil {
+		if err := r.commit(ctx, rollout, obs, p, rep, snap, previous, want, false); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -305,9 +305,10 @@ func (r *Reconciler) apply(ctx context.Context, rollout *v1alpha1.StatefulSetRol
 
 // commit is steps 1 and 2 of apply: it writes the status want over previous,
 // then starts the replication hooks that write allows and records what
-// describes it.
+// describes it. decision says whether want decides something (not
+// observedOnly), which apply has judged already.
 func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRollout, obs observed, p plan.Plan, rep *replicationStep, snap *snapshotStep,
-	previous *v1alpha1.StatefulSetRolloutStatus, want v1alpha1.StatefulSetRolloutStatus) error {
+	previous *v1alpha1.StatefulSetRolloutStatus, want v1alpha1.StatefulSetRolloutStatus, decision bool) error {
 	written, err := r.writeStatus(ctx, rollout, want)
 	if err != nil {
 		return err
@@ -318,19 +319,19 @@ func (r *Reconciler) commit(ctx context.Context, rollout *v1alpha1.StatefulSetRo
 		replicated = r.replicate(ctx, rollout, rep)
 	}
 	snapped := r.takeSnapshots(ctx, rollout, snap)
-	r.recordEvents(rollout, actionRollout, r.eventsOf(rollout, p, previous, want))
+	r.recordEvents(rollout, actionRollout, r.eventsOf(rollout, p, decision))
 	r.warnRefusals(rollout, previous.Notifications)
 	r.Metrics.observe(rollout, previous, r.Clock.Now())
 	r.notify(rollout, previous, obs, p.View)
 	return errors.Join(replicated, snapped)
 }
 
-// eventsOf are the events to record with the status want written over
-// previous: a decision's own, with everything held before them; for a
-// report, whose plan's events apply holds, those held but the waves'
-// BatchDeleted, which wait for eventWindow (heldEvents).
-func (r *Reconciler) eventsOf(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, previous *v1alpha1.StatefulSetRolloutStatus, want v1alpha1.StatefulSetRolloutStatus) []event.Event {
-	if !observedOnly(*previous, want) {
+// eventsOf are the events to record with a status just written: a
+// decision's own, with everything held before them; for a report, whose
+// plan's events apply holds, those held but the waves' BatchDeleted, which
+// wait for eventWindow (heldEvents).
+func (r *Reconciler) eventsOf(rollout *v1alpha1.StatefulSetRollout, p plan.Plan, decision bool) []event.Event {
+	if decision {
 		return r.heldEvents.all(rollout, p.Events, r.Clock.Now())
 	}
 	return r.heldEvents.others(client.ObjectKeyFromObject(rollout))
