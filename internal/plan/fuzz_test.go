@@ -222,11 +222,7 @@ func checkPartition(in plan.Input, p plan.Plan) error {
 			left++
 		}
 	}
-	budget := int32(1)
-	value := in.Rollout.Spec.Rollout.MaxUnavailableOrDefault()
-	if n, err := intstr.GetScaledValueFromIntOrPercent(&value, int(replicas), false); err == nil && n > 1 {
-		budget = int32(n)
-	}
+	budget := resolved(in.Rollout.Spec.Rollout.MaxUnavailableOrDefault(), replicas)
 	switch {
 	case !gate && left > 0:
 		return fmt.Errorf("partition %d (was %d) authorises %d outdated pods it does not delete", p.Partition, was, left)
@@ -258,15 +254,21 @@ func checkTemplatePartition(in plan.Input, p plan.Plan) error {
 		}
 		return nil
 	}
-	budget := int32(1)
-	value := in.Rollout.Spec.Rollout.MaxUnavailableOrDefault()
-	if n, err := intstr.GetScaledValueFromIntOrPercent(&value, int(replicas), false); err == nil && n > 1 {
-		budget = int32(n)
-	}
+	budget := resolved(in.Rollout.Spec.Rollout.MaxUnavailableOrDefault(), replicas)
 	if goal := goalOf(in.Rollout, p.Status.CurrentStepIndex); p.Partition < max(goal, replicas-budget) {
 		return fmt.Errorf("new template with partition %d, below the goal %d or a budget (%d) from the top", p.Partition, goal, budget)
 	}
 	return nil
+}
+
+// resolved is a budget against the replicas, as the planner resolves it:
+// rounded down, never below one pod.
+func resolved(value intstr.IntOrString, replicas int32) int32 {
+	n, err := intstr.GetScaledValueFromIntOrPercent(&value, int(replicas), false)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return int32(n)
 }
 
 // goalOf is the lowest ordinal a step updates: its share of the replicas,
@@ -312,8 +314,7 @@ func checkDeletions(in plan.Input, p plan.Plan) error {
 	if p.Status.RollbackReason != "" {
 		budgetValue = in.Rollout.Spec.Rollout.RollbackMaxUnavailableOrDefault()
 	}
-	budget, _ := intstr.GetScaledValueFromIntOrPercent(&budgetValue, int(replicas), false)
-	budget = max(budget, 1)
+	budget := resolved(budgetValue, replicas)
 	for ordinal := range replicas {
 		if pod, ok := byName[fmt.Sprintf("%s-%d", plantest.Name, ordinal)]; !ok || !available(pod) {
 			budget--
@@ -349,7 +350,7 @@ func checkDeletions(in plan.Input, p plan.Plan) error {
 			spent++
 		}
 	}
-	if spent > max(budget, 0) {
+	if spent > int(max(budget, 0)) {
 		return fmt.Errorf("takes down %d available pods with a budget of %d", spent, budget)
 	}
 	if in.Rollout.Spec.Paused {
