@@ -50,6 +50,9 @@ type Reconciler struct {
 	client.Client
 	// LiveReader reads pods the cache can't see (see listPods).
 	LiveReader client.Reader
+	// pods are the rollouts' cached pods; SetupWithManager keeps them.
+	// Without them (tests), pods are listed from Client.
+	pods *rolloutPods
 	Recorder   events.EventRecorder
 	Metrics    *Metrics
 	Clock      clock.PassiveClock
@@ -85,7 +88,8 @@ type observed struct {
 	// sts is nil before the rollout's StatefulSet exists.
 	sts       *appsv1.StatefulSet
 	revisions []appsv1.ControllerRevision
-	pods      []corev1.Pod
+	// pods may be the cache's own objects: read them, never write.
+	pods []*corev1.Pod
 }
 
 // Reconcile reads the rollout's world, asks the planner what to do and does it.
