@@ -52,10 +52,10 @@ type Reconciler struct {
 	LiveReader client.Reader
 	// pods are the rollouts' cached pods; SetupWithManager keeps them.
 	// Without them (tests), pods are listed from Client.
-	pods *rolloutPods
-	Recorder   events.EventRecorder
-	Metrics    *Metrics
-	Clock      clock.PassiveClock
+	pods     *rolloutPods
+	Recorder events.EventRecorder
+	Metrics  *Metrics
+	Clock    clock.PassiveClock
 	// Notifier tells the rollouts' notification targets; nil sends nothing.
 	// SetupWithManager runs it with the manager.
 	Notifier *notify.Dispatcher
