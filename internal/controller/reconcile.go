@@ -370,6 +370,9 @@ func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollo
 
 // forget drops what is remembered about a deleted rollout.
 func (r *Reconciler) forget(key types.NamespacedName) {
+	if r.pods != nil {
+		r.pods.forget(key)
+	}
 	r.deletions.forget(key)
 	r.ownWrites.forget(key)
 	r.ownStatefulSetWrites.forget(key)

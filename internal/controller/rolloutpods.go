@@ -3,11 +3,13 @@ package controller
 import (
 	"context"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -29,10 +31,24 @@ import (
 // it. (The informer's own index would need no handler, but a cache limited
 // to some namespaces hides its informers' indexers.)
 type rolloutPods struct {
-	mu sync.RWMutex
+	clock clock.PassiveClock
+	mu    sync.RWMutex
 	// byRollout holds each rollout's pods by name.
 	byRollout map[types.NamespacedName]map[string]*corev1.Pod
+	// quietUntil is, for each rollout woken by a pod event, the end of
+	// the podEventWindow it opened.
+	quietUntil map[reconcile.Request]time.Time
 }
+
+// podEventWindow gathers a rollout's pod events into one reconcile: the
+// first event of a window wakes the rollout at once, those that follow
+// within it wake it once, at its end. A wave of a hundred pods is hundreds
+// of events a second, and a reconcile reads every pod of the rollout: at a
+// thousand pods, waking on each event took half of the reconciles and a
+// fifth of the operator's CPU for nothing, on a machine the pods' own
+// replacement keeps busy (make bench: 1285 → 725–780 reconciles, 7.5 →
+// 5.9 s of CPU). A freed slot waits at most this long for its deletion.
+const podEventWindow = 50 * time.Millisecond
 
 func rolloutOfLabel(pod client.Object) types.NamespacedName {
 	return types.NamespacedName{Namespace: pod.GetNamespace(), Name: pod.GetLabels()[v1alpha1.LabelRollout]}
@@ -82,23 +98,46 @@ func (rp *rolloutPods) remove(pod *corev1.Pod) {
 	}
 }
 
-// handler keeps the pods from the pod watch's events, then enqueues the
-// rollout of the pod's StatefulSet (rolloutOfPod).
-func (rp *rolloutPods) handler() handler.EventHandler {
-	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
-	enqueue := func(ctx context.Context, pod client.Object, q queue) {
-		for _, req := range rolloutOfPod(ctx, pod) {
-			q.Add(req)
+type podQueue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+
+// wake enqueues the rollout of the pod's StatefulSet (rolloutOfPod), within
+// podEventWindow.
+func (rp *rolloutPods) wake(ctx context.Context, pod client.Object, q podQueue) {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	now := rp.clock.Now()
+	for _, req := range rolloutOfPod(ctx, pod) {
+		if until := rp.quietUntil[req]; now.Before(until) {
+			// The queue keeps one wake-up per rollout, the earliest.
+			q.AddAfter(req, until.Sub(now))
+			continue
 		}
+		if rp.quietUntil == nil {
+			rp.quietUntil = map[reconcile.Request]time.Time{}
+		}
+		rp.quietUntil[req] = now.Add(podEventWindow)
+		q.Add(req)
 	}
+}
+
+// forget drops the window of a rollout that no longer exists.
+func (rp *rolloutPods) forget(rollout types.NamespacedName) {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	delete(rp.quietUntil, reconcile.Request{NamespacedName: rollout})
+}
+
+// handler keeps the pods from the pod watch's events, then wakes their
+// rollout.
+func (rp *rolloutPods) handler() handler.EventHandler {
 	return handler.Funcs{
-		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) {
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q podQueue) {
 			if pod, ok := e.Object.(*corev1.Pod); ok {
 				rp.set(pod)
-				enqueue(ctx, pod, q)
+				rp.wake(ctx, pod, q)
 			}
 		},
-		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q queue) {
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q podQueue) {
 			old, okOld := e.ObjectOld.(*corev1.Pod)
 			pod, ok := e.ObjectNew.(*corev1.Pod)
 			if !okOld || !ok {
@@ -108,12 +147,12 @@ func (rp *rolloutPods) handler() handler.EventHandler {
 				rp.remove(old)
 			}
 			rp.set(pod)
-			enqueue(ctx, pod, q)
+			rp.wake(ctx, pod, q)
 		},
-		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q queue) {
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q podQueue) {
 			if pod, ok := e.Object.(*corev1.Pod); ok {
 				rp.remove(pod)
-				enqueue(ctx, pod, q)
+				rp.wake(ctx, pod, q)
 			}
 		},
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/workqueue"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -26,7 +29,7 @@ func TestRolloutPodsFollowThePodWatch(t *testing.T) {
 	}
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
 	defer q.ShutDown()
-	var rp rolloutPods
+	rp := rolloutPods{clock: clocktesting.NewFakeClock(time.Now())}
 	h := rp.handler()
 	selector := labels.SelectorFromSet(labels.Set{"app": "kv"})
 	names := func() []string {
@@ -71,4 +74,51 @@ func TestRolloutPodsFollowThePodWatch(t *testing.T) {
 	if got := len(rp.of("default", "other", selector)); got != 2 {
 		t.Errorf("pods of other = %d, want 2", got)
 	}
+}
+
+// A burst of pod events wakes the rollout at once, then once more at the end
+// of the window; an event after a quiet window wakes it at once.
+func TestPodEventsWakeTheRolloutOncePerWindow(t *testing.T) {
+	ctx := context.Background()
+	clock := clocktesting.NewFakeClock(time.Now())
+	q := workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request](),
+		workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{Clock: clock})
+	defer q.ShutDown()
+	rp := rolloutPods{clock: clock}
+	controller := true
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "kv-0", UID: "uid-0",
+		Labels:          map[string]string{v1alpha1.LabelRollout: "kv"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "kv", Controller: &controller}}}}
+	kv := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "default", Name: "kv"}}
+	take := func(when string) {
+		t.Helper()
+		if q.Len() != 1 {
+			t.Fatalf("%s: %d rollouts queued, want kv", when, q.Len())
+		}
+		req, _ := q.Get()
+		q.Done(req)
+		if req != kv {
+			t.Fatalf("%s: %v queued, want %v", when, req, kv)
+		}
+	}
+
+	rp.wake(ctx, pod, q)
+	take("first event")
+	for range 10 {
+		clock.Step(podEventWindow / 20)
+		rp.wake(ctx, pod, q)
+	}
+	if q.Len() != 0 {
+		t.Fatalf("events within the window woke the rollout at once")
+	}
+	clock.Step(podEventWindow / 2)
+	if err := wait.PollUntilContextTimeout(ctx, time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return q.Len() > 0, nil
+	}); err != nil {
+		t.Fatalf("the window's events did not wake the rollout at its end")
+	}
+	take("end of the window")
+	clock.Step(2 * podEventWindow)
+	rp.wake(ctx, pod, q)
+	take("after a quiet window")
 }

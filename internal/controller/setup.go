@@ -103,7 +103,7 @@ const concurrentReconciles = 50
 // measurement of its analyses was taken; with Consul, the Consul watcher,
 // and a rollout is reconciled whenever its Consul service changed.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.pods = &rolloutPods{}
+	r.pods = &rolloutPods{clock: r.Clock}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("statefulsetrollout").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrentReconciles}).
