@@ -74,8 +74,8 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 	for _, name := range p.View.InFlight {
 		inFlight[name] = true
 	}
-	for i := range pods {
-		m.Pods = append(m.Pods, modelPod(r, &pods[i], inFlight[pods[i].Name]))
+	for _, pod := range pods {
+		m.Pods = append(m.Pods, modelPod(r, pod, inFlight[pod.Name]))
 	}
 	m.Checks = modelChecks(r.Status.Analysis)
 	m.Actions = standing{rollout: r, statefulSet: sts, revisions: revisions}.applicable()
@@ -141,7 +141,7 @@ func modelReplication(r *v1alpha1.StatefulSetRollout, now time.Time) *render.Rep
 	return out
 }
 
-func (s *session) pods(ctx context.Context, r *v1alpha1.StatefulSetRollout) ([]corev1.Pod, error) {
+func (s *session) pods(ctx context.Context, r *v1alpha1.StatefulSetRollout) ([]*corev1.Pod, error) {
 	selector, err := metav1.LabelSelectorAsSelector(r.Spec.Selector)
 	if err != nil {
 		return nil, fmt.Errorf("selector of %s: %w", r.Name, err)
@@ -150,12 +150,12 @@ func (s *session) pods(ctx context.Context, r *v1alpha1.StatefulSetRollout) ([]c
 	if err := s.List(ctx, &list, client.InNamespace(r.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
-	return list.Items, nil
+	return plan.PodsOf(&list), nil
 }
 
 // modelRevision describes a revision by name. Its images come from the
 // template the ControllerRevision stores, else from a pod running it.
-func modelRevision(name string, revisions []appsv1.ControllerRevision, pods []corev1.Pod) render.Revision {
+func modelRevision(name string, revisions []appsv1.ControllerRevision, pods []*corev1.Pod) render.Revision {
 	rev := render.Revision{Name: name}
 	if name == "" {
 		return rev

@@ -87,7 +87,7 @@ type Gate struct {
 
 // NewGate is the gate of a rollout with spec.rollout.consul (nil without),
 // matching the observed instances to the pods by service ID or address.
-func NewGate(rollout *v1alpha1.StatefulSetRollout, obs *Observation, pods []corev1.Pod, now time.Time) *Gate {
+func NewGate(rollout *v1alpha1.StatefulSetRollout, obs *Observation, pods []*corev1.Pod, now time.Time) *Gate {
 	spec := rollout.Spec.Rollout.Consul
 	if spec == nil {
 		return nil
@@ -149,7 +149,7 @@ func (g *Gate) Drained(pod string, uid types.UID) (bool, time.Duration) {
 // Undrained are the pods' instances in sroll's maintenance for an earlier
 // pod of the same name: the handover is over once that pod is gone, so the
 // watcher takes them out of maintenance. Instance IDs, in the pods' order.
-func (g *Gate) Undrained(pods []corev1.Pod) []string {
+func (g *Gate) Undrained(pods []*corev1.Pod) []string {
 	if g == nil {
 		return nil
 	}
@@ -182,7 +182,7 @@ type DrainRequest struct {
 // ToDrain are the instances of the pods handed over (Plan.Handover) that
 // are not in sroll's maintenance for the pod yet, in the handover's order.
 // A pod without an instance has nothing to drain.
-func (g *Gate) ToDrain(handover []string, pods []corev1.Pod) []DrainRequest {
+func (g *Gate) ToDrain(handover []string, pods []*corev1.Pod) []DrainRequest {
 	if g == nil || !g.observed {
 		return nil
 	}

@@ -26,7 +26,7 @@ func TestDrainReadFromTheReason(t *testing.T) {
 
 	rollout := &v1alpha1.StatefulSetRollout{}
 	rollout.Spec.Rollout.Consul = &v1alpha1.Consul{Service: "kv", DrainSeconds: 5, RequireHealthy: true}
-	pods := []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "kv-2", UID: "uid-2"}, Status: corev1.PodStatus{PodIP: "10.0.0.2"}}}
+	pods := []*corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "kv-2", UID: "uid-2"}, Status: corev1.PodStatus{PodIP: "10.0.0.2"}}}
 	obs := &consul.Observation{Instances: []consul.Instance{{ID: "kv-2-instance", Address: "10.0.0.2", Drain: d}}}
 	at := func(s int) time.Time { return time.Date(2026, 1, 1, 0, 0, s, 0, time.UTC) }
 

@@ -35,11 +35,11 @@ func (d *deletions) expect(rollout types.NamespacedName, uid types.UID, at time.
 	d.pending[rollout][uid] = at
 }
 
-// observe marks, in place, every pod deleted but still shown running as
-// terminating since its deletion, and forgets the deletions pods already
+// observe marks every pod deleted but still shown running as terminating
+// since its deletion (a marked copy takes its place in pods), and forgets the deletions pods already
 // show. A pod is identified by its UID, so a pod recreated under the same
 // name is not mistaken for the deleted one.
-func (d *deletions) observe(rollout types.NamespacedName, pods []corev1.Pod) []corev1.Pod {
+func (d *deletions) observe(rollout types.NamespacedName, pods []*corev1.Pod) []*corev1.Pod {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	pending := d.pending[rollout]
@@ -47,8 +47,7 @@ func (d *deletions) observe(rollout types.NamespacedName, pods []corev1.Pod) []c
 		return pods
 	}
 	listed := make(map[types.UID]bool, len(pending))
-	for i := range pods {
-		pod := &pods[i]
+	for i, pod := range pods {
 		at, ok := pending[pod.UID]
 		if !ok {
 			continue
@@ -58,7 +57,11 @@ func (d *deletions) observe(rollout types.NamespacedName, pods []corev1.Pod) []c
 			delete(pending, pod.UID)
 			continue
 		}
-		pod.DeletionTimestamp = &metav1.Time{Time: at}
+		// A copy: the pod may be the cache's own object. Shallow is
+		// enough, only a field of the pod itself changes.
+		marked := *pod
+		marked.DeletionTimestamp = &metav1.Time{Time: at}
+		pods[i] = &marked
 	}
 	for uid := range pending {
 		if !listed[uid] {

@@ -9,8 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-func pod(name string, uid types.UID, terminating bool) corev1.Pod {
-	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, UID: uid}}
+func pod(name string, uid types.UID, terminating bool) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, UID: uid}}
 	if terminating {
 		p.DeletionTimestamp = &metav1.Time{Time: time.Unix(100, 0)}
 	}
@@ -25,20 +25,24 @@ func TestDeletionsMarkStalePodsTerminating(t *testing.T) {
 	d.expect(rollout, "uid-2", deletedAt)
 
 	// The cache has not seen the deletion yet: kv-2 still looks alive.
-	pods := d.observe(rollout, []corev1.Pod{pod("kv-1", "uid-1", false), pod("kv-2", "uid-2", false)})
+	cached := pod("kv-2", "uid-2", false)
+	pods := d.observe(rollout, []*corev1.Pod{pod("kv-1", "uid-1", false), cached})
+	if cached.DeletionTimestamp != nil {
+		t.Error("the cache's own pod was marked: observe must mark a copy")
+	}
 	if pods[0].DeletionTimestamp != nil {
 		t.Error("a pod that was not deleted is marked terminating")
 	}
 	if pods[1].DeletionTimestamp == nil || !pods[1].DeletionTimestamp.Time.Equal(deletedAt) {
 		t.Errorf("the deleted pod is not marked terminating since its deletion: %v", pods[1].DeletionTimestamp)
 	}
-	if got := d.observe(other, []corev1.Pod{pod("other-2", "uid-2", false)}); got[0].DeletionTimestamp != nil {
+	if got := d.observe(other, []*corev1.Pod{pod("other-2", "uid-2", false)}); got[0].DeletionTimestamp != nil {
 		t.Error("an expectation of one rollout applied to another")
 	}
 
 	// Once the cache shows the pod terminating, the cache is trusted again.
-	d.observe(rollout, []corev1.Pod{pod("kv-2", "uid-2", true)})
-	if got := d.observe(rollout, []corev1.Pod{pod("kv-2", "uid-2", false)}); got[0].DeletionTimestamp != nil {
+	d.observe(rollout, []*corev1.Pod{pod("kv-2", "uid-2", true)})
+	if got := d.observe(rollout, []*corev1.Pod{pod("kv-2", "uid-2", false)}); got[0].DeletionTimestamp != nil {
 		t.Error("an expectation outlived the cache showing the pod terminating")
 	}
 }
@@ -49,8 +53,8 @@ func TestDeletionsForgetGonePods(t *testing.T) {
 	d.expect(rollout, "uid-2", time.Unix(200, 0))
 
 	// Gone from the cache, then recreated under the same name with a new UID.
-	d.observe(rollout, []corev1.Pod{pod("kv-1", "uid-1", false)})
-	if got := d.observe(rollout, []corev1.Pod{pod("kv-2", "uid-2b", false)}); got[0].DeletionTimestamp != nil {
+	d.observe(rollout, []*corev1.Pod{pod("kv-1", "uid-1", false)})
+	if got := d.observe(rollout, []*corev1.Pod{pod("kv-2", "uid-2b", false)}); got[0].DeletionTimestamp != nil {
 		t.Error("the recreated pod is taken for the deleted one")
 	}
 	if len(d.pending) != 0 {
@@ -63,7 +67,7 @@ func TestDeletionsForgetRollout(t *testing.T) {
 	var d deletions
 	d.expect(rollout, "uid-2", time.Unix(200, 0))
 	d.forget(rollout)
-	if got := d.observe(rollout, []corev1.Pod{pod("kv-2", "uid-2", false)}); got[0].DeletionTimestamp != nil {
+	if got := d.observe(rollout, []*corev1.Pod{pod("kv-2", "uid-2", false)}); got[0].DeletionTimestamp != nil {
 		t.Error("a forgotten rollout still marks pods")
 	}
 }

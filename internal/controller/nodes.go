@@ -39,13 +39,13 @@ func isOutOfService(t corev1.Taint) bool { return outOfService.MatchTaint(&t) }
 // observeNodes reads the nodes the pods are bound to and those status
 // records fencing of (their pods may be gone, the taint not yet); nil
 // (unknown) without WatchNodes. A node that is gone is left out.
-func (r *Reconciler) observeNodes(ctx context.Context, pods []corev1.Pod, st *v1alpha1.ReplicationStatus) (map[string]replication.Node, error) {
+func (r *Reconciler) observeNodes(ctx context.Context, pods []*corev1.Pod, st *v1alpha1.ReplicationStatus) (map[string]replication.Node, error) {
 	if !r.WatchNodes {
 		return nil, nil
 	}
 	var names []string
-	for i := range pods {
-		names = append(names, pods[i].Spec.NodeName)
+	for _, pod := range pods {
+		names = append(names, pod.Spec.NodeName)
 	}
 	if st != nil {
 		for _, f := range st.Fencing {

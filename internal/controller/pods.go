@@ -19,55 +19,54 @@ import (
 )
 
 // listPods returns the pods the StatefulSet selects. The cache holds only
-// pods labelled sroll.dev/rollout (see CacheOptions). Until every pod of the
-// StatefulSet carries that label, which is right after an adoption or during
-// a rollback to a revision from before it, the pods are read from the API
+// pods labelled sroll.dev/rollout (see CacheOptions); they are read as its
+// pod watch delivered them (rolloutPods), or listed from it when the
+// reconciler was built without a manager (tests). Until every pod of the StatefulSet
+// carries the rollout's label, which is right after an adoption or during a
+// rollback to a revision from before it, the pods are read from the API
 // server instead.
-func (r *Reconciler) listPods(ctx context.Context, sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) ([]corev1.Pod, error) {
+func (r *Reconciler) listPods(ctx context.Context, sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) ([]*corev1.Pod, error) {
 	selector, err := metav1.LabelSelectorAsSelector(sts.Spec.Selector)
 	if err != nil {
 		return nil, fmt.Errorf("selector of StatefulSet %s: %w", sts.Name, err)
 	}
+	rollout, labelled := podsLabelled(sts, revisions)
+	if labelled && r.pods != nil {
+		return r.pods.of(sts.Namespace, rollout, selector), nil
+	}
 	opts := []client.ListOption{client.InNamespace(sts.Namespace), client.MatchingLabelsSelector{Selector: selector}}
 	var reader client.Reader = r.Client
-	if podsLabelled(sts, revisions) {
-		// The cache's own pods, not deep copies: copying a thousand pods was
-		// most of a reconcile's CPU. Each item is a shallow copy, and nothing
-		// downstream writes into a pod's maps, slices or pointees
-		// (deletions.observe only replaces the item's DeletionTimestamp).
-		opts = append(opts, client.UnsafeDisableDeepCopy)
-	} else {
+	if !labelled {
 		reader = r.LiveReader
 	}
 	var list corev1.PodList
 	if err := reader.List(ctx, &list, opts...); err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
-	return list.Items, nil
+	return plan.PodsOf(&list), nil
 }
 
-// podsLabelled says whether every pod of sts carries the rollout label: its
-// template does, and so do the revisions its pods run (a ControllerRevision
-// carries its template's labels). Pods run the current or the update
-// revision; a revision in between only exists while a new template is set in
-// the middle of a rollback to a revision from before the adoption.
-func podsLabelled(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) bool {
-	if _, ok := sts.Spec.Template.Labels[v1alpha1.LabelRollout]; !ok {
-		return false
+// podsLabelled says whether every pod of sts carries the rollout label its
+// template gives them, and which: its template does, and so do the revisions
+// its pods run (a ControllerRevision carries its template's labels). Pods run
+// the current or the update revision; a revision in between only exists
+// while a new template is set in the middle of a rollback to a revision from
+// before the adoption.
+func podsLabelled(sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) (string, bool) {
+	rollout, ok := sts.Spec.Template.Labels[v1alpha1.LabelRollout]
+	if !ok {
+		return "", false
 	}
 	for _, name := range []string{sts.Status.CurrentRevision, sts.Status.UpdateRevision} {
 		if name == "" {
 			continue
 		}
 		rev := history.Find(revisions, name)
-		if rev == nil {
-			return false
-		}
-		if _, ok := rev.Labels[v1alpha1.LabelRollout]; !ok {
-			return false
+		if rev == nil || rev.Labels[v1alpha1.LabelRollout] != rollout {
+			return "", false
 		}
 	}
-	return true
+	return rollout, true
 }
 
 // deleteConcurrency bounds the deletions of one batch in flight at once: a

@@ -19,8 +19,10 @@ func TestPodsLabelled(t *testing.T) {
 			Status: appsv1.StatefulSetStatus{CurrentRevision: current, UpdateRevision: update},
 		}
 	}
+	otherRollout := map[string]string{"app": "kv", v1alpha1.LabelRollout: "kv-before"}
 	revisions := []appsv1.ControllerRevision{
 		{ObjectMeta: metav1.ObjectMeta{Name: "kv-old", Labels: plain}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "kv-other", Labels: otherRollout}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "kv-1", Labels: labelled}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "kv-2", Labels: labelled}},
 	}
@@ -35,9 +37,12 @@ func TestPodsLabelled(t *testing.T) {
 		{"new StatefulSet, no revision yet", sts(labelled, "", ""), true},
 		{"rolling out after the adoption", sts(labelled, "kv-1", "kv-2"), true},
 		{"revision not in the cache yet", sts(labelled, "kv-2", "kv-3"), false},
+		// The cache's index finds pods by the label's value.
+		{"pods labelled for another rollout", sts(labelled, "kv-other", "kv-1"), false},
 	} {
-		if got := podsLabelled(tc.sts, revisions); got != tc.want {
-			t.Errorf("%s: podsLabelled = %v, want %v", tc.name, got, tc.want)
+		rollout, got := podsLabelled(tc.sts, revisions)
+		if got != tc.want || (got && rollout != "kv") {
+			t.Errorf("%s: podsLabelled = %q, %v, want %v", tc.name, rollout, got, tc.want)
 		}
 	}
 }

@@ -50,9 +50,12 @@ type Reconciler struct {
 	client.Client
 	// LiveReader reads pods the cache can't see (see listPods).
 	LiveReader client.Reader
-	Recorder   events.EventRecorder
-	Metrics    *Metrics
-	Clock      clock.PassiveClock
+	// pods are the rollouts' cached pods; SetupWithManager keeps them.
+	// Without them (tests), pods are listed from Client.
+	pods     *rolloutPods
+	Recorder events.EventRecorder
+	Metrics  *Metrics
+	Clock    clock.PassiveClock
 	// Notifier tells the rollouts' notification targets; nil sends nothing.
 	// SetupWithManager runs it with the manager.
 	Notifier *notify.Dispatcher
@@ -85,7 +88,8 @@ type observed struct {
 	// sts is nil before the rollout's StatefulSet exists.
 	sts       *appsv1.StatefulSet
 	revisions []appsv1.ControllerRevision
-	pods      []corev1.Pod
+	// pods may be the cache's own objects: read them, never write.
+	pods []*corev1.Pod
 }
 
 // Reconcile reads the rollout's world, asks the planner what to do and does it.
@@ -366,6 +370,9 @@ func (r *Reconciler) act(ctx context.Context, rollout *v1alpha1.StatefulSetRollo
 
 // forget drops what is remembered about a deleted rollout.
 func (r *Reconciler) forget(key types.NamespacedName) {
+	if r.pods != nil {
+		r.pods.forget(key)
+	}
 	r.deletions.forget(key)
 	r.ownWrites.forget(key)
 	r.ownStatefulSetWrites.forget(key)

@@ -118,7 +118,7 @@ func TestDeletePodsHonoursPreconditions(t *testing.T) {
 	if err := f.r.Get(ctx, client.ObjectKeyFromObject(changed), &corev1.Pod{}); err != nil {
 		t.Errorf("the pod that changed since it was observed was deleted: %v", err)
 	}
-	stale := f.r.deletions.observe(client.ObjectKeyFromObject(rollout), []corev1.Pod{*current})
+	stale := f.r.deletions.observe(client.ObjectKeyFromObject(rollout), []*corev1.Pod{current})
 	if stale[0].DeletionTimestamp == nil {
 		t.Error("the deletion was not remembered for a stale cache")
 	}
@@ -152,7 +152,7 @@ func TestDeletePodsTakesADeletionByAnotherAsDone(t *testing.T) {
 	if err := f.r.Get(ctx, client.ObjectKeyFromObject(replaced), &corev1.Pod{}); err != nil {
 		t.Errorf("the pod that replaced the deleted one was deleted: %v", err)
 	}
-	stale := []corev1.Pod{*terminating, *replaced}
+	stale := []*corev1.Pod{terminating.DeepCopy(), replaced.DeepCopy()}
 	stale[0].DeletionTimestamp = nil
 	stale[1].UID = "uid-1"
 	for _, pod := range f.r.deletions.observe(client.ObjectKeyFromObject(rollout), stale) {

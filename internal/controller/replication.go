@@ -43,9 +43,9 @@ func (r *Reconciler) decideReplication(ctx context.Context, rollout *v1alpha1.St
 		Replicas: p.TargetReplicas, Status: rollout.Status.Replication,
 		Leaving: map[string]bool{}, Nodes: nodes, Now: r.Clock.Now(),
 	}
-	for i := range obs.pods {
-		if m, ok := replication.MemberOf(obs.sts.Name, &obs.pods[i], container); ok {
-			m.Updated = obs.pods[i].Labels[appsv1.ControllerRevisionHashLabelKey] == p.Status.UpdateRevision
+	for _, pod := range obs.pods {
+		if m, ok := replication.MemberOf(obs.sts.Name, pod, container); ok {
+			m.Updated = pod.Labels[appsv1.ControllerRevisionHashLabelKey] == p.Status.UpdateRevision
 			in.Members = append(in.Members, m)
 		}
 	}

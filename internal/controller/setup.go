@@ -103,6 +103,7 @@ const concurrentReconciles = 50
 // measurement of its analyses was taken; with Consul, the Consul watcher,
 // and a rollout is reconciled whenever its Consul service changed.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.pods = &rolloutPods{clock: r.Clock}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("statefulsetrollout").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrentReconciles}).
@@ -111,7 +112,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// namespaces, and sroll asks only whether a name is taken.
 		Owns(&corev1.Service{}, builder.OnlyMetadata).
 		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(rolloutOfStatefulSet), builder.WithPredicates(statefulSetChanged)).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(rolloutOfPod)).
+		Watches(&corev1.Pod{}, r.pods.handler()).
 		Watches(&v1alpha1.RolloutSnapshot{}, handler.EnqueueRequestsFromMapFunc(rolloutOfSet))
 	if r.Notifier != nil {
 		if err := runWith(mgr, b, "notifier", r.Notifier, r.Notifier.Delivered()); err != nil {

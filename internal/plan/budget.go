@@ -39,7 +39,7 @@ type batch struct {
 func (ps pods) nextBatch(goal, budget int32, target string) batch {
 	b := batch{lowest: ps.replicas, done: true}
 	for ordinal := ps.replicas - 1; ordinal >= goal; ordinal-- {
-		p, ok := ps.byOrdinal[ordinal]
+		p, ok := ps.at(ordinal)
 		switch {
 		case !ok || p.Terminating:
 			b.done = false

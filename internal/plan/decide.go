@@ -99,7 +99,7 @@ func (d *decider) scaleDown() {
 	if gate == nil {
 		return
 	}
-	for _, p := range d.pods.byOrdinalOrder() {
+	for _, p := range d.pods.list {
 		if p.Ordinal >= target && !p.Terminating && !gate.Stopped(p.Ref.Name) {
 			d.plan.Replicas = max(d.plan.Replicas, p.Ordinal+1)
 			d.plan.Handover = append(d.plan.Handover, p.Ref.Name)
@@ -113,7 +113,7 @@ func (d *decider) view() View {
 	v := View{Hold: d.hold}
 	if d.in.StatefulSet != nil {
 		v.InFlight = d.pods.inFlight(0, d.status.UpdateRevision, d.plan.Delete)
-		v.Pods = d.pods.byOrdinalOrder()
+		v.Pods = d.pods.list
 	}
 	return v
 }
@@ -212,7 +212,7 @@ func (d *decider) move() {
 // than the last status said.
 func (d *decider) noteProgress(target string) {
 	var updatedAvailable int32
-	for _, p := range d.pods.byOrdinal {
+	for _, p := range d.pods.list {
 		if p.Revision == target && p.Available {
 			updatedAvailable++
 		}
@@ -306,11 +306,11 @@ const revisionNotCreated = "(not created yet)"
 // committed before any deletion, and that controller recreates a deleted pod
 // from the StatefulSet as it is then.
 func (d *decider) templateAhead(sts *appsv1.StatefulSet) (string, bool) {
-	if sts.Status.CurrentRevision == "" || d.replicas == 0 || len(d.pods.byOrdinal) == 0 ||
+	if sts.Status.CurrentRevision == "" || d.replicas == 0 || len(d.pods.list) == 0 ||
 		d.status.Phase == v1alpha1.PhaseCompleted || d.status.Phase == v1alpha1.PhaseDegraded {
 		return "", false
 	}
-	for _, p := range d.pods.byOrdinal {
+	for _, p := range d.pods.list {
 		if history.Find(d.in.History, p.Revision) == nil {
 			return "", false
 		}
@@ -369,7 +369,7 @@ func (d *decider) timersForMinReady() {
 	if d.minReady == 0 {
 		return
 	}
-	for _, p := range d.pods.byOrdinal {
+	for _, p := range d.pods.list {
 		if p.Ready && !p.Available {
 			d.timer(p.ReadySince.Add(d.minReady).Sub(d.now))
 		}

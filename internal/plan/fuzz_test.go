@@ -91,7 +91,7 @@ func randomWorld(data []byte) plan.Input {
 		Status: appsv1.StatefulSetStatus{ObservedGeneration: 3, CurrentRevision: current, UpdateRevision: target},
 	}
 	s := plantest.NewSim(nil)
-	var pods []corev1.Pod
+	var pods []*corev1.Pod
 	revisions := []string{stable, plantest.RevisionOf("v2"), plantest.RevisionOf("v0")}
 	var history []appsv1.ControllerRevision
 	if src.next(3) == 0 {
@@ -120,7 +120,7 @@ func randomWorld(data []byte) plan.Input {
 		default:
 			pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: started}}
 		}
-		pods = append(pods, *pod)
+		pods = append(pods, pod)
 	}
 	if src.next(2) == 1 {
 		// The MaxUnavailableStatefulSet gate: the API server kept the
@@ -201,10 +201,10 @@ func checkPartition(in plan.Input, p plan.Plan) error {
 	replicas := *in.Rollout.Spec.Replicas
 	gate := sts.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable != nil
 	byOrdinal := map[int32]*corev1.Pod{}
-	for i := range in.Pods {
+	for _, pod := range in.Pods {
 		var o int32
-		if _, err := fmt.Sscanf(in.Pods[i].Name, plantest.Name+"-%d", &o); err == nil {
-			byOrdinal[o] = &in.Pods[i]
+		if _, err := fmt.Sscanf(pod.Name, plantest.Name+"-%d", &o); err == nil {
+			byOrdinal[o] = pod
 		}
 	}
 	deleted := map[string]bool{}
@@ -306,8 +306,8 @@ func checkDeletions(in plan.Input, p plan.Plan) error {
 	}
 	replicas := *in.Rollout.Spec.Replicas
 	byName := map[string]*corev1.Pod{}
-	for i := range in.Pods {
-		byName[in.Pods[i].Name] = &in.Pods[i]
+	for _, pod := range in.Pods {
+		byName[pod.Name] = pod
 	}
 	available := func(pod *corev1.Pod) bool { return pod.DeletionTimestamp == nil && plan.PodReady(pod) }
 	budgetValue := in.Rollout.Spec.Rollout.MaxUnavailableOrDefault()

@@ -23,8 +23,9 @@ type Input struct {
 	Rollout *v1alpha1.StatefulSetRollout
 	// StatefulSet is nil before the rollout's StatefulSet exists.
 	StatefulSet *appsv1.StatefulSet
-	// Pods are the pods the StatefulSet selects, in any order.
-	Pods []corev1.Pod
+	// Pods are the pods the StatefulSet selects, in any order. The planner
+	// only reads them: they may be the cache's own objects (see PodsOf).
+	Pods []*corev1.Pod
 	// History is the StatefulSet's ControllerRevisions, in any order: the
 	// templates an undo goes back to.
 	History []appsv1.ControllerRevision
@@ -189,3 +190,12 @@ const (
 	// makes the StatefulSet controller recreate a batch one pod at a time.
 	ConditionSerialBatches = "SerialBatches"
 )
+
+// PodsOf are a pod list's items as Input.Pods holds them.
+func PodsOf(list *corev1.PodList) []*corev1.Pod {
+	pods := make([]*corev1.Pod, len(list.Items))
+	for i := range list.Items {
+		pods[i] = &list.Items[i]
+	}
+	return pods
+}

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -42,48 +43,76 @@ type Pod struct {
 	NotReady NotReady
 }
 
-// pods are the StatefulSet's own pods by ordinal, judged once when observed.
+// pods are the StatefulSet's own pods, judged once when observed.
 type pods struct {
 	// set is the StatefulSet's name: an ordinal without a pod is named after it.
 	set string
 	// replicas is spec.replicas: the ordinals that should have a pod.
-	replicas  int32
-	byOrdinal map[int32]Pod
+	replicas int32
+	// list is the pods lowest ordinal first, which is also the order the
+	// view shows them in; at finds an ordinal's through index, 1 + its
+	// place in list (0: no pod), for the ordinals below the replicas, the
+	// only ones the rules ask about by ordinal. Not a map by ordinal: at a
+	// thousand pods a decision was mostly building that map, reading it
+	// and copying it out.
+	list  []Pod
+	index []int32
 }
 
 // observePods judges the StatefulSet's own pods at now. Pods another
 // controller owns, or whose ordinal can't be read, are left out: the planner
 // never acts on a pod it is not sure about. Before the StatefulSet exists
 // (sts nil) every ordinal is missing.
-func observePods(sts *appsv1.StatefulSet, observed []corev1.Pod, replicas int32, now time.Time, minReady time.Duration, gate *replication.Gate, consul *consul.Gate) pods {
-	ps := pods{replicas: replicas, byOrdinal: map[int32]Pod{}}
+func observePods(sts *appsv1.StatefulSet, observed []*corev1.Pod, replicas int32, now time.Time, minReady time.Duration, gate *replication.Gate, consul *consul.Gate) pods {
+	ps := pods{replicas: replicas}
 	if sts == nil {
 		return ps
 	}
 	ps.set = sts.Name
-	for i := range observed {
-		pod := &observed[i]
+	// The ordinals are sorted before any pod is judged: moving a Pod is
+	// copying its whole struct.
+	type own struct {
+		ordinal int32
+		pod     *corev1.Pod
+	}
+	owned := make([]own, 0, len(observed))
+	for _, pod := range observed {
 		if !metav1.IsControlledBy(pod, sts) {
 			continue
 		}
-		ordinal, ok := podOrdinal(sts.Name, pod.Name)
-		if !ok {
-			continue
+		if ordinal, ok := podOrdinal(sts.Name, pod.Name); ok {
+			owned = append(owned, own{ordinal, pod})
 		}
-		p := Pod{
-			Ref:         PodRef{Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
-			Ordinal:     ordinal,
-			Revision:    pod.Labels[appsv1.ControllerRevisionHashLabelKey],
-			Terminating: pod.DeletionTimestamp != nil,
-			ReadySince:  readySince(pod),
+	}
+	slices.SortFunc(owned, func(a, b own) int { return cmp.Compare(a.ordinal, b.ordinal) })
+	ps.list = make([]Pod, len(owned))
+	ps.index = make([]int32, max(replicas, 0))
+	for i, o := range owned {
+		if o.ordinal < replicas {
+			ps.index[o.ordinal] = int32(i) + 1
+		}
+		p := &ps.list[i]
+		*p = Pod{
+			Ref:         PodRef{Name: o.pod.Name, UID: o.pod.UID, ResourceVersion: o.pod.ResourceVersion},
+			Ordinal:     o.ordinal,
+			Revision:    o.pod.Labels[appsv1.ControllerRevisionHashLabelKey],
+			Terminating: o.pod.DeletionTimestamp != nil,
+			ReadySince:  readySince(o.pod),
 		}
 		p.Ready = !p.Terminating && !p.ReadySince.IsZero()
-		p.NotReady = WhyNotReady(pod)
-		p.Available = available(p, now, minReady) && (gate == nil || gate.Available(p.Ref.Name)) &&
+		p.NotReady = WhyNotReady(o.pod)
+		p.Available = available(*p, now, minReady) && (gate == nil || gate.Available(p.Ref.Name)) &&
 			(p.Revision != sts.Status.UpdateRevision || consul.Healthy(p.Ref.Name))
-		ps.byOrdinal[ordinal] = p
 	}
 	return ps
+}
+
+// at is the pod of an ordinal below the replicas, if it has one.
+func (ps pods) at(ordinal int32) (Pod, bool) {
+	if ordinal < 0 || int(ordinal) >= len(ps.index) || ps.index[ordinal] == 0 {
+		return Pod{}, false
+	}
+	return ps.list[ps.index[ordinal]-1], true
 }
 
 // available is the one rule for whether a pod serves, in the StatefulSet's
@@ -136,7 +165,7 @@ func (ps pods) name(ordinal int32) string { return fmt.Sprintf("%s-%d", ps.set, 
 func (ps pods) unavailable() int32 {
 	var n int32
 	for ordinal := range ps.replicas {
-		if !ps.byOrdinal[ordinal].Available {
+		if p, _ := ps.at(ordinal); !p.Available {
 			n++
 		}
 	}
@@ -146,7 +175,7 @@ func (ps pods) unavailable() int32 {
 // anyOutdated reports whether a live pod within the replicas runs another
 // revision than target.
 func (ps pods) anyOutdated(target string) bool {
-	for _, p := range ps.byOrdinal {
+	for _, p := range ps.list {
 		if !p.Terminating && p.Revision != target && p.Ordinal < ps.replicas {
 			return true
 		}
@@ -167,7 +196,7 @@ func (ps pods) inFlight(from int32, target string, deleting []PodRef) []string {
 	}
 	var names []string
 	for ordinal := from; ordinal < ps.replicas; ordinal++ {
-		p, ok := ps.byOrdinal[ordinal]
+		p, ok := ps.at(ordinal)
 		switch {
 		case !ok:
 			names = append(names, ps.name(ordinal))
@@ -184,7 +213,7 @@ func (ps pods) inFlight(from int32, target string, deleting []PodRef) []string {
 func (ps pods) actedFrom(target string, deleting []PodRef) int32 {
 	from := ps.replicas
 	for ordinal := ps.replicas - 1; ordinal >= 0; ordinal-- {
-		p, ok := ps.byOrdinal[ordinal]
+		p, ok := ps.at(ordinal)
 		if ok && !p.Terminating && p.Revision != target && !slices.ContainsFunc(deleting, func(ref PodRef) bool { return ref.Name == p.Ref.Name }) {
 			break
 		}
@@ -202,20 +231,4 @@ func (ps pods) ordinalsOf(podNames []string) []int32 {
 		}
 	}
 	return ordinals
-}
-
-// byOrdinalOrder lists the pods lowest ordinal first.
-// It sorts the ordinals, not the pods: moving a Pod is copying its whole
-// struct, and a plan lists every pod of the set (its view) at each reconcile.
-func (ps pods) byOrdinalOrder() []Pod {
-	ordinals := make([]int32, 0, len(ps.byOrdinal))
-	for o := range ps.byOrdinal {
-		ordinals = append(ordinals, o)
-	}
-	slices.Sort(ordinals)
-	out := make([]Pod, len(ordinals))
-	for i, o := range ordinals {
-		out[i] = ps.byOrdinal[o]
-	}
-	return out
 }

@@ -15,8 +15,8 @@ func TestInFlight(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	controller := true
 	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "kv", Namespace: "default", UID: "sts-uid"}}
-	pod := func(ordinal, revision string, ready, terminating bool) corev1.Pod {
-		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{
+	pod := func(ordinal, revision string, ready, terminating bool) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 			Name: "kv-" + ordinal, UID: types.UID("uid-" + ordinal),
 			Labels:          map[string]string{appsv1.ControllerRevisionHashLabelKey: revision},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "kv", UID: "sts-uid", Controller: &controller}},
@@ -31,7 +31,7 @@ func TestInFlight(t *testing.T) {
 		}
 		return p
 	}
-	observed := []corev1.Pod{
+	observed := []*corev1.Pod{
 		pod("11", "kv-new", false, false), // updated, not Ready yet
 		pod("10", "kv-new", true, false),  // done
 		pod("2", "kv-old", true, true),    // terminating

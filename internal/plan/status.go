@@ -23,7 +23,7 @@ func (d *decider) fillStatus() {
 		s.Selector = sel.String()
 	}
 	s.Replicas, s.ReadyReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0
-	for _, p := range d.pods.byOrdinal {
+	for _, p := range d.pods.list {
 		if p.Terminating {
 			continue
 		}
@@ -88,7 +88,7 @@ func (d *decider) stepName(index int32) string { return StepName(d.steps, index)
 func (d *decider) progress(goal int32, target string) {
 	var updated int32
 	for ordinal := goal; ordinal < d.replicas; ordinal++ {
-		if p := d.pods.byOrdinal[ordinal]; p.Revision == target && p.Available {
+		if p, _ := d.pods.at(ordinal); p.Revision == target && p.Available {
 			updated++
 		}
 	}
@@ -129,7 +129,7 @@ func (d *decider) stuckPods(target string) string {
 	var stuck []string
 	var unavailable []int32
 	for ordinal := range d.replicas {
-		p, ok := d.pods.byOrdinal[ordinal]
+		p, ok := d.pods.at(ordinal)
 		switch {
 		case !ok:
 			stuck = append(stuck, fmt.Sprintf("ordinal %d missing", ordinal))

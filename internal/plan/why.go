@@ -58,7 +58,7 @@ const maxReasons = 3
 func (ps pods) whyNotReady(ordinals []int32) string {
 	groups := map[NotReady][]string{}
 	for _, ordinal := range ordinals {
-		if p, ok := ps.byOrdinal[ordinal]; ok && p.NotReady.Reason != "" {
+		if p, ok := ps.at(ordinal); ok && p.NotReady.Reason != "" {
 			groups[p.NotReady] = append(groups[p.NotReady], p.Ref.Name)
 		}
 	}

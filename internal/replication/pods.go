@@ -48,7 +48,7 @@ type Gate struct {
 }
 
 // NewGate is the gate of a rollout with spec.replication; nil without it.
-func NewGate(rollout *v1alpha1.StatefulSetRollout, pods []corev1.Pod) *Gate {
+func NewGate(rollout *v1alpha1.StatefulSetRollout, pods []*corev1.Pod) *Gate {
 	spec := rollout.Spec.Replication
 	if spec == nil {
 		return nil
@@ -60,8 +60,8 @@ func NewGate(rollout *v1alpha1.StatefulSetRollout, pods []corev1.Pod) *Gate {
 		}
 	}
 	container := Container(*spec, rollout.Spec.Template.Spec)
-	for i := range pods {
-		if m, ok := MemberOf(rollout.Name, &pods[i], container); ok {
+	for _, pod := range pods {
+		if m, ok := MemberOf(rollout.Name, pod, container); ok {
 			g.incarnation[m.Name] = m.Incarnation
 		}
 	}

@@ -138,11 +138,13 @@ func BenchmarkNativeMaxUnavailable(b *testing.B) {
 	w := e2eutil.WatchPods(b, e.cluster.RestConfig(), ns, sts.Name, int(replicas))
 
 	progress("native RollingUpdate of %d pods, %d at a time", replicas, budget)
+	cpuBefore := e.cpu(nil)
 	start := time.Now()
 	e2eutil.SetImage(b, e.client, sts, "v2")
 	done, finished := e.waitNativeUpdated(b, sts, 30*time.Minute)
+	cpu := e.cpu(nil).minus(cpuBefore)
 	f := pipelineOf(b, w, done.Status.UpdateRevision, budget, start, finished)
-	results.set(func(s *figureSet) { s.nativeParallel = &f })
+	results.set(func(s *figureSet) { s.nativeParallel, s.nativeParallelCPU = &f, &cpu })
 	progress("native update done in %s", f.total.Round(time.Millisecond))
 	b.ReportMetric(float64(f.total.Nanoseconds()), "ns/op")
 	b.ReportMetric(f.total.Seconds(), "total-s")
@@ -299,9 +301,14 @@ type cpuUse struct {
 	machineAll  time.Duration
 }
 
+// cpu reads the CPU time used so far by each process of the cluster, the
+// benchmark and op (none when nil), and by the whole machine.
 func (e *env) cpu(op *operator) cpuUse {
 	u := cpuUse{at: time.Now(), byProcess: map[string]time.Duration{}}
-	pids := map[string]int{"sroll-operator": op.PID(), "benchmark (watchers, polling)": os.Getpid()}
+	pids := map[string]int{"benchmark (watchers, polling)": os.Getpid()}
+	if op != nil {
+		pids["sroll-operator"] = op.PID()
+	}
 	for _, p := range e.cluster.Processes() {
 		pids[p.Name] = p.PID
 	}

@@ -22,7 +22,9 @@ type figureSet struct {
 	native  *nativeFigures
 	// nativeParallel is the native controller with maxUnavailable.
 	nativeParallel *pipelineFigures
-	many           *manyFigures
+	// nativeParallelCPU is the CPU the machine used during it.
+	nativeParallelCPU *cpuUse
+	many              *manyFigures
 }
 
 var results figureSet
@@ -231,29 +233,58 @@ func (s *figureSet) print(out io.Writer, took time.Duration) {
 	}
 	if f := s.rollout; f != nil && f.cpu.machineAll > 0 {
 		fmt.Fprintln(out)
-		wall := f.total
-		fmt.Fprintf(out, "CPU used during the %d-pod rollout (%s wall, %d cores: %.0f core-seconds available; "+
-			"the whole machine was busy %.0f%% of them):\n\n",
-			f.replicas, secs(wall), runtime.NumCPU(), f.cpu.machineAll.Seconds(),
-			100*f.cpu.machineBusy.Seconds()/f.cpu.machineAll.Seconds())
-		names := make([]string, 0, len(f.cpu.byProcess))
-		for name := range f.cpu.byProcess {
-			names = append(names, name)
-		}
-		slices.SortFunc(names, func(a, b string) int { return int(f.cpu.byProcess[b] - f.cpu.byProcess[a]) })
-		var cpuRows [][]string
-		var sum time.Duration
-		for _, name := range names {
-			t := f.cpu.byProcess[name]
-			sum += t
-			cpuRows = append(cpuRows, []string{name, fmt.Sprintf("%.1f s", t.Seconds()), fmt.Sprintf("%.0f%%", 100*t.Seconds()/wall.Seconds())})
-		}
-		other := f.cpu.machineBusy - sum
-		cpuRows = append(cpuRows, []string{"everything else on the machine", fmt.Sprintf("%.1f s", other.Seconds()),
-			fmt.Sprintf("%.0f%%", 100*other.Seconds()/wall.Seconds())})
-		printTable(out, []string{"Process", "CPU time", "of one core"}, cpuRows)
+		printCPU(out, f, s.nativeParallelCPU)
 	}
 	fmt.Fprintln(out)
+}
+
+// printCPU is the CPU each process used during sroll's rollout and, when
+// measured, during the native controller's update of as many pods: the
+// machine is saturated in both, so what one run uses more slows its pods.
+func printCPU(out io.Writer, f *rolloutFigures, native *cpuUse) {
+	busy := func(u cpuUse) string {
+		return fmt.Sprintf("%.0f%%", 100*u.machineBusy.Seconds()/u.machineAll.Seconds())
+	}
+	fmt.Fprintf(out, "CPU used during the %d-pod rollout (%s wall, %d cores: %.0f core-seconds available; "+
+		"the whole machine was busy %s of them)", f.replicas, secs(f.total), runtime.NumCPU(), f.cpu.machineAll.Seconds(), busy(f.cpu))
+	header := []string{"Process", "CPU time", "of one core"}
+	if native != nil {
+		fmt.Fprintf(out, " and during the native update (%s wall, busy %s)", secs(native.machineAll/time.Duration(runtime.NumCPU())), busy(*native))
+		header = append(header, "native: CPU time", "of one core")
+	}
+	fmt.Fprint(out, ":\n\n")
+	names := make([]string, 0, len(f.cpu.byProcess))
+	for name := range f.cpu.byProcess {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, func(a, b string) int { return int(f.cpu.byProcess[b] - f.cpu.byProcess[a]) })
+	cell := func(t, wall time.Duration) []string {
+		return []string{fmt.Sprintf("%.1f s", t.Seconds()), fmt.Sprintf("%.0f%%", 100*t.Seconds()/wall.Seconds())}
+	}
+	var rows [][]string
+	row := func(name string, sroll time.Duration, native *cpuUse, nativeT time.Duration) {
+		r := append([]string{name}, cell(sroll, f.total)...)
+		if native != nil {
+			r = append(r, cell(nativeT, native.machineAll/time.Duration(runtime.NumCPU()))...)
+		}
+		rows = append(rows, r)
+	}
+	var sum, nativeSum time.Duration
+	for _, name := range names {
+		var t time.Duration
+		if native != nil {
+			t = native.byProcess[name]
+			nativeSum += t
+		}
+		sum += f.cpu.byProcess[name]
+		row(name, f.cpu.byProcess[name], native, t)
+	}
+	var nativeOther time.Duration
+	if native != nil {
+		nativeOther = native.machineBusy - nativeSum
+	}
+	row("everything else on the machine", f.cpu.machineBusy-sum, native, nativeOther)
+	printTable(out, header, rows)
 }
 
 // printTable writes a markdown table with its columns aligned, so it reads

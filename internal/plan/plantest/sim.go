@@ -124,7 +124,7 @@ func (s *Sim) Input() plan.Input {
 	if s.sts != nil {
 		in.StatefulSet = s.sts.DeepCopy()
 		for _, ordinal := range s.ordinals() {
-			in.Pods = append(in.Pods, *s.pods[ordinal].DeepCopy())
+			in.Pods = append(in.Pods, s.pods[ordinal].DeepCopy())
 		}
 	}
 	in.Replication = replication.NewGate(in.Rollout, in.Pods)
