@@ -65,7 +65,7 @@ func (s *session) readModel(ctx context.Context, name string, now time.Time) (*v
 	m.Update = modelRevision(r.Status.UpdateRevision, revisions, pods)
 	// The batch in flight and the counts are the planner's answer for the
 	// world just read, as the operator and the notifier have it.
-	p := plan.Decide(plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, Replication: replication.NewGate(r, pods), Now: now})
+	p := plan.Decide(plan.Input{Rollout: r, StatefulSet: sts, Pods: plan.FactsOfEach(pods), Replication: replication.NewGate(r, pods), Now: now})
 	m.Counts = render.Counts{
 		Live: p.Status.Replicas, Updated: p.Status.UpdatedReplicas,
 		UpdatedAvailable: p.Status.UpdatedReadyReplicas, Ready: p.Status.ReadyReplicas,

@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/sroll-dev/sroll/internal/plan"
 )
 
 // deletions remembers the pods this operator deleted until the cache shows
@@ -36,15 +38,15 @@ func (d *deletions) expect(rollout types.NamespacedName, uid types.UID, at time.
 }
 
 // observe marks every pod deleted but still shown running as terminating
-// since its deletion (a marked copy takes its place in pods), and forgets the deletions pods already
-// show. A pod is identified by its UID, so a pod recreated under the same
+// since its deletion (a marked copy, and its facts, take its place), and
+// forgets the deletions pods already show. A pod is identified by its UID, so a pod recreated under the same
 // name is not mistaken for the deleted one.
-func (d *deletions) observe(rollout types.NamespacedName, pods []*corev1.Pod) []*corev1.Pod {
+func (d *deletions) observe(rollout types.NamespacedName, pods []*corev1.Pod, facts []plan.PodFacts) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	pending := d.pending[rollout]
 	if len(pending) == 0 {
-		return pods
+		return
 	}
 	listed := make(map[types.UID]bool, len(pending))
 	for i, pod := range pods {
@@ -61,7 +63,7 @@ func (d *deletions) observe(rollout types.NamespacedName, pods []*corev1.Pod) []
 		// enough, only a field of the pod itself changes.
 		marked := *pod
 		marked.DeletionTimestamp = &metav1.Time{Time: at}
-		pods[i] = &marked
+		pods[i], facts[i] = &marked, plan.FactsOf(&marked)
 	}
 	for uid := range pending {
 		if !listed[uid] {
@@ -71,7 +73,6 @@ func (d *deletions) observe(rollout types.NamespacedName, pods []*corev1.Pod) []
 	if len(pending) == 0 {
 		delete(d.pending, rollout)
 	}
-	return pods
 }
 
 // forget drops the deletions of a rollout that no longer exists.

@@ -18,21 +18,22 @@ import (
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
-// listPods returns the pods the StatefulSet selects. The cache holds only
+// listPods returns the pods the StatefulSet selects, and their facts. The cache holds only
 // pods labelled sroll.dev/rollout (see CacheOptions); they are read as its
 // pod watch delivered them (rolloutPods), or listed from it when the
 // reconciler was built without a manager (tests). Until every pod of the StatefulSet
 // carries the rollout's label, which is right after an adoption or during a
 // rollback to a revision from before it, the pods are read from the API
 // server instead.
-func (r *Reconciler) listPods(ctx context.Context, sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) ([]*corev1.Pod, error) {
+func (r *Reconciler) listPods(ctx context.Context, sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) ([]*corev1.Pod, []plan.PodFacts, error) {
 	selector, err := metav1.LabelSelectorAsSelector(sts.Spec.Selector)
 	if err != nil {
-		return nil, fmt.Errorf("selector of StatefulSet %s: %w", sts.Name, err)
+		return nil, nil, fmt.Errorf("selector of StatefulSet %s: %w", sts.Name, err)
 	}
 	rollout, labelled := podsLabelled(sts, revisions)
 	if labelled && r.pods != nil {
-		return r.pods.of(sts.Namespace, rollout, selector), nil
+		pods, facts := r.pods.of(sts.Namespace, rollout, selector)
+		return pods, facts, nil
 	}
 	opts := []client.ListOption{client.InNamespace(sts.Namespace), client.MatchingLabelsSelector{Selector: selector}}
 	var reader client.Reader = r.Client
@@ -41,9 +42,10 @@ func (r *Reconciler) listPods(ctx context.Context, sts *appsv1.StatefulSet, revi
 	}
 	var list corev1.PodList
 	if err := reader.List(ctx, &list, opts...); err != nil {
-		return nil, fmt.Errorf("list pods: %w", err)
+		return nil, nil, fmt.Errorf("list pods: %w", err)
 	}
-	return plan.PodsOf(&list), nil
+	pods := plan.PodsOf(&list)
+	return pods, plan.FactsOfEach(pods), nil
 }
 
 // podsLabelled says whether every pod of sts carries the rollout label its

@@ -89,7 +89,9 @@ type observed struct {
 	sts       *appsv1.StatefulSet
 	revisions []appsv1.ControllerRevision
 	// pods may be the cache's own objects: read them, never write.
-	pods []*corev1.Pod
+	// facts[i] are the planner's facts of pods[i].
+	pods  []*corev1.Pod
+	facts []plan.PodFacts
 }
 
 // Reconcile reads the rollout's world, asks the planner what to do and does it.
@@ -169,7 +171,7 @@ func (r *Reconciler) decideAndApply(ctx context.Context, rollout *v1alpha1.State
 	in := plan.Input{
 		Rollout:     measured,
 		StatefulSet: obs.sts,
-		Pods:        obs.pods,
+		Pods:        obs.facts,
 		History:     obs.revisions,
 		Replication: replication.NewGate(rollout, obs.pods),
 		Consul:      gate,
@@ -227,10 +229,10 @@ func (r *Reconciler) observe(ctx context.Context, rollout *v1alpha1.StatefulSetR
 	if obs.revisions, err = history.List(ctx, r, &sts); err != nil {
 		return obs, err
 	}
-	if obs.pods, err = r.listPods(ctx, &sts, obs.revisions); err != nil {
+	if obs.pods, obs.facts, err = r.listPods(ctx, &sts, obs.revisions); err != nil {
 		return obs, err
 	}
-	obs.pods = r.deletions.observe(client.ObjectKeyFromObject(rollout), obs.pods)
+	r.deletions.observe(client.ObjectKeyFromObject(rollout), obs.pods, obs.facts)
 	return obs, nil
 }
 

@@ -118,7 +118,7 @@ func TestDeletePodsHonoursPreconditions(t *testing.T) {
 	if err := f.r.Get(ctx, client.ObjectKeyFromObject(changed), &corev1.Pod{}); err != nil {
 		t.Errorf("the pod that changed since it was observed was deleted: %v", err)
 	}
-	stale := f.r.deletions.observe(client.ObjectKeyFromObject(rollout), []*corev1.Pod{current})
+	stale := observe(t, &f.r.deletions, client.ObjectKeyFromObject(rollout), []*corev1.Pod{current})
 	if stale[0].DeletionTimestamp == nil {
 		t.Error("the deletion was not remembered for a stale cache")
 	}
@@ -155,7 +155,7 @@ func TestDeletePodsTakesADeletionByAnotherAsDone(t *testing.T) {
 	stale := []*corev1.Pod{terminating.DeepCopy(), replaced.DeepCopy()}
 	stale[0].DeletionTimestamp = nil
 	stale[1].UID = "uid-1"
-	for _, pod := range f.r.deletions.observe(client.ObjectKeyFromObject(rollout), stale) {
+	for _, pod := range observe(t, &f.r.deletions, client.ObjectKeyFromObject(rollout), stale) {
 		if pod.DeletionTimestamp == nil {
 			t.Errorf("%s (%s), deleted by another, would count as available in a stale cache", pod.Name, pod.UID)
 		}

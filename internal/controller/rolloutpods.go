@@ -16,14 +16,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
 )
 
 // rolloutPods are the cached pods of each rollout (by namespace and
 // sroll.dev/rollout label), the cache's own objects as its informer hands
-// them to event handlers. A cache List copies every pod into the list it
-// fills: at a thousand pods a megabyte per reconcile, which was a sixth of
-// the operator's CPU and most of its garbage. Nothing in the operator writes
-// into these objects (the planner only reads, deletions.observe marks a
+// them to event handlers, each with its facts for the planner, taken once
+// per version of the pod (plan.PodFacts). A cache List copies every pod
+// into the list it fills: at a thousand pods a megabyte per reconcile,
+// which was a sixth of the operator's CPU and most of its garbage. Nothing
+// in the operator writes into these objects (deletions.observe marks a
 // copy).
 //
 // The pod watch's handler (handler) keeps them, then enqueues the pod's
@@ -34,7 +36,7 @@ type rolloutPods struct {
 	clock clock.PassiveClock
 	mu    sync.RWMutex
 	// byRollout holds each rollout's pods by name.
-	byRollout map[types.NamespacedName]map[string]*corev1.Pod
+	byRollout map[types.NamespacedName]map[string]podEntry
 	// quietUntil is, for each rollout woken by a pod event, the end of
 	// the podEventWindow it opened.
 	quietUntil map[reconcile.Request]time.Time
@@ -50,23 +52,30 @@ type rolloutPods struct {
 // 5.9 s of CPU). A freed slot waits at most this long for its deletion.
 const podEventWindow = 50 * time.Millisecond
 
+type podEntry struct {
+	pod   *corev1.Pod
+	facts plan.PodFacts
+}
+
 func rolloutOfLabel(pod client.Object) types.NamespacedName {
 	return types.NamespacedName{Namespace: pod.GetNamespace(), Name: pod.GetLabels()[v1alpha1.LabelRollout]}
 }
 
 // of are the pods labelled for rollout in namespace that selector selects,
-// in no order.
-func (rp *rolloutPods) of(namespace, rollout string, selector labels.Selector) []*corev1.Pod {
+// in no order, and their facts (facts[i] are pods[i]'s).
+func (rp *rolloutPods) of(namespace, rollout string, selector labels.Selector) (pods []*corev1.Pod, facts []plan.PodFacts) {
 	rp.mu.RLock()
 	defer rp.mu.RUnlock()
 	held := rp.byRollout[types.NamespacedName{Namespace: namespace, Name: rollout}]
-	pods := make([]*corev1.Pod, 0, len(held))
-	for _, pod := range held {
-		if selector.Matches(labels.Set(pod.Labels)) {
-			pods = append(pods, pod)
+	pods = make([]*corev1.Pod, 0, len(held))
+	facts = make([]plan.PodFacts, 0, len(held))
+	for _, e := range held {
+		if selector.Matches(labels.Set(e.pod.Labels)) {
+			pods = append(pods, e.pod)
+			facts = append(facts, e.facts)
 		}
 	}
-	return pods
+	return pods, facts
 }
 
 func (rp *rolloutPods) set(pod *corev1.Pod) {
@@ -74,12 +83,12 @@ func (rp *rolloutPods) set(pod *corev1.Pod) {
 	defer rp.mu.Unlock()
 	key := rolloutOfLabel(pod)
 	if rp.byRollout == nil {
-		rp.byRollout = map[types.NamespacedName]map[string]*corev1.Pod{}
+		rp.byRollout = map[types.NamespacedName]map[string]podEntry{}
 	}
 	if rp.byRollout[key] == nil {
-		rp.byRollout[key] = map[string]*corev1.Pod{}
+		rp.byRollout[key] = map[string]podEntry{}
 	}
-	rp.byRollout[key][pod.Name] = pod
+	rp.byRollout[key][pod.Name] = podEntry{pod: pod, facts: plan.FactsOf(pod)}
 }
 
 // remove forgets pod, unless a pod of the same name and another UID took its
@@ -89,7 +98,7 @@ func (rp *rolloutPods) remove(pod *corev1.Pod) {
 	defer rp.mu.Unlock()
 	key := rolloutOfLabel(pod)
 	held := rp.byRollout[key]
-	if p, ok := held[pod.Name]; !ok || p.UID != pod.UID {
+	if e, ok := held[pod.Name]; !ok || e.pod.UID != pod.UID {
 		return
 	}
 	delete(held, pod.Name)

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/sroll-dev/sroll/api/v1alpha1"
+	"github.com/sroll-dev/sroll/internal/plan"
 )
 
 func TestRolloutPodsFollowThePodWatch(t *testing.T) {
@@ -34,8 +35,12 @@ func TestRolloutPodsFollowThePodWatch(t *testing.T) {
 	selector := labels.SelectorFromSet(labels.Set{"app": "kv"})
 	names := func() []string {
 		var out []string
-		for _, pod := range rp.of("default", "kv", selector) {
+		pods, facts := rp.of("default", "kv", selector)
+		for i, pod := range pods {
 			out = append(out, pod.Name+"/"+string(pod.UID))
+			if facts[i] != plan.FactsOf(pod) {
+				t.Errorf("the facts held for %s are not its own", pod.Name)
+			}
 		}
 		slices.Sort(out)
 		return out
@@ -49,7 +54,7 @@ func TestRolloutPodsFollowThePodWatch(t *testing.T) {
 	if got, want := names(), []string{"kv-0/uid-0", "kv-1/uid-1"}; !slices.Equal(got, want) {
 		t.Errorf("pods of kv = %v, want %v: its own label, selected", got, want)
 	}
-	if got := rp.of("default", "kv", selector); len(got) > 0 && got[0] != kv0 && got[0] != kv1 {
+	if got, _ := rp.of("default", "kv", selector); len(got) > 0 && got[0] != kv0 && got[0] != kv1 {
 		t.Errorf("pods of kv are copies, want the objects the watch delivered")
 	}
 	if q.Len() != 2 {
@@ -71,8 +76,8 @@ func TestRolloutPodsFollowThePodWatch(t *testing.T) {
 	if got := names(); len(got) != 0 {
 		t.Errorf("pods of kv = %v, want none: one relabelled, one deleted", got)
 	}
-	if got := len(rp.of("default", "other", selector)); got != 2 {
-		t.Errorf("pods of other = %d, want 2", got)
+	if got, _ := rp.of("default", "other", selector); len(got) != 2 {
+		t.Errorf("pods of other = %d, want 2", len(got))
 	}
 }
 

@@ -3,8 +3,6 @@ package plan_test
 import (
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
-
 	"github.com/sroll-dev/sroll/internal/plan"
 	"github.com/sroll-dev/sroll/internal/plan/plantest"
 )
@@ -29,7 +27,7 @@ func TestTemplateAheadWaitsForAPodOnAnUnknownRevision(t *testing.T) {
 	if got := plan.Decide(in).Delete; len(got) == 0 {
 		t.Fatalf("every pod on a known revision: no deletion planned, want the first batch")
 	}
-	in.Pods[0].Labels = map[string]string{appsv1.ControllerRevisionHashLabelKey: plantest.RevisionOf("v2")}
+	in.Pods[0].Revision = plantest.RevisionOf("v2")
 	if got := plan.Decide(in).Delete; len(got) != 0 {
 		t.Errorf("a pod on a revision the history does not show: planned deletions %v, want none until the StatefulSet controller reports", got)
 	}

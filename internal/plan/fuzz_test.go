@@ -128,7 +128,7 @@ func randomWorld(data []byte) plan.Input {
 		one := intstr.FromInt32(1)
 		sts.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = &one
 	}
-	return plan.Input{Rollout: r, StatefulSet: sts, Pods: pods, History: history, Now: now}
+	return plan.Input{Rollout: r, StatefulSet: sts, Pods: plan.FactsOfEach(pods), History: history, Now: now}
 }
 
 // templateOf is the rollout's template at image.
@@ -200,10 +200,10 @@ func checkPartition(in plan.Input, p plan.Plan) error {
 	}
 	replicas := *in.Rollout.Spec.Replicas
 	gate := sts.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable != nil
-	byOrdinal := map[int32]*corev1.Pod{}
+	byOrdinal := map[int32]plan.PodFacts{}
 	for _, pod := range in.Pods {
 		var o int32
-		if _, err := fmt.Sscanf(pod.Name, plantest.Name+"-%d", &o); err == nil {
+		if _, err := fmt.Sscanf(pod.Ref.Name, plantest.Name+"-%d", &o); err == nil {
 			byOrdinal[o] = pod
 		}
 	}
@@ -213,7 +213,7 @@ func checkPartition(in plan.Input, p plan.Plan) error {
 	}
 	live := func(o int32) bool {
 		pod, ok := byOrdinal[o]
-		return ok && pod.DeletionTimestamp == nil && pod.Labels[appsv1.ControllerRevisionHashLabelKey] != target && !deleted[pod.Name]
+		return ok && !pod.Terminating && pod.Revision != target && !deleted[pod.Ref.Name]
 	}
 	was := *sts.Spec.UpdateStrategy.RollingUpdate.Partition
 	var left int32
@@ -305,11 +305,11 @@ func checkDeletions(in plan.Input, p plan.Plan) error {
 		return fmt.Errorf("deletes pods while the template changes")
 	}
 	replicas := *in.Rollout.Spec.Replicas
-	byName := map[string]*corev1.Pod{}
+	byName := map[string]plan.PodFacts{}
 	for _, pod := range in.Pods {
-		byName[pod.Name] = pod
+		byName[pod.Ref.Name] = pod
 	}
-	available := func(pod *corev1.Pod) bool { return pod.DeletionTimestamp == nil && plan.PodReady(pod) }
+	available := func(pod plan.PodFacts) bool { return !pod.Terminating && !pod.ReadySince.IsZero() }
 	budgetValue := in.Rollout.Spec.Rollout.MaxUnavailableOrDefault()
 	if p.Status.RollbackReason != "" {
 		budgetValue = in.Rollout.Spec.Rollout.RollbackMaxUnavailableOrDefault()
@@ -333,13 +333,13 @@ func checkDeletions(in plan.Input, p plan.Plan) error {
 		}
 		pod, ok := byName[ref.Name]
 		switch {
-		case !ok || pod.UID != ref.UID || pod.ResourceVersion != ref.ResourceVersion:
+		case !ok || pod.Ref.UID != ref.UID || pod.Ref.ResourceVersion != ref.ResourceVersion:
 			return fmt.Errorf("deletes %s, which was not observed at that version", ref.Name)
-		case pod.DeletionTimestamp != nil:
+		case pod.Terminating:
 			return fmt.Errorf("deletes %s, which is already terminating", ref.Name)
-		case pod.Labels[appsv1.ControllerRevisionHashLabelKey] == target:
+		case pod.Revision == target:
 			return fmt.Errorf("deletes %s, which already runs the target revision", ref.Name)
-		case target != sts.Status.UpdateRevision && !known[pod.Labels[appsv1.ControllerRevisionHashLabelKey]]:
+		case target != sts.Status.UpdateRevision && !known[pod.Revision]:
 			return fmt.Errorf("deletes %s, on a revision the history does not show, before the template is observed", ref.Name)
 		case o < p.Partition && sts.Status.CurrentRevision != target:
 			return fmt.Errorf("deletes %s below the partition %d: it would come back outdated", ref.Name, p.Partition)

@@ -23,9 +23,8 @@ type Input struct {
 	Rollout *v1alpha1.StatefulSetRollout
 	// StatefulSet is nil before the rollout's StatefulSet exists.
 	StatefulSet *appsv1.StatefulSet
-	// Pods are the pods the StatefulSet selects, in any order. The planner
-	// only reads them: they may be the cache's own objects (see PodsOf).
-	Pods []*corev1.Pod
+	// Pods are the facts of the pods the StatefulSet selects, in any order.
+	Pods []PodFacts
 	// History is the StatefulSet's ControllerRevisions, in any order: the
 	// templates an undo goes back to.
 	History []appsv1.ControllerRevision

@@ -11,10 +11,57 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sroll-dev/sroll/internal/consul"
 	"github.com/sroll-dev/sroll/internal/replication"
 )
+
+// PodFacts are what the planner reads of a pod, taken from it once
+// (FactsOf). A decision reads every pod of the rollout, and a pod's
+// conditions, labels and owners are spread over the heap: at a thousand
+// pods that reading was most of a decision. The operator takes the facts of
+// each version of a pod once, when its watch tells of it, and a decision
+// reads them in a row.
+type PodFacts struct {
+	Ref PodRef
+	// Controller is the UID of the pod's controlling owner, if it has one
+	// (controlled).
+	Controller types.UID
+	controlled bool
+	// Revision is the pod's controller-revision-hash label.
+	Revision    string
+	Terminating bool
+	// ReadySince is when the pod's Ready condition last became True (zero
+	// while it is not).
+	ReadySince time.Time
+	// NotReady is why the pod is not Ready, as the API reports it.
+	NotReady NotReady
+}
+
+// FactsOf are the facts of pod.
+func FactsOf(pod *corev1.Pod) PodFacts {
+	f := PodFacts{
+		Ref:         PodRef{Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
+		Revision:    pod.Labels[appsv1.ControllerRevisionHashLabelKey],
+		Terminating: pod.DeletionTimestamp != nil,
+		ReadySince:  readySince(pod),
+		NotReady:    WhyNotReady(pod),
+	}
+	if owner := metav1.GetControllerOfNoCopy(pod); owner != nil {
+		f.Controller, f.controlled = owner.UID, true
+	}
+	return f
+}
+
+// FactsOfEach are the facts of each of pods, in their order.
+func FactsOfEach(pods []*corev1.Pod) []PodFacts {
+	facts := make([]PodFacts, len(pods))
+	for i, pod := range pods {
+		facts[i] = FactsOf(pod)
+	}
+	return facts
+}
 
 // Pod is one of the StatefulSet's pods as the planner judged it when it was
 // observed. Everything that reads a pod (the budget, the step, the batch in
@@ -25,22 +72,16 @@ import (
 //     replication role, healthy in Consul) feeds its observation into
 //     observePods and a term into available;
 //   - why a pod is not available (unschedulable, ImagePullBackOff,
-//     CrashLoopBackOff, as the API reports it) is one more field set here,
-//     which messages and the plugin then show.
+//     CrashLoopBackOff, as the API reports it) is one more field of
+//     PodFacts, which messages and the plugin then show.
 type Pod struct {
-	Ref     PodRef
+	PodFacts
 	Ordinal int32
-	// Revision is the pod's controller-revision-hash label.
-	Revision    string
-	Terminating bool
-	// Ready is the pod's Ready condition right now; ReadySince is when it
-	// last became Ready (zero when it is not).
-	Ready      bool
-	ReadySince time.Time
+	// Ready is the pod's Ready condition right now (never while
+	// terminating).
+	Ready bool
 	// Available is what the disruption budget counts: see available.
 	Available bool
-	// NotReady is why the pod is not Ready, as the API reports it.
-	NotReady NotReady
 }
 
 // pods are the StatefulSet's own pods, judged once when observed.
@@ -63,7 +104,7 @@ type pods struct {
 // controller owns, or whose ordinal can't be read, are left out: the planner
 // never acts on a pod it is not sure about. Before the StatefulSet exists
 // (sts nil) every ordinal is missing.
-func observePods(sts *appsv1.StatefulSet, observed []*corev1.Pod, replicas int32, now time.Time, minReady time.Duration, gate *replication.Gate, consul *consul.Gate) pods {
+func observePods(sts *appsv1.StatefulSet, observed []PodFacts, replicas int32, now time.Time, minReady time.Duration, gate *replication.Gate, consul *consul.Gate) pods {
 	ps := pods{replicas: replicas}
 	if sts == nil {
 		return ps
@@ -73,15 +114,16 @@ func observePods(sts *appsv1.StatefulSet, observed []*corev1.Pod, replicas int32
 	// copying its whole struct.
 	type own struct {
 		ordinal int32
-		pod     *corev1.Pod
+		facts   *PodFacts
 	}
 	owned := make([]own, 0, len(observed))
-	for _, pod := range observed {
-		if !metav1.IsControlledBy(pod, sts) {
+	for i := range observed {
+		f := &observed[i]
+		if !f.controlled || f.Controller != sts.UID {
 			continue
 		}
-		if ordinal, ok := podOrdinal(sts.Name, pod.Name); ok {
-			owned = append(owned, own{ordinal, pod})
+		if ordinal, ok := podOrdinal(sts.Name, f.Ref.Name); ok {
+			owned = append(owned, own{ordinal, f})
 		}
 	}
 	slices.SortFunc(owned, func(a, b own) int { return cmp.Compare(a.ordinal, b.ordinal) })
@@ -92,15 +134,8 @@ func observePods(sts *appsv1.StatefulSet, observed []*corev1.Pod, replicas int32
 			ps.index[o.ordinal] = int32(i) + 1
 		}
 		p := &ps.list[i]
-		*p = Pod{
-			Ref:         PodRef{Name: o.pod.Name, UID: o.pod.UID, ResourceVersion: o.pod.ResourceVersion},
-			Ordinal:     o.ordinal,
-			Revision:    o.pod.Labels[appsv1.ControllerRevisionHashLabelKey],
-			Terminating: o.pod.DeletionTimestamp != nil,
-			ReadySince:  readySince(o.pod),
-		}
+		*p = Pod{PodFacts: *o.facts, Ordinal: o.ordinal}
 		p.Ready = !p.Terminating && !p.ReadySince.IsZero()
-		p.NotReady = WhyNotReady(o.pod)
 		p.Available = available(*p, now, minReady) && (gate == nil || gate.Available(p.Ref.Name)) &&
 			(p.Revision != sts.Status.UpdateRevision || consul.Healthy(p.Ref.Name))
 	}

@@ -43,18 +43,18 @@ func TestInFlight(t *testing.T) {
 		// kv-8 is gone: deleted and not recreated yet.
 	}
 	deleting := []PodRef{{Name: "kv-9"}}
-	got := observePods(sts, observed, 12, now, 0, nil, nil).inFlight(0, "kv-new", deleting)
+	got := observePods(sts, FactsOfEach(observed), 12, now, 0, nil, nil).inFlight(0, "kv-new", deleting)
 	if want := []string{"kv-2", "kv-8", "kv-9", "kv-11"}; !slices.Equal(got, want) {
 		t.Errorf("inFlight = %v, want %v (by ordinal)", got, want)
 	}
 	// Ready for a minute is not yet available under minReadySeconds=120:
 	// kv-10 is still on its way.
-	got = observePods(sts, observed, 12, now, 2*time.Minute, nil, nil).inFlight(0, "kv-new", deleting)
+	got = observePods(sts, FactsOfEach(observed), 12, now, 2*time.Minute, nil, nil).inFlight(0, "kv-new", deleting)
 	if want := []string{"kv-2", "kv-8", "kv-9", "kv-10", "kv-11"}; !slices.Equal(got, want) {
 		t.Errorf("inFlight with minReadySeconds = %v, want %v", got, want)
 	}
 	// From an ordinal up, as a step counts its own pods.
-	got = observePods(sts, observed, 12, now, 0, nil, nil).inFlight(9, "kv-new", deleting)
+	got = observePods(sts, FactsOfEach(observed), 12, now, 0, nil, nil).inFlight(9, "kv-new", deleting)
 	if want := []string{"kv-9", "kv-11"}; !slices.Equal(got, want) {
 		t.Errorf("inFlight from 9 = %v, want %v", got, want)
 	}

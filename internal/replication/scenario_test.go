@@ -156,7 +156,7 @@ func replicationCommands(s *plantest.Sim, w *world, t *testing.T, d *datadriven.
 func (w *world) round(s *plantest.Sim, crash bool) (replication.Decision, plan.Plan) {
 	t := w.t
 	p := s.Plan()
-	in := s.Input()
+	pods := s.Pods()
 	leaving := map[string]bool{}
 	for _, ref := range p.Delete {
 		leaving[ref.Name] = true
@@ -172,7 +172,7 @@ func (w *world) round(s *plantest.Sim, crash bool) (replication.Decision, plan.P
 	spec := s.Rollout.Spec
 	var members []replication.Member
 	incarnations := map[string]string{}
-	for _, pod := range in.Pods {
+	for _, pod := range pods {
 		o, _ := strconv.Atoi(strings.TrimPrefix(pod.Name, plantest.Name+"-"))
 		members = append(members, replication.Member{
 			Name: pod.Name, Ordinal: int32(o), Incarnation: string(pod.UID), Running: pod.DeletionTimestamp == nil,
@@ -247,7 +247,7 @@ func (w *world) replicate(s *plantest.Sim, maxRounds int) string {
 
 func (w *world) describeApps(s *plantest.Sim) string {
 	var b strings.Builder
-	for _, pod := range s.Input().Pods {
+	for _, pod := range s.Pods() {
 		a, ok := w.running(pod.Name, string(pod.UID))
 		if !ok {
 			fmt.Fprintf(&b, "%s: stopped\n", pod.Name)

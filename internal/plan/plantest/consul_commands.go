@@ -100,7 +100,7 @@ func (c *simConsul) watch(s *Sim, in plan.Input, p plan.Plan) {
 		return
 	}
 	gate := in.Consul
-	for _, id := range gate.Undrained(in.Pods) {
+	for _, id := range gate.Undrained(s.Pods()) {
 		c.instance(id).drain = nil
 	}
 	for _, name := range p.Handover {

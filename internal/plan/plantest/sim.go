@@ -121,18 +121,28 @@ func (s *Sim) Input() plan.Input {
 	for i := range s.history {
 		in.History = append(in.History, *s.history[i].DeepCopy())
 	}
+	var pods []*corev1.Pod
 	if s.sts != nil {
 		in.StatefulSet = s.sts.DeepCopy()
-		for _, ordinal := range s.ordinals() {
-			in.Pods = append(in.Pods, s.pods[ordinal].DeepCopy())
-		}
+		pods = s.Pods()
+		in.Pods = plan.FactsOfEach(pods)
 	}
-	in.Replication = replication.NewGate(in.Rollout, in.Pods)
+	in.Replication = replication.NewGate(in.Rollout, pods)
 	in.Snapshot = s.decideSnapshots(in)
 	if s.consul != nil {
-		in.Consul = consul.NewGate(in.Rollout, s.consul.observation(s), in.Pods, s.Now)
+		in.Consul = consul.NewGate(in.Rollout, s.consul.observation(s), pods, s.Now)
 	}
 	return in
+}
+
+// Pods are copies of the StatefulSet's pods, lowest ordinal first, as the
+// controller would read them.
+func (s *Sim) Pods() []*corev1.Pod {
+	var pods []*corev1.Pod
+	for _, ordinal := range s.ordinals() {
+		pods = append(pods, s.pods[ordinal].DeepCopy())
+	}
+	return pods
 }
 
 func (s *Sim) ordinals() []int32 {
