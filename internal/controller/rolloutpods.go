@@ -28,9 +28,9 @@ import (
 // in the operator writes into these objects (deletions.observe marks a
 // copy).
 //
-// The pod watch's handler (handler) keeps them, then enqueues the pod's
-// rollout, so a reconcile always reads the pods as of the event that woke
-// it. (The informer's own index would need no handler, but a cache limited
+// The pod watch's handler (handler) keeps them, then wakes the pod's
+// rollout (wake), so a reconcile always reads the pods as of the event that
+// woke it. (The informer's own index would need no handler, but a cache limited
 // to some namespaces hides its informers' indexers.)
 type rolloutPods struct {
 	clock clock.PassiveClock
