@@ -39,8 +39,9 @@ func (d *deletions) expect(rollout types.NamespacedName, uid types.UID, at time.
 
 // observe marks every pod deleted but still shown running as terminating
 // since its deletion (a marked copy, and its facts, take its place), and
-// forgets the deletions pods already show. A pod is identified by its UID, so a pod recreated under the same
-// name is not mistaken for the deleted one.
+// forgets the deletions pods already show. A pod is identified by its UID,
+// so a pod recreated under the same name is not mistaken for the deleted
+// one.
 func (d *deletions) observe(rollout types.NamespacedName, pods []*corev1.Pod, facts []plan.PodFacts) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

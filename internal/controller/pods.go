@@ -18,11 +18,11 @@ import (
 	"github.com/sroll-dev/sroll/internal/plan"
 )
 
-// listPods returns the pods the StatefulSet selects, and their facts. The cache holds only
-// pods labelled sroll.dev/rollout (see CacheOptions); they are read as its
-// pod watch delivered them (rolloutPods), or listed from it when the
-// reconciler was built without a manager (tests). Until every pod of the StatefulSet
-// carries the rollout's label, which is right after an adoption or during a
+// listPods returns the pods the StatefulSet selects, and their facts. The
+// cache holds only pods labelled sroll.dev/rollout (see CacheOptions); they
+// are read as its pod watch delivered them (rolloutPods), or listed from it
+// when the reconciler was built without a manager (tests). Until every pod
+// of the StatefulSet carries the rollout's label, which is right after an adoption or during a
 // rollback to a revision from before it, the pods are read from the API
 // server instead.
 func (r *Reconciler) listPods(ctx context.Context, sts *appsv1.StatefulSet, revisions []appsv1.ControllerRevision) ([]*corev1.Pod, []plan.PodFacts, error) {

@@ -190,7 +190,8 @@ const (
 	ConditionSerialBatches = "SerialBatches"
 )
 
-// PodsOf are a pod list's items as Input.Pods holds them.
+// PodsOf are a pod list's items, by pointer: the pods as the operator and
+// the plugin read them, before FactsOfEach.
 func PodsOf(list *corev1.PodList) []*corev1.Pod {
 	pods := make([]*corev1.Pod, len(list.Items))
 	for i := range list.Items {
